@@ -1,0 +1,1 @@
+//! Executing a plan: a concurrent walker over the step graph with failure containment.

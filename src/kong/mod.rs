@@ -1,0 +1,1 @@
+//! Kong Admin API client: reading live state (paginated, concurrent) and sending writes.

@@ -1,0 +1,1 @@
+//! The apply history (an embedded SQLite ledger) and environment locks.

@@ -1,0 +1,20 @@
+//! gateform: a GitOps engine for API gateways.
+//!
+//! Desired state comes from decK-format files ([`source`]); live state from a gateway's Admin
+//! API ([`kong`]). The [`plan`] module matches, normalises and diffs the two; [`graph`] orders
+//! the actions; [`apply`] executes them concurrently. [`sandbox`] is a Kong-compatible Admin
+//! API server for rehearsals and tests. [`cli`] is the only module that prints or exits.
+//!
+//! Module arrows point one way: `model` ← `schema` ← `source`/`plan`/`sandbox` ← `cli`.
+
+pub mod model;
+pub mod schema;
+pub mod apply;
+pub mod cli;
+pub mod graph;
+pub mod kong;
+pub mod ledger;
+pub mod plan;
+pub mod render;
+pub mod sandbox;
+pub mod source;

@@ -1,0 +1,2 @@
+//! Integration tests: one binary, one module per area. They drive the real `gateform`
+//! binary and the sandbox over real HTTP.
