@@ -1,3 +1,3 @@
-fn main() {
-    println!("gateform");
+fn main() -> std::process::ExitCode {
+    gateform::cli::main()
 }
