@@ -1,4 +1,19 @@
 //! Where desired state comes from: decK-format YAML/JSON files (and, later, Git trees),
-//! `${{ env }}` rendering, format-version conversion, nested and flat forms.
+//! `${{ env }}` rendering, format-version conversion, nested and flat forms; and the way
+//! back: writing live state as a decK file.
+//!
+//! The entry points are [`read_inputs`] (turn `-s` arguments into texts), [`load`] (texts
+//! → [`Desired`] state, or every problem found as [`Diagnostics`]) and [`dump`] (a
+//! [`State`](crate::model::State) → decK YAML or JSON).
 
+pub mod convert;
+pub mod deck;
+pub mod diag;
+pub mod env;
+pub mod inputs;
 pub mod yaml;
+
+pub use deck::read::{Desired, LoadOptions, load};
+pub use deck::write::{DumpError, DumpFormat, DumpOptions, dump};
+pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use inputs::{Input, read_inputs};

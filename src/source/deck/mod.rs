@@ -1,0 +1,7 @@
+//! The decK file format (`deck.md` §a.2): reading it into the entity model and writing
+//! live state back in it.
+
+pub mod read;
+pub mod write;
+mod shape;
+mod yaml_out;
