@@ -163,6 +163,10 @@ pub(crate) fn scalar(s: &str) -> String {
 }
 
 fn plain_ok(s: &str) -> bool {
+    // Ids: no YAML reader takes 8-4-4-4-12 hex digits for a number or a date.
+    if super::shape::is_uuid(s) {
+        return true;
+    }
     let Some(first) = s.chars().next() else { return false };
     if !(first.is_alphabetic() || first == '/' || first == '_') {
         return false;

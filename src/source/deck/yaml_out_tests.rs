@@ -25,7 +25,7 @@ fn ambiguous_strings_are_quoted() {
 
 #[test]
 fn safe_strings_are_plain() {
-    for s in ["svc1", "mockbin.org", "/r1", "x-api-key:$LUA", "Authorization", "http://example.test/a", "a b", "ünïcode", "_x"] {
+    for s in ["11111111-1111-4111-8111-111111111111", "svc1", "mockbin.org", "/r1", "x-api-key:$LUA", "Authorization", "http://example.test/a", "a b", "ünïcode", "_x"] {
         let v = json!({ "k": s });
         round_trip(&v);
         assert_eq!(to_yaml(&v), format!("k: {s}\n"));
