@@ -2,6 +2,6 @@
 //! live state back in it.
 
 pub mod read;
-pub mod write;
 mod shape;
+pub mod write;
 mod yaml_out;

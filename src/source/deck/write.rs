@@ -110,28 +110,54 @@ struct Writer<'s> {
 
 impl<'s> Writer<'s> {
     fn new(state: &'s State, opts: &'s DumpOptions) -> Result<Self, DumpError> {
-        let by_id: HashMap<(Kind, &str), usize> =
-            state.entities.iter().enumerate().filter_map(|(i, e)| e.id.as_deref().map(|id| ((e.kind, id), i))).collect();
+        let by_id: HashMap<(Kind, &str), usize> = state
+            .entities
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.id.as_deref().map(|id| ((e.kind, id), i)))
+            .collect();
         let mut parents = Vec::with_capacity(state.entities.len());
         for e in &state.entities {
             let mut p = BTreeMap::new();
             for (field, r) in &e.refs {
-                let Some(fk) = e.kind.foreign_key(field) else { continue };
+                let Some(fk) = e.kind.foreign_key(field) else {
+                    continue;
+                };
                 let id = || e.id.clone().unwrap_or_else(|| "?".into());
                 let parent = match r {
                     Ref::Local(i) if *i < state.entities.len() => Parent::Entity(*i),
-                    Ref::Local(i) => return Err(DumpError::BadIndex { kind: e.kind, id: id(), index: *i }),
+                    Ref::Local(i) => {
+                        return Err(DumpError::BadIndex {
+                            kind: e.kind,
+                            id: id(),
+                            index: *i,
+                        });
+                    }
                     Ref::Id(pid) => match by_id.get(&(fk.parent, pid.as_str())) {
                         Some(i) => Parent::Entity(*i),
                         None => Parent::Missing(pid.clone()),
                     },
-                    Ref::Key(key) => return Err(DumpError::KeyReference { kind: e.kind, id: id(), field: fk.field, key: key.clone() }),
+                    Ref::Key(key) => {
+                        return Err(DumpError::KeyReference {
+                            kind: e.kind,
+                            id: id(),
+                            field: fk.field,
+                            key: key.clone(),
+                        });
+                    }
                 };
                 p.insert(fk.field, parent);
             }
             parents.push(p);
         }
-        let mut w = Writer { state, opts, parents, children: HashMap::new(), top: BTreeMap::new(), needs_id: BTreeSet::new() };
+        let mut w = Writer {
+            state,
+            opts,
+            parents,
+            children: HashMap::new(),
+            top: BTreeMap::new(),
+            needs_id: BTreeSet::new(),
+        };
         w.place();
         Ok(w)
     }
@@ -157,10 +183,10 @@ impl<'s> Writer<'s> {
                 needs.insert(i);
             }
             for parent in self.parents[i].values() {
-                if let Parent::Entity(p) = parent {
-                    if self.name_of(*p).is_none() {
-                        needs.insert(*p);
-                    }
+                if let Parent::Entity(p) = parent
+                    && self.name_of(*p).is_none()
+                {
+                    needs.insert(*p);
                 }
             }
         }
@@ -184,10 +210,12 @@ impl<'s> Writer<'s> {
             let Parent::Entity(p) = parent else { continue };
             let parent_kind = self.state.entities[*p].kind;
             for (key, nest) in nested_keys(parent_kind) {
-                if let Nest::Child { kind, field: f } = nest {
-                    if *kind == e.kind && f == field && e.kind != Kind::Key {
-                        return Some((*p, key));
-                    }
+                if let Nest::Child { kind, field: f } = nest
+                    && *kind == e.kind
+                    && f == field
+                    && e.kind != Kind::Key
+                {
+                    return Some((*p, key));
                 }
             }
         }
@@ -196,7 +224,12 @@ impl<'s> Writer<'s> {
 
     fn parent_id(&self, i: usize, field: &str) -> Option<String> {
         match self.parents[i].get(field)? {
-            Parent::Entity(p) => Some(self.state.entities[*p].id.clone().unwrap_or_else(|| format!("#{p}"))),
+            Parent::Entity(p) => Some(
+                self.state.entities[*p]
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| format!("#{p}")),
+            ),
             Parent::Missing(id) => Some(id.clone()),
         }
     }
@@ -204,10 +237,17 @@ impl<'s> Writer<'s> {
     /// The field and value that name entity `p` in references, if it has a name.
     fn name_of(&self, p: usize) -> Option<(&'static str, String)> {
         let e = &self.state.entities[p];
-        let s = |f: &'static str| e.fields.get(f).and_then(Value::as_str).map(|v| (f, v.to_owned()));
+        let s = |f: &'static str| {
+            e.fields
+                .get(f)
+                .and_then(Value::as_str)
+                .map(|v| (f, v.to_owned()))
+        };
         match e.kind {
             Kind::Consumer => s("username"),
-            Kind::Service | Kind::Route | Kind::Upstream | Kind::ConsumerGroup | Kind::KeySet => s("name"),
+            Kind::Service | Kind::Route | Kind::Upstream | Kind::ConsumerGroup | Kind::KeySet => {
+                s("name")
+            }
             _ => None,
         }
         .filter(|(_, v)| !super::shape::is_uuid(v))
@@ -216,7 +256,11 @@ impl<'s> Writer<'s> {
     fn sort_key(&self, i: usize) -> (bool, String, String) {
         let e = &self.state.entities[i];
         let key = natural_key(e.kind, &e.fields, &|f| self.parent_id(i, f));
-        (key.is_none(), key.unwrap_or_default(), e.id.clone().unwrap_or_default())
+        (
+            key.is_none(),
+            key.unwrap_or_default(),
+            e.id.clone().unwrap_or_default(),
+        )
     }
 
     fn sorted_indexes(&self, mut list: Vec<usize>) -> Vec<usize> {
@@ -228,11 +272,27 @@ impl<'s> Writer<'s> {
         let mut doc = Map::new();
         doc.insert("_format_version".into(), Value::String("3.0".into()));
         if !self.opts.select_tags.is_empty() {
-            let tags = self.opts.select_tags.iter().cloned().map(Value::String).collect();
-            doc.insert("_info".into(), Value::Object(Map::from_iter([("select_tags".to_owned(), Value::Array(tags))])));
+            let tags = self
+                .opts
+                .select_tags
+                .iter()
+                .cloned()
+                .map(Value::String)
+                .collect();
+            doc.insert(
+                "_info".into(),
+                Value::Object(Map::from_iter([(
+                    "select_tags".to_owned(),
+                    Value::Array(tags),
+                )])),
+            );
         }
         for (table, list) in &self.top {
-            let items: Vec<Value> = self.sorted_indexes(list.clone()).into_iter().map(|i| self.entity(i, None)).collect();
+            let items: Vec<Value> = self
+                .sorted_indexes(list.clone())
+                .into_iter()
+                .map(|i| self.entity(i, None))
+                .collect();
             doc.insert((*table).to_owned(), Value::Array(items));
         }
         Value::Object(doc)
@@ -251,10 +311,10 @@ impl<'s> Writer<'s> {
             }
             out.insert(k.clone(), v.clone());
         }
-        if self.needs_id.contains(&i) {
-            if let Some(id) = &e.id {
-                out.insert("id".into(), Value::String(id.clone()));
-            }
+        if self.needs_id.contains(&i)
+            && let Some(id) = &e.id
+        {
+            out.insert("id".into(), Value::String(id.clone()));
         }
         for (field, parent) in &self.parents[i] {
             if Some(*field) == nested_field {
@@ -263,12 +323,18 @@ impl<'s> Writer<'s> {
             out.insert((*field).to_owned(), self.reference(e.kind, parent));
         }
         for (key, _) in nested_keys(e.kind) {
-            let Some(list) = self.children.get(&(i, *key)) else { continue };
+            let Some(list) = self.children.get(&(i, *key)) else {
+                continue;
+            };
             let field = match super::shape::nested(e.kind, key) {
                 Some(Nest::Child { field, .. }) => Some(field),
                 _ => None,
             };
-            let items: Vec<Value> = self.sorted_indexes(list.clone()).into_iter().map(|c| self.entity(c, field.or(Some("")))).collect();
+            let items: Vec<Value> = self
+                .sorted_indexes(list.clone())
+                .into_iter()
+                .map(|c| self.entity(c, field.or(Some(""))))
+                .collect();
             out.insert((*key).to_owned(), Value::Array(items));
         }
         Value::Object(out)
@@ -292,8 +358,13 @@ impl<'s> Writer<'s> {
     /// A membership under its consumer (`groups: [{name}]`) or its group (`consumers: [{username}]`).
     fn membership(&self, i: usize, nested_field: Option<&str>) -> Value {
         let parents = &self.parents[i];
-        let under_consumer = nested_field.is_some() && matches!(parents.get("consumer"), Some(Parent::Entity(_)));
-        let other = if under_consumer { parents.get("consumer_group") } else { parents.get("consumer") };
+        let under_consumer =
+            nested_field.is_some() && matches!(parents.get("consumer"), Some(Parent::Entity(_)));
+        let other = if under_consumer {
+            parents.get("consumer_group")
+        } else {
+            parents.get("consumer")
+        };
         let mut out = Map::new();
         match other {
             Some(Parent::Entity(p)) => {

@@ -9,7 +9,9 @@ use super::file::{HEADER_KEYS, SourceFile, UNSUPPORTED_COLLECTIONS};
 use crate::model::{Entity, Kind, Origin};
 use crate::schema::{Schema, Schemas};
 use crate::source::convert::{looks_unconverted, upgrade_path};
-use crate::source::deck::shape::{Extra, Nest, describe, extra, is_uuid, label, nested, ref_fields};
+use crate::source::deck::shape::{
+    Extra, Nest, describe, extra, is_uuid, label, nested, ref_fields,
+};
 use crate::source::diag::Diagnostic;
 use crate::source::yaml::{Node, NodeValue};
 use serde_json::Value;
@@ -103,7 +105,9 @@ impl<'a> Builder<'a> {
     /// Reads every entity collection at the top of file `fi`.
     pub fn read_file(&mut self, fi: usize) {
         let files = self.files;
-        let Some(entries) = files[fi].root.entries() else { return };
+        let Some(entries) = files[fi].root.entries() else {
+            return;
+        };
         for (k, v) in entries {
             let key = k.key_text();
             if HEADER_KEYS.contains(&key.as_str()) {
@@ -111,7 +115,9 @@ impl<'a> Builder<'a> {
             }
             match Kind::from_table(&key).filter(|k| *k != Kind::ConsumerGroupConsumer) {
                 Some(kind) => self.read_collection(fi, kind, v, &key, None),
-                None if key.starts_with('_') => self.error(fi, k, format!("unknown top-level key `{key}`")),
+                None if key.starts_with('_') => {
+                    self.error(fi, k, format!("unknown top-level key `{key}`"))
+                }
                 None if UNSUPPORTED_COLLECTIONS.contains(&key.as_str()) => {
                     self.error(fi, k, format!("`{key}` are not supported by gateform"))
                 }
@@ -121,7 +127,14 @@ impl<'a> Builder<'a> {
     }
 
     /// Reads a list of `kind` entities, nested under `parent` (index, foreign-key field) or not.
-    fn read_collection(&mut self, fi: usize, kind: Kind, node: &Node, path: &str, parent: Option<(usize, &'static str)>) {
+    fn read_collection(
+        &mut self,
+        fi: usize,
+        kind: Kind,
+        node: &Node,
+        path: &str,
+        parent: Option<(usize, &'static str)>,
+    ) {
         match &node.value {
             NodeValue::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -129,7 +142,15 @@ impl<'a> Builder<'a> {
                 }
             }
             NodeValue::Null => {}
-            _ => self.error(fi, node, format!("{path}: expected a list of {}, not {}", kind.table(), node.type_name())),
+            _ => self.error(
+                fi,
+                node,
+                format!(
+                    "{path}: expected a list of {}, not {}",
+                    kind.table(),
+                    node.type_name()
+                ),
+            ),
         }
     }
 
@@ -137,14 +158,25 @@ impl<'a> Builder<'a> {
         if kind != Kind::Plugin {
             return (self.schemas.entity(kind.table()), false);
         }
-        match node.get("name").and_then(Node::as_str).and_then(|n| self.schemas.plugin(n)) {
+        match node
+            .get("name")
+            .and_then(Node::as_str)
+            .and_then(|n| self.schemas.plugin(n))
+        {
             Some(s) => (Some(s), false),
             None => (self.schemas.entity("plugins"), true),
         }
     }
 
     /// Reads one entity and everything nested in it; returns its index.
-    pub fn read_entity(&mut self, fi: usize, kind: Kind, node: &Node, path: &str, parent: Option<(usize, &'static str)>) -> Option<usize> {
+    pub fn read_entity(
+        &mut self,
+        fi: usize,
+        kind: Kind,
+        node: &Node,
+        path: &str,
+        parent: Option<(usize, &'static str)>,
+    ) -> Option<usize> {
         let files = self.files;
         let file = &files[fi];
         let synthetic;
@@ -152,12 +184,26 @@ impl<'a> Builder<'a> {
             NodeValue::Map(_) => node,
             // `snis: [example.com]`: Kong's certificate shorthand.
             NodeValue::Str(_) if kind == Kind::Sni => {
-                let key = Node { value: NodeValue::Str("name".into()), pos: node.pos };
-                synthetic = Node { value: NodeValue::Map(vec![(key, node.clone())]), pos: node.pos };
+                let key = Node {
+                    value: NodeValue::Str("name".into()),
+                    pos: node.pos,
+                };
+                synthetic = Node {
+                    value: NodeValue::Map(vec![(key, node.clone())]),
+                    pos: node.pos,
+                };
                 &synthetic
             }
             _ => {
-                self.error(fi, node, format!("{path}: expected a mapping (a {}), not {}", kind.singular(), node.type_name()));
+                self.error(
+                    fi,
+                    node,
+                    format!(
+                        "{path}: expected a mapping (a {}), not {}",
+                        kind.singular(),
+                        node.type_name()
+                    ),
+                );
                 return None;
             }
         };
@@ -181,13 +227,23 @@ impl<'a> Builder<'a> {
             } else if let Some(fk) = kind.foreign_key(&key) {
                 let nested_in = parent.filter(|(_, f)| *f == fk.field).map(|(p, _)| p);
                 if let Some(target) = parse_ref(&mut checker, fk.parent, v, &kpath, false) {
-                    refs.push(Pending { field: fk.field, parent: fk.parent, target, origin: file.origin(v.pos), nested_in });
+                    refs.push(Pending {
+                        field: fk.field,
+                        parent: fk.parent,
+                        target,
+                        origin: file.origin(v.pos),
+                        nested_in,
+                    });
                 }
             } else if let Some(x) = extra(kind, &key) {
                 match x {
                     Extra::Ignored | Extra::ConfigSource => {}
-                    Extra::Str if !matches!(v.value, NodeValue::Str(_) | NodeValue::Null) => checker.problem(v, &kpath, "expected a string"),
-                    Extra::Int if !matches!(v.value, NodeValue::Int(_) | NodeValue::Null) => checker.problem(v, &kpath, "expected an integer"),
+                    Extra::Str if !matches!(v.value, NodeValue::Str(_) | NodeValue::Null) => {
+                        checker.problem(v, &kpath, "expected a string")
+                    }
+                    Extra::Int if !matches!(v.value, NodeValue::Int(_) | NodeValue::Null) => {
+                        checker.problem(v, &kpath, "expected an integer")
+                    }
                     Extra::Str | Extra::Int | Extra::Enterprise => {
                         let value = checker.any(v, &key);
                         entity.fields.insert(key, value);
@@ -213,24 +269,41 @@ impl<'a> Builder<'a> {
         if kind == Kind::Plugin && node.get("name").and_then(Node::as_str).is_none() {
             checker.problem(node, path, "a plugin needs a `name`");
         }
-        if let Some((p, field)) = parent {
-            if !refs.iter().any(|r| r.field == field) {
-                let fk = kind.foreign_key(field).map(|f| f.parent).unwrap_or(kind);
-                refs.push(Pending { field, parent: fk, target: Target::Local(p), origin: file.origin(node.pos), nested_in: None });
-            }
+        if let Some((p, field)) = parent
+            && !refs.iter().any(|r| r.field == field)
+        {
+            let fk = kind.foreign_key(field).map(|f| f.parent).unwrap_or(kind);
+            refs.push(Pending {
+                field,
+                parent: fk,
+                target: Target::Local(p),
+                origin: file.origin(node.pos),
+                nested_in: None,
+            });
         }
 
         let idx = self.entities.len();
         let desc = describe(kind, &entity.fields, entity.id.as_deref(), path);
         let named = label(kind, &entity.fields, entity.id.as_deref()).is_some();
         for p in checker.problems.drain(..) {
-            let suffix = if named { format!(" ({desc})") } else { String::new() };
-            let d = Diagnostic::error(Some(file.origin(p.pos)), format!("{}: {}{suffix}", p.path, p.message)).about(desc.clone());
+            let suffix = if named {
+                format!(" ({desc})")
+            } else {
+                String::new()
+            };
+            let d = Diagnostic::error(
+                Some(file.origin(p.pos)),
+                format!("{}: {}{suffix}", p.path, p.message),
+            )
+            .about(desc.clone());
             self.diags.push(d);
         }
         if let Some(schema) = schema {
             for (field_path, message) in full_validation(kind, schema, &entity.fields) {
-                let d = Diagnostic::error(Some(file.origin(node.pos)), format!("{path}.{field_path}: {message} ({desc})"));
+                let d = Diagnostic::error(
+                    Some(file.origin(node.pos)),
+                    format!("{path}.{field_path}: {message} ({desc})"),
+                );
                 self.diags.push(d.about(desc.clone()));
             }
         }
@@ -242,12 +315,18 @@ impl<'a> Builder<'a> {
         }
         entity.origin = Some(file.origin(node.pos));
         self.entities.push(entity);
-        self.info.push(Info { path: path.to_owned(), desc, refs });
+        self.info.push(Info {
+            path: path.to_owned(),
+            desc,
+            refs,
+        });
 
         for (key, nest, v) in nested_nodes {
             let npath = format!("{path}.{key}");
             match nest {
-                Nest::Child { kind: child, field } => self.read_collection(fi, child, v, &npath, Some((idx, field))),
+                Nest::Child { kind: child, field } => {
+                    self.read_collection(fi, child, v, &npath, Some((idx, field)))
+                }
                 Nest::GroupsOfConsumer => self.read_members(fi, idx, v, &npath, true),
                 Nest::ConsumersOfGroup => self.read_members(fi, idx, v, &npath, false),
             }
@@ -258,23 +337,48 @@ impl<'a> Builder<'a> {
     /// The entity's entries, with a plugin's `_config` (a `_plugin_configs` entry) merged
     /// under its own `config`: the plugin's values win, nested mappings are merged (decK's
     /// `mergePluginConfig`).
-    fn entries_with_config_source(&mut self, fi: usize, kind: Kind, node: &Node, path: &str) -> Vec<(Node, Node)> {
+    fn entries_with_config_source(
+        &mut self,
+        fi: usize,
+        kind: Kind,
+        node: &Node,
+        path: &str,
+    ) -> Vec<(Node, Node)> {
         let mut entries = node.entries().unwrap_or_default().to_vec();
         if kind != Kind::Plugin {
             return entries;
         }
-        let Some(source) = node.get("_config") else { return entries };
+        let Some(source) = node.get("_config") else {
+            return entries;
+        };
         let Some(name) = source.as_str() else {
-            self.error(fi, source, format!("{path}._config: expected the name of a _plugin_configs entry"));
+            self.error(
+                fi,
+                source,
+                format!("{path}._config: expected the name of a _plugin_configs entry"),
+            );
             return entries;
         };
         let Some((_, config)) = self.plugin_configs.get(name).cloned() else {
-            self.error(fi, source, format!("{path}._config: _plugin_configs has no entry \"{name}\""));
+            self.error(
+                fi,
+                source,
+                format!("{path}._config: _plugin_configs has no entry \"{name}\""),
+            );
             return entries;
         };
-        match entries.iter_mut().find(|(k, _)| k.as_str() == Some("config")) {
+        match entries
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some("config"))
+        {
             Some((_, own)) => *own = merge_nodes(own, &config),
-            None => entries.push((Node { value: NodeValue::Str("config".into()), pos: source.pos }, config)),
+            None => entries.push((
+                Node {
+                    value: NodeValue::Str("config".into()),
+                    pos: source.pos,
+                },
+                config,
+            )),
         }
         entries
     }
@@ -283,8 +387,14 @@ impl<'a> Builder<'a> {
     fn route_paths(&mut self, fi: usize, entity: &mut Entity, node: &Node, desc: &str) {
         let files = self.files;
         let file = &files[fi];
-        let Some(items) = node.get("paths").and_then(Node::items) else { return };
-        let convert = file.header.version.as_ref().is_none_or(|v| v.needs_conversion());
+        let Some(items) = node.get("paths").and_then(Node::items) else {
+            return;
+        };
+        let convert = file
+            .header
+            .version
+            .as_ref()
+            .is_none_or(|v| v.needs_conversion());
         for (i, item) in items.iter().enumerate() {
             let Some(path) = item.as_str() else { continue };
             if convert {
@@ -292,7 +402,10 @@ impl<'a> Builder<'a> {
                     if let Some(slot) = entity.fields.get_mut("paths").and_then(|p| p.get_mut(i)) {
                         *slot = Value::String(new.clone());
                     }
-                    self.conversions[fi].push(format!("{desc} path \"{path}\" → \"{new}\" ({})", file.origin(item.pos)));
+                    self.conversions[fi].push(format!(
+                        "{desc} path \"{path}\" → \"{new}\" ({})",
+                        file.origin(item.pos)
+                    ));
                 }
             } else if looks_unconverted(path) {
                 self.diags.push(
@@ -307,29 +420,59 @@ impl<'a> Builder<'a> {
     }
 
     /// `consumers[].groups` (`of_consumer`) or `consumer_groups[].consumers` items.
-    fn read_members(&mut self, fi: usize, owner: usize, node: &Node, path: &str, of_consumer: bool) {
+    fn read_members(
+        &mut self,
+        fi: usize,
+        owner: usize,
+        node: &Node,
+        path: &str,
+        of_consumer: bool,
+    ) {
         let files = self.files;
         let file = &files[fi];
         let items = match &node.value {
             NodeValue::Seq(items) => items,
             NodeValue::Null => return,
             _ => {
-                self.error(fi, node, format!("{path}: expected a list, not {}", node.type_name()));
+                self.error(
+                    fi,
+                    node,
+                    format!("{path}: expected a list, not {}", node.type_name()),
+                );
                 return;
             }
         };
         for (i, item) in items.iter().enumerate() {
             let ipath = format!("{path}[{i}]");
             let mut checker = Checker::new(file);
-            let other = if of_consumer { Kind::ConsumerGroup } else { Kind::Consumer };
+            let other = if of_consumer {
+                Kind::ConsumerGroup
+            } else {
+                Kind::Consumer
+            };
             let target = parse_ref(&mut checker, other, item, &ipath, true);
+            let owner_desc = self.info[owner].desc.clone();
             for p in checker.problems {
-                self.diags.push(Diagnostic::error(Some(file.origin(p.pos)), format!("{}: {}", p.path, p.message)));
+                let message = format!("{}: {} ({owner_desc})", p.path, p.message);
+                self.diags.push(
+                    Diagnostic::error(Some(file.origin(p.pos)), message).about(owner_desc.clone()),
+                );
             }
             let Some(target) = target else { continue };
-            let (group, consumer) = if of_consumer { (target, Target::Local(owner)) } else { (Target::Local(owner), target) };
+            let (group, consumer) = if of_consumer {
+                (target, Target::Local(owner))
+            } else {
+                (Target::Local(owner), target)
+            };
             let item = (!of_consumer).then(|| (item.clone(), ipath));
-            self.members.push(Member { file: fi, group, consumer, origin: file.origin(items[i].pos), owner, item });
+            self.members.push(Member {
+                file: fi,
+                group,
+                consumer,
+                origin: file.origin(items[i].pos),
+                owner,
+                item,
+            });
         }
     }
 }
@@ -338,7 +481,13 @@ impl<'a> Builder<'a> {
 /// parent's name), `{id: ..}`, or `{<name field>: ..}` (`name`, `username`, `custom_id`).
 /// `lenient` accepts the descriptive keys decK writes in `groups`/`consumers` items
 /// (`tags`, timestamps) and ignores them. `None` for null or an unusable value.
-fn parse_ref(checker: &mut Checker<'_>, parent: Kind, v: &Node, path: &str, lenient: bool) -> Option<Target> {
+fn parse_ref(
+    checker: &mut Checker<'_>,
+    parent: Kind,
+    v: &Node,
+    path: &str,
+    lenient: bool,
+) -> Option<Target> {
     let names = ref_fields(parent);
     match &v.value {
         NodeValue::Null => None,
@@ -346,7 +495,11 @@ fn parse_ref(checker: &mut Checker<'_>, parent: Kind, v: &Node, path: &str, leni
         NodeValue::Str(s) => match names.first() {
             Some(f) => Some(Target::Field(f, s.clone())),
             None => {
-                checker.problem(v, path, format!("expected the id of a {} (a UUID)", parent.singular()));
+                checker.problem(
+                    v,
+                    path,
+                    format!("expected the id of a {} (a UUID)", parent.singular()),
+                );
                 None
             }
         },
@@ -355,10 +508,16 @@ fn parse_ref(checker: &mut Checker<'_>, parent: Kind, v: &Node, path: &str, leni
             let mut named = None;
             for (k, val) in entries {
                 let key = k.key_text();
-                let known = if key == "id" { Some("id") } else { names.iter().copied().find(|n| *n == key) };
+                let known = if key == "id" {
+                    Some("id")
+                } else {
+                    names.iter().copied().find(|n| *n == key)
+                };
                 match known {
                     Some(field) => match val.as_str() {
-                        Some(s) if field == "id" && !is_uuid(s) => checker.problem(val, &format!("{path}.id"), "expected a valid UUID"),
+                        Some(s) if field == "id" && !is_uuid(s) => {
+                            checker.problem(val, &format!("{path}.id"), "expected a valid UUID")
+                        }
                         Some(s) if field == "id" => id = Some(s.to_owned()),
                         Some(s) => {
                             if named.is_none() {
@@ -367,22 +526,50 @@ fn parse_ref(checker: &mut Checker<'_>, parent: Kind, v: &Node, path: &str, leni
                         }
                         None => checker.problem(val, &format!("{path}.{key}"), "expected a string"),
                     },
-                    None if lenient && matches!(key.as_str(), "tags" | "created_at" | "updated_at" | "name" | "username" | "custom_id") => {}
-                    None => checker.problem(k, &format!("{path}.{key}"), format!("unknown field in a reference to a {}", parent.singular())),
+                    None if lenient
+                        && matches!(
+                            key.as_str(),
+                            "tags"
+                                | "created_at"
+                                | "updated_at"
+                                | "name"
+                                | "username"
+                                | "custom_id"
+                        ) => {}
+                    None => checker.problem(
+                        k,
+                        &format!("{path}.{key}"),
+                        format!("unknown field in a reference to a {}", parent.singular()),
+                    ),
                 }
             }
             match (id, named) {
                 (Some(id), _) => Some(Target::Id(id)),
                 (None, Some((f, s))) => Some(Target::Field(f, s)),
                 (None, None) => {
-                    let how = std::iter::once("id").chain(names.iter().copied()).collect::<Vec<_>>().join(" or ");
-                    checker.problem(v, path, format!("names no {} (give {how})", parent.singular()));
+                    let how = std::iter::once("id")
+                        .chain(names.iter().copied())
+                        .collect::<Vec<_>>()
+                        .join(" or ");
+                    checker.problem(
+                        v,
+                        path,
+                        format!("names no {} (give {how})", parent.singular()),
+                    );
                     None
                 }
             }
         }
         _ => {
-            checker.problem(v, path, format!("expected a reference to a {} (a name, an id, or a mapping), not {}", parent.singular(), v.type_name()));
+            checker.problem(
+                v,
+                path,
+                format!(
+                    "expected a reference to a {} (a name, an id, or a mapping), not {}",
+                    parent.singular(),
+                    v.type_name()
+                ),
+            );
             None
         }
     }
@@ -390,7 +577,9 @@ fn parse_ref(checker: &mut Checker<'_>, parent: Kind, v: &Node, path: &str, leni
 
 /// `base` with `extra`'s keys added where `base` has none; nested mappings merge.
 fn merge_nodes(base: &Node, extra: &Node) -> Node {
-    let (Some(own), Some(more)) = (base.entries(), extra.entries()) else { return base.clone() };
+    let (Some(own), Some(more)) = (base.entries(), extra.entries()) else {
+        return base.clone();
+    };
     let mut out = own.to_vec();
     for (k, v) in more {
         match out.iter_mut().find(|(ok, _)| ok.key_text() == k.key_text()) {
@@ -402,5 +591,8 @@ fn merge_nodes(base: &Node, extra: &Node) -> Node {
             None => out.push((k.clone(), v.clone())),
         }
     }
-    Node { value: NodeValue::Map(out), pos: base.pos }
+    Node {
+        value: NodeValue::Map(out),
+        pos: base.pos,
+    }
 }

@@ -36,8 +36,15 @@ pub(crate) struct Header {
 }
 
 /// Top-level keys that are not entity collections.
-pub(crate) const HEADER_KEYS: &[&str] =
-    &["_format_version", "_transform", "_info", "_workspace", "_konnect", "_plugin_configs", "_comment"];
+pub(crate) const HEADER_KEYS: &[&str] = &[
+    "_format_version",
+    "_transform",
+    "_info",
+    "_workspace",
+    "_konnect",
+    "_plugin_configs",
+    "_comment",
+];
 
 /// decK collections gateform does not manage (yet).
 pub(crate) const UNSUPPORTED_COLLECTIONS: &[&str] = &[
@@ -56,7 +63,11 @@ impl SourceFile {
     /// Where a rendered position is in the original file.
     pub fn origin(&self, pos: Pos) -> Origin {
         let p = self.map.original(pos);
-        Origin { file: self.name.clone(), line: p.line, column: p.column }
+        Origin {
+            file: self.name.clone(),
+            line: p.line,
+            column: p.column,
+        }
     }
 
     /// Whether the node starting at `pos` holds text that came from a `DECK_*` variable.
@@ -74,11 +85,21 @@ pub(crate) fn open(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<SourceFile> {
     let name: Arc<str> = Arc::from(name);
-    let at = |pos: Pos| Some(Origin { file: name.clone(), line: pos.line, column: pos.column });
+    let at = |pos: Pos| {
+        Some(Origin {
+            file: name.clone(),
+            line: pos.line,
+            column: pos.column,
+        })
+    };
     let rendered = match render(text, env) {
         Ok(r) => r,
         Err(errors) => {
-            diags.extend(errors.into_iter().map(|e| Diagnostic::error(at(e.pos), e.message)));
+            diags.extend(
+                errors
+                    .into_iter()
+                    .map(|e| Diagnostic::error(at(e.pos), e.message)),
+            );
             return None;
         }
     };
@@ -87,19 +108,31 @@ pub(crate) fn open(
         Ok(root) => root,
         Err(e) => {
             let p = rendered.map.original(e.pos);
-            diags.push(Diagnostic::error(at(p), format!("invalid YAML: {}", e.message)));
+            diags.push(Diagnostic::error(
+                at(p),
+                format!("invalid YAML: {}", e.message),
+            ));
             return None;
         }
     };
     let env_nodes = env_nodes(&root, &rendered.map, &rendered.env_ranges);
-    let mut file = SourceFile { name, map: rendered.map, root, env_nodes, header: Header::default() };
+    let mut file = SourceFile {
+        name,
+        map: rendered.map,
+        root,
+        env_nodes,
+        header: Header::default(),
+    };
     match &file.root.value {
         NodeValue::Map(_) | NodeValue::Null => {}
         _ => {
-            diags.push(Diagnostic::error(Some(file.origin(file.root.pos)), format!(
-                "a decK file holds a mapping at the top level, not {}",
-                file.root.type_name()
-            )));
+            diags.push(Diagnostic::error(
+                Some(file.origin(file.root.pos)),
+                format!(
+                    "a decK file holds a mapping at the top level, not {}",
+                    file.root.type_name()
+                ),
+            ));
             return None;
         }
     }
@@ -157,8 +190,12 @@ fn collect_starts(node: &Node, map: &SourceMap, out: &mut Vec<(usize, Pos, bool)
 
 fn read_header(file: &SourceFile, diags: &mut Vec<Diagnostic>) -> Header {
     let mut h = Header::default();
-    let err = |diags: &mut Vec<Diagnostic>, pos: Pos, msg: String| diags.push(Diagnostic::error(Some(file.origin(pos)), msg));
-    let Some(entries) = file.root.entries() else { return h };
+    let err = |diags: &mut Vec<Diagnostic>, pos: Pos, msg: String| {
+        diags.push(Diagnostic::error(Some(file.origin(pos)), msg))
+    };
+    let Some(entries) = file.root.entries() else {
+        return h;
+    };
     for (key, value) in entries {
         match key.key_text().as_str() {
             "_format_version" => {
@@ -178,11 +215,10 @@ fn read_header(file: &SourceFile, diags: &mut Vec<Diagnostic>) -> Header {
                 Some(ws) if !ws.is_empty() => h.workspace = Some((ws.to_owned(), value.pos)),
                 _ => err(diags, value.pos, "_workspace must be a non-empty string".into()),
             },
-            "_transform" => {
-                if !matches!(value.value, NodeValue::Bool(_) | NodeValue::Null) {
+            "_transform"
+                if !matches!(value.value, NodeValue::Bool(_) | NodeValue::Null) => {
                     err(diags, value.pos, format!("_transform: expected a boolean, not {}", value.type_name()));
                 }
-            }
             "_konnect" => diags.push(Diagnostic::warning(
                 Some(file.origin(key.pos)),
                 "_konnect is ignored: gateform manages a Kong Gateway through its Admin API, not Konnect",
@@ -207,7 +243,12 @@ fn read_header(file: &SourceFile, diags: &mut Vec<Diagnostic>) -> Header {
     h
 }
 
-fn string_list(file: &SourceFile, node: &Node, what: &str, diags: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
+fn string_list(
+    file: &SourceFile,
+    node: &Node,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<String>> {
     let mut out = Vec::new();
     match &node.value {
         NodeValue::Seq(items) => {
@@ -215,7 +256,10 @@ fn string_list(file: &SourceFile, node: &Node, what: &str, diags: &mut Vec<Diagn
                 match item.as_str() {
                     Some(s) => out.push(s.to_owned()),
                     None => {
-                        diags.push(Diagnostic::error(Some(file.origin(item.pos)), format!("{what}: expected a list of strings")));
+                        diags.push(Diagnostic::error(
+                            Some(file.origin(item.pos)),
+                            format!("{what}: expected a list of strings"),
+                        ));
                         return None;
                     }
                 }
@@ -224,7 +268,10 @@ fn string_list(file: &SourceFile, node: &Node, what: &str, diags: &mut Vec<Diagn
         }
         NodeValue::Null => Some(out),
         _ => {
-            diags.push(Diagnostic::error(Some(file.origin(node.pos)), format!("{what}: expected a list of strings")));
+            diags.push(Diagnostic::error(
+                Some(file.origin(node.pos)),
+                format!("{what}: expected a list of strings"),
+            ));
             None
         }
     }
@@ -235,7 +282,10 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
         NodeValue::Map(entries) => entries,
         NodeValue::Null => return,
         _ => {
-            diags.push(Diagnostic::error(Some(file.origin(info.pos)), "_info: expected a mapping"));
+            diags.push(Diagnostic::error(
+                Some(file.origin(info.pos)),
+                "_info: expected a mapping",
+            ));
             return;
         }
     };
@@ -250,7 +300,10 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
             "default_lookup_tags" => {
                 let Some(kinds) = value.entries() else {
                     if !matches!(value.value, NodeValue::Null) {
-                        diags.push(Diagnostic::error(Some(file.origin(value.pos)), "_info.default_lookup_tags: expected a mapping"));
+                        diags.push(Diagnostic::error(
+                            Some(file.origin(value.pos)),
+                            "_info.default_lookup_tags: expected a mapping",
+                        ));
                     }
                     continue;
                 };
@@ -277,7 +330,10 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
             "defaults" => {
                 let Some(kinds) = value.entries() else {
                     if !matches!(value.value, NodeValue::Null) {
-                        diags.push(Diagnostic::error(Some(file.origin(value.pos)), "_info.defaults: expected a mapping"));
+                        diags.push(Diagnostic::error(
+                            Some(file.origin(value.pos)),
+                            "_info.defaults: expected a mapping",
+                        ));
                     }
                     continue;
                 };
@@ -305,10 +361,16 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                     }
                 }
             }
-            "consumer_group_policy_overrides" | "skip_hash_for_basic_auth" | "include_plugin_definitions" => {
-                diags.push(Diagnostic::warning(Some(file.origin(key.pos)), format!("_info.{key_text} is ignored by gateform")))
-            }
-            other => diags.push(Diagnostic::error(Some(file.origin(key.pos)), format!("_info.{other}: unknown key"))),
+            "consumer_group_policy_overrides"
+            | "skip_hash_for_basic_auth"
+            | "include_plugin_definitions" => diags.push(Diagnostic::warning(
+                Some(file.origin(key.pos)),
+                format!("_info.{key_text} is ignored by gateform"),
+            )),
+            other => diags.push(Diagnostic::error(
+                Some(file.origin(key.pos)),
+                format!("_info.{other}: unknown key"),
+            )),
         }
     }
 }

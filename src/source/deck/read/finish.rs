@@ -24,13 +24,20 @@ pub(crate) fn apply_defaults(b: &mut Builder<'_>, defaults: &[Defaults]) {
             if e.kind != d.kind {
                 continue;
             }
-            let has_url = e.kind == Kind::Service && e.fields.get("url").is_some_and(|u| !u.is_null());
+            let has_url =
+                e.kind == Kind::Service && e.fields.get("url").is_some_and(|u| !u.is_null());
             for (k, v) in &d.values {
-                if e.fields.contains_key(k) || (has_url && matches!(k.as_str(), "protocol" | "host" | "port" | "path")) {
+                if e.fields.contains_key(k)
+                    || (has_url && matches!(k.as_str(), "protocol" | "host" | "port" | "path"))
+                {
                     continue;
                 }
                 e.fields.insert(k.clone(), v.clone());
-                for p in d.env_paths.iter().filter(|p| *p == k || p.starts_with(&format!("{k}."))) {
+                for p in d
+                    .env_paths
+                    .iter()
+                    .filter(|p| *p == k || p.starts_with(&format!("{k}.")))
+                {
                     b.env_fields.insert((i, p.clone()));
                 }
             }
@@ -84,10 +91,11 @@ pub(crate) fn duplicates(b: &mut Builder<'_>) {
         }
         if let Some(schema) = b.schemas.entity(e.kind.table()) {
             for (name, field) in &schema.fields {
-                if field.unique && name != "id" {
-                    if let Some(v) = e.fields.get(name).and_then(Value::as_str) {
-                        keys.push((name.clone(), v.to_owned()));
-                    }
+                if field.unique
+                    && name != "id"
+                    && let Some(v) = e.fields.get(name).and_then(Value::as_str)
+                {
+                    keys.push((name.clone(), v.to_owned()));
                 }
             }
         }
@@ -107,7 +115,11 @@ pub(crate) fn duplicates(b: &mut Builder<'_>) {
     for (i, first, what, key) in errors {
         let desc = b.info[i].desc.clone();
         let first_desc = &b.info[first].desc;
-        let at = b.entities[first].origin.as_ref().map(ToString::to_string).unwrap_or_default();
+        let at = b.entities[first]
+            .origin
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let message = match what.as_str() {
             "" if *first_desc == desc => format!("{desc} is already defined at {at}"),
             "" if b.entities[i].kind == Kind::Plugin => {

@@ -65,24 +65,30 @@ pub(crate) fn resolve(b: &mut Builder<'_>, lookup: &BTreeMap<Kind, Vec<String>>)
             let desc = b.info[i].desc.clone();
             match resolved {
                 Some(r) => {
-                    if let Some(n) = p.nested_in {
-                        if r != Ref::Local(n) {
-                            let msg = format!(
-                                "{desc} is nested under {} but its `{}` names {} {}",
-                                b.info[n].desc,
-                                p.field,
-                                p.parent.singular(),
-                                p.target.shown()
-                            );
-                            b.diags.push(Diagnostic::error(Some(p.origin), msg).about(desc));
-                            continue;
-                        }
+                    if let Some(n) = p.nested_in
+                        && r != Ref::Local(n)
+                    {
+                        let msg = format!(
+                            "{desc} is nested under {} but its `{}` names {} {}",
+                            b.info[n].desc,
+                            p.field,
+                            p.parent.singular(),
+                            p.target.shown()
+                        );
+                        b.diags
+                            .push(Diagnostic::error(Some(p.origin), msg).about(desc));
+                        continue;
                     }
                     b.entities[i].refs.insert(p.field, r);
                 }
                 None => {
-                    let msg = format!("{desc} refers to {} {}, which is not defined", p.parent.singular(), p.target.shown());
-                    b.diags.push(Diagnostic::error(Some(p.origin), msg).about(desc));
+                    let msg = format!(
+                        "{desc} refers to {} {}, which is not defined",
+                        p.parent.singular(),
+                        p.target.shown()
+                    );
+                    b.diags
+                        .push(Diagnostic::error(Some(p.origin), msg).about(desc));
                 }
             }
         }
@@ -95,7 +101,14 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<Kind, V
     let mut seen: Vec<(Ref, Ref)> = Vec::new();
     let mut out = Vec::new();
     for m in members {
-        let Member { file, group, consumer, origin, owner, item } = m;
+        let Member {
+            file,
+            group,
+            consumer,
+            origin,
+            owner,
+            item,
+        } = m;
         let owner_desc = b.info[owner].desc.clone();
         let group_ref = match index.find(Kind::ConsumerGroup, &group) {
             Some(j) => Some(Ref::Local(j)),
@@ -106,23 +119,29 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<Kind, V
             None => external(Kind::Consumer, &consumer, lookup),
         };
         // decK defines a consumer listed under a consumer group that no file defines.
-        if consumer_ref.is_none() {
-            if let (Some((node, path)), Target::Field(..)) = (&item, &consumer) {
-                if let Some(j) = b.read_entity(file, Kind::Consumer, node, path, None) {
-                    let e = b.entities[j].clone();
-                    index.add(j, &e);
-                    consumer_ref = Some(Ref::Local(j));
-                }
-            }
+        if consumer_ref.is_none()
+            && let (Some((node, path)), Target::Field(..)) = (&item, &consumer)
+            && let Some(j) = b.read_entity(file, Kind::Consumer, node, path, None)
+        {
+            let e = b.entities[j].clone();
+            index.add(j, &e);
+            consumer_ref = Some(Ref::Local(j));
         }
         let (Some(g), Some(c)) = (group_ref, consumer_ref) else {
-            let (kind, target) = if index.find(Kind::ConsumerGroup, &group).is_none() && external(Kind::ConsumerGroup, &group, lookup).is_none() {
+            let (kind, target) = if index.find(Kind::ConsumerGroup, &group).is_none()
+                && external(Kind::ConsumerGroup, &group, lookup).is_none()
+            {
                 (Kind::ConsumerGroup, &group)
             } else {
                 (Kind::Consumer, &consumer)
             };
-            let msg = format!("{owner_desc} refers to {} {}, which is not defined", kind.singular(), target.shown());
-            b.diags.push(Diagnostic::error(Some(origin), msg).about(owner_desc));
+            let msg = format!(
+                "{owner_desc} refers to {} {}, which is not defined",
+                kind.singular(),
+                target.shown()
+            );
+            b.diags
+                .push(Diagnostic::error(Some(origin), msg).about(owner_desc));
             continue;
         };
         if seen.contains(&(g.clone(), c.clone())) {
@@ -136,8 +155,17 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<Kind, V
         out.push((e, file, owner_desc));
     }
     for (e, _file, owner_desc) in out {
-        let path = b.info.iter().find(|i| i.desc == owner_desc).map(|i| i.path.clone()).unwrap_or_default();
+        let path = b
+            .info
+            .iter()
+            .find(|i| i.desc == owner_desc)
+            .map(|i| i.path.clone())
+            .unwrap_or_default();
         b.entities.push(e);
-        b.info.push(super::build::Info { path, desc: format!("membership stated by {owner_desc}"), refs: Vec::new() });
+        b.info.push(super::build::Info {
+            path,
+            desc: format!("membership stated by {owner_desc}"),
+            refs: Vec::new(),
+        });
     }
 }

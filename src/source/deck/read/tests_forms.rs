@@ -12,9 +12,17 @@ fn find<'d>(d: &'d Desired, kind: Kind, label: &str) -> (usize, &'d Entity) {
         .enumerate()
         .find(|(_, e)| {
             e.kind == kind
-                && ["name", "username", "target", "group", "key", "subject_name", "prefix"]
-                    .iter()
-                    .any(|f| e.fields.get(*f).and_then(|v| v.as_str()) == Some(label))
+                && [
+                    "name",
+                    "username",
+                    "target",
+                    "group",
+                    "key",
+                    "subject_name",
+                    "prefix",
+                ]
+                .iter()
+                .any(|f| e.fields.get(*f).and_then(|v| v.as_str()) == Some(label))
         })
         .unwrap_or_else(|| panic!("no {kind} {label}"))
 }
@@ -28,16 +36,28 @@ fn local(e: &Entity, field: &str) -> usize {
 
 #[test]
 fn services_routes_and_plugins_nest() {
-    let d = ok("_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://x.test/p\n  plugins:\n  - name: cors\n  routes:\n  - name: r\n    paths: [/]\n    plugins:\n    - name: key-auth\n      consumer: c\nconsumers:\n- username: c\n");
+    let d = ok(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://x.test/p\n  plugins:\n  - name: cors\n  routes:\n  - name: r\n    paths: [/]\n    plugins:\n    - name: key-auth\n      consumer: c\nconsumers:\n- username: c\n",
+    );
     let (s, svc) = find(&d, Kind::Service, "s");
     assert_eq!(svc.fields["url"], json!("http://x.test/p"));
     assert!(svc.refs.is_empty());
     let (r, route) = find(&d, Kind::Route, "r");
     assert_eq!(local(route, "service"), s);
-    let cors = d.state.entities.iter().find(|e| e.fields.get("name") == Some(&json!("cors"))).unwrap();
+    let cors = d
+        .state
+        .entities
+        .iter()
+        .find(|e| e.fields.get("name") == Some(&json!("cors")))
+        .unwrap();
     assert_eq!(local(cors, "service"), s);
     assert_eq!(cors.refs.len(), 1);
-    let ka = d.state.entities.iter().find(|e| e.fields.get("name") == Some(&json!("key-auth"))).unwrap();
+    let ka = d
+        .state
+        .entities
+        .iter()
+        .find(|e| e.fields.get("name") == Some(&json!("key-auth")))
+        .unwrap();
     assert_eq!(local(ka, "route"), r);
     assert_eq!(local(ka, "consumer"), find(&d, Kind::Consumer, "c").0);
     assert!(!ka.fields.contains_key("consumer") && !route.fields.contains_key("service"));
@@ -72,24 +92,49 @@ fn consumers_nest_credentials_plugins_and_groups() {
         Kind::Oauth2Credential,
         Kind::MtlsAuthCredential,
     ] {
-        let e = d.state.entities.iter().find(|e| e.kind == kind).unwrap_or_else(|| panic!("no {kind}"));
+        let e = d
+            .state
+            .entities
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind}"));
         assert_eq!(local(e, "consumer"), c, "{kind}");
     }
-    let mtls = d.state.entities.iter().find(|e| e.kind == Kind::MtlsAuthCredential).unwrap();
+    let mtls = d
+        .state
+        .entities
+        .iter()
+        .find(|e| e.kind == Kind::MtlsAuthCredential)
+        .unwrap();
     assert_eq!(local(mtls, "ca_certificate"), 0);
-    let acl_plugin = d.state.entities.iter().find(|e| e.fields.get("name") == Some(&json!("acl"))).unwrap();
+    let acl_plugin = d
+        .state
+        .entities
+        .iter()
+        .find(|e| e.fields.get("name") == Some(&json!("acl")))
+        .unwrap();
     assert_eq!(local(acl_plugin, "consumer"), c);
     let (g, _) = find(&d, Kind::ConsumerGroup, "gold");
-    let rl = d.state.entities.iter().find(|e| e.fields.get("name") == Some(&json!("rate-limiting"))).unwrap();
+    let rl = d
+        .state
+        .entities
+        .iter()
+        .find(|e| e.fields.get("name") == Some(&json!("rate-limiting")))
+        .unwrap();
     assert_eq!(local(rl, "consumer_group"), g);
     let member = d.state.entities.last().unwrap();
     assert_eq!(member.kind, Kind::ConsumerGroupConsumer);
-    assert_eq!((local(member, "consumer_group"), local(member, "consumer")), (g, c));
+    assert_eq!(
+        (local(member, "consumer_group"), local(member, "consumer")),
+        (g, c)
+    );
 }
 
 #[test]
 fn memberships_from_both_sides_are_deduplicated() {
-    let d = ok("_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers: [{username: a}, {username: b}]\n- name: h\nconsumers:\n- username: a\n  groups: [{name: g}, {name: h}]\n- username: b\n");
+    let d = ok(
+        "_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers: [{username: a}, {username: b}]\n- name: h\nconsumers:\n- username: a\n  groups: [{name: g}, {name: h}]\n- username: b\n",
+    );
     let members: Vec<(usize, usize)> = d
         .state
         .entities
@@ -97,29 +142,53 @@ fn memberships_from_both_sides_are_deduplicated() {
         .filter(|e| e.kind == Kind::ConsumerGroupConsumer)
         .map(|e| (local(e, "consumer_group"), local(e, "consumer")))
         .collect();
-    let (g, h, a, b) = (find(&d, Kind::ConsumerGroup, "g").0, find(&d, Kind::ConsumerGroup, "h").0, find(&d, Kind::Consumer, "a").0, find(&d, Kind::Consumer, "b").0);
+    let (g, h, a, b) = (
+        find(&d, Kind::ConsumerGroup, "g").0,
+        find(&d, Kind::ConsumerGroup, "h").0,
+        find(&d, Kind::Consumer, "a").0,
+        find(&d, Kind::Consumer, "b").0,
+    );
     assert_eq!(members, vec![(g, a), (g, b), (h, a)]);
 }
 
 #[test]
-fn consumers_listed_only_under_a_group_are_defined_as_decK_does() {
-    let d = ok("_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers:\n  - username: lone\n    tags: [t]\n");
+fn consumers_listed_only_under_a_group_are_defined_as_deck_does() {
+    let d = ok(
+        "_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers:\n  - username: lone\n    tags: [t]\n",
+    );
     let (c, consumer) = find(&d, Kind::Consumer, "lone");
     assert_eq!(consumer.fields["tags"], json!(["t"]));
     assert_eq!(consumer.origin.as_ref().map(|o| o.line), Some(5));
     let member = d.state.entities.last().unwrap();
     assert_eq!(local(member, "consumer"), c);
     // An id alone cannot define a consumer.
-    let errs = errors("_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers:\n  - id: 71168e5f-1d0b-5465-8bb9-a3b032fbc4c4\n");
-    assert_eq!(errs, vec!["kong.yaml:5:5: error: consumer_group \"g\" refers to consumer with id 71168e5f-1d0b-5465-8bb9-a3b032fbc4c4, which is not defined"]);
+    let errs = errors(
+        "_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers:\n  - id: 71168e5f-1d0b-5465-8bb9-a3b032fbc4c4\n",
+    );
+    assert_eq!(
+        errs,
+        vec![
+            "kong.yaml:5:5: error: consumer_group \"g\" refers to consumer with id 71168e5f-1d0b-5465-8bb9-a3b032fbc4c4, which is not defined"
+        ]
+    );
 }
 
 #[test]
 fn upstream_targets_and_certificate_snis() {
-    let d = ok("_format_version: \"3.0\"\nupstreams:\n- name: u\n  targets: [{target: \"10.0.0.1:80\", weight: 10}]\ncertificates:\n- cert: C\n  key: K\n  snis:\n  - name: a.test\n    tags: [t]\n  - b.test\n");
+    let d = ok(
+        "_format_version: \"3.0\"\nupstreams:\n- name: u\n  targets: [{target: \"10.0.0.1:80\", weight: 10}]\ncertificates:\n- cert: C\n  key: K\n  snis:\n  - name: a.test\n    tags: [t]\n  - b.test\n",
+    );
     let (u, _) = find(&d, Kind::Upstream, "u");
-    assert_eq!(local(find(&d, Kind::Target, "10.0.0.1:80").1, "upstream"), u);
-    let cert = d.state.entities.iter().position(|e| e.kind == Kind::Certificate).unwrap();
+    assert_eq!(
+        local(find(&d, Kind::Target, "10.0.0.1:80").1, "upstream"),
+        u
+    );
+    let cert = d
+        .state
+        .entities
+        .iter()
+        .position(|e| e.kind == Kind::Certificate)
+        .unwrap();
     assert!(!d.state.entities[cert].fields.contains_key("snis"));
     let a = find(&d, Kind::Sni, "a.test").1;
     assert_eq!(local(a, "certificate"), cert);
@@ -148,43 +217,88 @@ fn flat_references_by_name_id_and_mapping() {
     for r in ["r1", "r2", "r3", "r4"] {
         assert_eq!(local(find(&d, Kind::Route, r).1, "service"), 0, "{r}");
     }
-    let cors = d.state.entities.iter().find(|e| e.kind == Kind::Plugin).unwrap();
-    assert_eq!((local(cors, "route"), local(cors, "service")), (find(&d, Kind::Route, "r1").0, 0));
+    let cors = d
+        .state
+        .entities
+        .iter()
+        .find(|e| e.kind == Kind::Plugin)
+        .unwrap();
+    assert_eq!(
+        (local(cors, "route"), local(cors, "service")),
+        (find(&d, Kind::Route, "r1").0, 0)
+    );
     let ks = find(&d, Kind::KeySet, "ks").0;
     assert_eq!(local(find(&d, Kind::Key, "k1").1, "set"), ks);
     assert_eq!(local(find(&d, Kind::Key, "k2").1, "set"), ks);
-    let cert = d.state.entities.iter().position(|e| e.kind == Kind::Certificate).unwrap();
+    let cert = d
+        .state
+        .entities
+        .iter()
+        .position(|e| e.kind == Kind::Certificate)
+        .unwrap();
     assert_eq!(local(find(&d, Kind::Sni, "x.test").1, "certificate"), cert);
-    assert_eq!(local(find(&d, Kind::Target, "t").1, "upstream"), find(&d, Kind::Upstream, "u").0);
+    assert_eq!(
+        local(find(&d, Kind::Target, "t").1, "upstream"),
+        find(&d, Kind::Upstream, "u").0
+    );
 }
 
 #[test]
 fn kong_db_less_style_files_load() {
     // Top-level credentials naming consumers by username, `_comment`, `_transform`.
-    let d = ok("_format_version: '2.1'\n_transform: true\nconsumers:\n- username: anon\n  keyauth_credentials:\n  - key: $KEY\nacls:\n- consumer: anon\n  group: anon\nbasicauth_credentials:\n- consumer: anon\n  username: u\n  password: p\nservices:\n- name: s\n  _comment: 'a note'\n  url: http://auth:9999/verify\n");
+    let d = ok(
+        "_format_version: '2.1'\n_transform: true\nconsumers:\n- username: anon\n  keyauth_credentials:\n  - key: $KEY\nacls:\n- consumer: anon\n  group: anon\nbasicauth_credentials:\n- consumer: anon\n  username: u\n  password: p\nservices:\n- name: s\n  _comment: 'a note'\n  url: http://auth:9999/verify\n",
+    );
     let anon = find(&d, Kind::Consumer, "anon").0;
     assert_eq!(local(find(&d, Kind::Acl, "anon").1, "consumer"), anon);
-    assert_eq!(local(find(&d, Kind::BasicauthCredential, "u").1, "consumer"), anon);
-    assert!(!find(&d, Kind::Service, "s").1.fields.contains_key("_comment"));
+    assert_eq!(
+        local(find(&d, Kind::BasicauthCredential, "u").1, "consumer"),
+        anon
+    );
+    assert!(
+        !find(&d, Kind::Service, "s")
+            .1
+            .fields
+            .contains_key("_comment")
+    );
 }
 
 #[test]
 fn nested_children_may_name_their_parent_only_consistently() {
-    ok("_format_version: \"3.0\"\nservices:\n- name: s\n  host: h\n  routes:\n  - name: r\n    paths: [/]\n    service: s\n");
-    let errs = errors("_format_version: \"3.0\"\nservices:\n- name: s\n  host: h\n  routes:\n  - name: r\n    paths: [/]\n    service: t\n- name: t\n  host: h\n");
-    assert_eq!(errs, vec!["kong.yaml:8:14: error: route \"r\" is nested under service \"s\" but its `service` names service \"t\""]);
+    ok(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  host: h\n  routes:\n  - name: r\n    paths: [/]\n    service: s\n",
+    );
+    let errs = errors(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  host: h\n  routes:\n  - name: r\n    paths: [/]\n    service: t\n- name: t\n  host: h\n",
+    );
+    assert_eq!(
+        errs,
+        vec![
+            "kong.yaml:8:14: error: route \"r\" is nested under service \"s\" but its `service` names service \"t\""
+        ]
+    );
 }
 
 #[test]
 fn json_files_load() {
-    let d = ok("{\n  \"_format_version\": \"3.0\",\n  \"services\": [\n    {\"name\": \"s\", \"host\": \"h\", \"routes\": [{\"name\": \"r\", \"paths\": [\"/\"]}]}\n  ]\n}");
+    let d = ok(
+        "{\n  \"_format_version\": \"3.0\",\n  \"services\": [\n    {\"name\": \"s\", \"host\": \"h\", \"routes\": [{\"name\": \"r\", \"paths\": [\"/\"]}]}\n  ]\n}",
+    );
     assert_eq!(d.state.entities.len(), 2);
-    assert_eq!(d.state.entities[1].origin.as_ref().map(|o| (o.line, o.column)), Some((4, 43)));
+    assert_eq!(
+        d.state.entities[1]
+            .origin
+            .as_ref()
+            .map(|o| (o.line, o.column)),
+        Some((4, 43))
+    );
 }
 
 #[test]
 fn origins_point_at_the_entity_mapping() {
-    let d = ok("_format_version: \"3.0\"\nservices:\n  - name: s\n    host: h\n    routes:\n      - name: r\n        paths: [/]\n");
+    let d = ok(
+        "_format_version: \"3.0\"\nservices:\n  - name: s\n    host: h\n    routes:\n      - name: r\n        paths: [/]\n",
+    );
     let o = d.state.entities[1].origin.clone().unwrap();
     assert_eq!((&*o.file, o.line, o.column), ("kong.yaml", 6, 9));
 }
@@ -192,14 +306,26 @@ fn origins_point_at_the_entity_mapping() {
 #[test]
 fn variables_feed_values_and_mark_fields() {
     let text = "_format_version: \"3.0\"\nservices:\n- name: s\n  host: ${{ env \"DECK_HOST\" }}\n  port: ${{ env \"DECK_PORT\" | toInt }}\n  tags: [\"x-${{ env \"DECK_TAG\" }}\"]\nplugins:\n- name: rate-limiting\n  config:\n    minute: ${{ env \"DECK_RATE\" }}\n";
-    let d = load_env(&[("k.yaml", text)], &[("DECK_HOST", "h.test"), ("DECK_PORT", "8080"), ("DECK_TAG", "t"), ("DECK_RATE", "5")]).unwrap();
+    let d = load_env(
+        &[("k.yaml", text)],
+        &[
+            ("DECK_HOST", "h.test"),
+            ("DECK_PORT", "8080"),
+            ("DECK_TAG", "t"),
+            ("DECK_RATE", "5"),
+        ],
+    )
+    .unwrap();
     let svc = &d.state.entities[0];
     assert_eq!(svc.fields["port"], json!(8080));
     assert_eq!(svc.fields["tags"], json!(["x-t"]));
     assert_eq!(d.state.entities[1].fields["config"], json!({"minute": 5}));
     assert_eq!(d.env_values, vec!["5", "8080", "h.test", "t"]);
     let fields: Vec<(usize, &str)> = d.env_fields.iter().map(|(i, p)| (*i, p.as_str())).collect();
-    assert_eq!(fields, vec![(0, "host"), (0, "port"), (0, "tags"), (1, "config.minute")]);
+    assert_eq!(
+        fields,
+        vec![(0, "host"), (0, "port"), (0, "tags"), (1, "config.minute")]
+    );
 }
 
 #[test]
@@ -210,8 +336,14 @@ fn comment_lines_with_expressions_are_ignored() {
 #[test]
 fn loading_is_deterministic() {
     let files = [
-        ("b.yaml", "_format_version: \"3.0\"\nroutes:\n- {name: r, paths: [/], service: s}\nconsumers:\n- username: u\n  groups: [{name: g}]\n"),
-        ("a.yaml", "_format_version: \"3.0\"\nservices:\n- {name: s, host: h}\nconsumer_groups:\n- name: g\n  consumers: [{username: u}]\n"),
+        (
+            "b.yaml",
+            "_format_version: \"3.0\"\nroutes:\n- {name: r, paths: [/], service: s}\nconsumers:\n- username: u\n  groups: [{name: g}]\n",
+        ),
+        (
+            "a.yaml",
+            "_format_version: \"3.0\"\nservices:\n- {name: s, host: h}\nconsumer_groups:\n- name: g\n  consumers: [{username: u}]\n",
+        ),
     ];
     let one = load_env(&files, &[]).unwrap();
     let two = load_env(&files, &[]).unwrap();
@@ -225,10 +357,27 @@ fn loading_is_deterministic() {
 fn every_problem_is_reported_at_once() {
     let r = load_env(
         &[
-            ("a.yaml", "_format_version: \"3.0\"\nservices:\n- {name: s, port: x}\nroutes:\n- {name: r, paths: [/], service: nope}\n"),
+            (
+                "a.yaml",
+                "_format_version: \"3.0\"\nservices:\n- {name: s, port: x}\nroutes:\n- {name: r, paths: [/], service: nope}\n",
+            ),
             ("b.yaml", "_format_version: \"3.0\"\nnope: 1\n"),
         ],
         &[],
     );
     assert_eq!(errors_of(r).len(), 3);
+}
+
+#[test]
+fn membership_items_are_checked() {
+    let errs =
+        errors("_format_version: \"3.0\"\nconsumers:\n- username: u\n  groups: [{title: g}, 5]\n");
+    assert_eq!(
+        errs,
+        vec![
+            "kong.yaml:4:12: error: consumers[0].groups[0]: names no consumer_group (give id or name) (consumer \"u\")",
+            "kong.yaml:4:13: error: consumers[0].groups[0].title: unknown field in a reference to a consumer_group (consumer \"u\")",
+            "kong.yaml:4:24: error: consumers[0].groups[1]: expected a reference to a consumer_group (a name, an id, or a mapping), not an integer (consumer \"u\")",
+        ]
+    );
 }
