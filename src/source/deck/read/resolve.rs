@@ -3,7 +3,7 @@
 //! `_info.default_lookup_tags`; otherwise a dangling-reference error at the reference.
 //! Consumer-group memberships become [`Kind::ConsumerGroupConsumer`] entities, deduplicated.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -98,7 +98,7 @@ pub(crate) fn resolve(b: &mut Builder<'_>, lookup: &BTreeMap<Kind, Vec<String>>)
 
 fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<Kind, Vec<String>>) {
     let members = std::mem::take(&mut b.members);
-    let mut seen: Vec<(Ref, Ref)> = Vec::new();
+    let mut seen: HashSet<(Ref, Ref)> = HashSet::new();
     let mut out = Vec::new();
     for m in members {
         let Member {
@@ -144,23 +144,17 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<Kind, V
                 .push(Diagnostic::error(Some(origin), msg).about(owner_desc));
             continue;
         };
-        if seen.contains(&(g.clone(), c.clone())) {
+        if !seen.insert((g.clone(), c.clone())) {
             continue;
         }
-        seen.push((g.clone(), c.clone()));
         let mut e = Entity::new(Kind::ConsumerGroupConsumer);
         e.refs.insert("consumer_group", g);
         e.refs.insert("consumer", c);
         e.origin = Some(origin);
-        out.push((e, file, owner_desc));
+        out.push((e, owner, owner_desc));
     }
-    for (e, _file, owner_desc) in out {
-        let path = b
-            .info
-            .iter()
-            .find(|i| i.desc == owner_desc)
-            .map(|i| i.path.clone())
-            .unwrap_or_default();
+    for (e, owner, owner_desc) in out {
+        let path = b.info[owner].path.clone();
         b.entities.push(e);
         b.info.push(super::build::Info {
             path,
