@@ -171,7 +171,7 @@ const FAILS: &[(&str, &[&str])] = &[
         // (the bundled schemas) does not know.
         "Kong__CustomerSuccess__kong.yaml",
         &[
-            "Kong__CustomerSuccess__kong.yaml:286:7: error: services[1].plugins[1].config.persistent_refresh_token: unknown field",
+            "Kong__CustomerSuccess__kong.yaml:286:7: error: services[1].plugins[1].config.persistent_refresh_token: unknown field (plugin \"oauth2\")",
         ],
     ),
     (

@@ -284,13 +284,18 @@ impl<'a> Builder<'a> {
 
         let idx = self.entities.len();
         let desc = describe(kind, &entity.fields, entity.id.as_deref(), path);
-        let named = label(kind, &entity.fields, entity.id.as_deref()).is_some();
+        // Messages already give the path; name the entity when it has a name of its own.
+        let suffix = match (
+            label(kind, &entity.fields, entity.id.as_deref()),
+            entity.fields.get("name"),
+        ) {
+            (Some(_), _) => format!(" ({desc})"),
+            (None, Some(Value::String(name))) if kind == Kind::Plugin => {
+                format!(" (plugin \"{name}\")")
+            }
+            _ => String::new(),
+        };
         for p in checker.problems.drain(..) {
-            let suffix = if named {
-                format!(" ({desc})")
-            } else {
-                String::new()
-            };
             let d = Diagnostic::error(
                 Some(file.origin(p.pos)),
                 format!("{}: {}{suffix}", p.path, p.message),

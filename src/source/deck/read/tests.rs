@@ -89,8 +89,8 @@ fn plugin_configs_follow_the_plugin_schema() {
     assert_eq!(
         errs,
         vec![
-            "kong.yaml:5:13: error: plugins[0].config.minute: expected a number",
-            "kong.yaml:6:5: error: plugins[0].config.nope: unknown field",
+            "kong.yaml:5:13: error: plugins[0].config.minute: expected a number (plugin \"rate-limiting\")",
+            "kong.yaml:6:5: error: plugins[0].config.nope: unknown field (plugin \"rate-limiting\")",
         ]
     );
     // Shorthand fields are input the schema accepts.
@@ -114,8 +114,8 @@ fn custom_plugins_have_unchecked_config() {
     assert_eq!(
         errs,
         vec![
-            "kong.yaml:4:12: error: plugins[0].enabled: expected a boolean",
-            "kong.yaml:5:3: error: plugins[0].colour: unknown field",
+            "kong.yaml:4:12: error: plugins[0].enabled: expected a boolean (plugin \"my-plugin\")",
+            "kong.yaml:5:3: error: plugins[0].colour: unknown field (plugin \"my-plugin\")",
         ]
     );
 }

@@ -381,3 +381,9 @@ fn membership_items_are_checked() {
         ]
     );
 }
+
+#[test]
+fn keys_may_nest_under_their_key_set() {
+    let d = ok("_format_version: \"3.0\"\nkey_sets:\n- name: ks\n  keys:\n  - {name: k, kid: a, jwk: '{}'}\n");
+    assert_eq!(local(find(&d, Kind::Key, "k").1, "set"), find(&d, Kind::KeySet, "ks").0);
+}
