@@ -213,8 +213,20 @@ fn braces_inside_strings_do_not_end_the_action() {
 
 #[test]
 fn non_ascii_text_inside_and_around_actions() {
-    let r = render_ok("é: ${{ \"ü}\" }} ñ ${{ env \"DECK_X\" }}\nß: 1\n", &[("DECK_X", "日本")]);
+    let r = render_ok(
+        "é: ${{ \"ü}\" }} ñ ${{ env \"DECK_X\" }}\nß: 1\n",
+        &[("DECK_X", "日本")],
+    );
     assert_eq!(r.text, "é: ü} ñ 日本\nß: 1\n");
-    assert_eq!(r.map.original(Pos { line: 1, column: 7 }), Pos { line: 1, column: 16 });
-    assert_eq!(r.map.original(Pos { line: 2, column: 4 }), Pos { line: 2, column: 4 });
+    assert_eq!(
+        r.map.original(Pos { line: 1, column: 7 }),
+        Pos {
+            line: 1,
+            column: 16
+        }
+    );
+    assert_eq!(
+        r.map.original(Pos { line: 2, column: 4 }),
+        Pos { line: 2, column: 4 }
+    );
 }

@@ -384,6 +384,30 @@ fn membership_items_are_checked() {
 
 #[test]
 fn keys_may_nest_under_their_key_set() {
-    let d = ok("_format_version: \"3.0\"\nkey_sets:\n- name: ks\n  keys:\n  - {name: k, kid: a, jwk: '{}'}\n");
-    assert_eq!(local(find(&d, Kind::Key, "k").1, "set"), find(&d, Kind::KeySet, "ks").0);
+    let d = ok(
+        "_format_version: \"3.0\"\nkey_sets:\n- name: ks\n  keys:\n  - {name: k, kid: a, jwk: '{}'}\n",
+    );
+    assert_eq!(
+        local(find(&d, Kind::Key, "k").1, "set"),
+        find(&d, Kind::KeySet, "ks").0
+    );
+}
+
+#[test]
+fn variables_inside_block_scalars_and_lists_mark_their_field() {
+    let text = "_format_version: \"3.0\"\ncertificates:\n- cert: |\n    ${{ env \"DECK_CERT\" | indent 4 }}\n  key: k\nplugins:\n- name: acl\n  config:\n    allow: [a, \"${{ env \"DECK_GROUP\" }}\"]\n";
+    let d = load_env(
+        &[("k.yaml", text)],
+        &[
+            ("DECK_CERT", "-----BEGIN-----\nAAA\n-----END-----"),
+            ("DECK_GROUP", "admins"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        d.state.entities[0].fields["cert"],
+        json!("-----BEGIN-----\nAAA\n-----END-----\n")
+    );
+    let fields: Vec<(usize, &str)> = d.env_fields.iter().map(|(i, p)| (*i, p.as_str())).collect();
+    assert_eq!(fields, vec![(0, "cert"), (1, "config.allow")]);
 }
