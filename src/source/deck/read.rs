@@ -23,6 +23,7 @@ mod build;
 mod check;
 mod file;
 mod finish;
+mod refs;
 mod resolve;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::build::{Builder, Member, Target};
+use super::build::{Builder, Member};
+use super::refs::Target;
 use crate::model::{Entity, Kind, Ref};
 use crate::source::deck::shape::{lookup_key, ref_fields};
 use crate::source::diag::Diagnostic;
