@@ -24,7 +24,7 @@ pub use defaults::{absent_value, fill_defaults, fill_value};
 pub use field::{Field, FieldType};
 pub use normalize::{dedupe_set, merge_update, normalize_sets};
 pub use shorthand::{echo_shorthands, expand_shorthands, shorthand_names, strip_shorthands};
-pub use validate::{get_path, is_nonempty, is_uuid, validate_value, ValidationContext};
+pub use validate::{get_path, is_nonempty, is_uuid, lua_value, validate_value, ValidationContext};
 pub use violation::{ErrorTree, FieldError, SchemaViolation};
 
 /// A schema file that does not have the shape `{"fields": [...], "entity_checks": [...]}`.

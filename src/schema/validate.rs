@@ -173,7 +173,7 @@ fn check_type(field: &Field, value: &Value) -> Result<(), FieldError> {
 }
 
 /// A value as Lua's `tostring` would print it (numbers without a needless `.0`).
-pub(crate) fn lua_value(v: &Value) -> String {
+pub fn lua_value(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_f64() {
