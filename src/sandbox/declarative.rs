@@ -33,6 +33,7 @@ struct Item {
     kind: Kind,
     data: Map<String, Value>,
     path: Vec<Value>,
+    ref_errors: Map<String, Value>,
 }
 
 fn truthy(v: Option<&str>) -> bool {
@@ -212,7 +213,15 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
     for it in &mut items {
         for fk in it.kind.foreign_keys() {
             let resolved = match it.data.get(fk.field) {
-                Some(Value::String(s)) => Some(by_key.get(&(fk.parent, s.clone())).cloned().unwrap_or_else(|| s.clone())),
+                Some(Value::String(s)) => match by_key.get(&(fk.parent, s.clone())) {
+                    Some(id) => Some(id.clone()),
+                    None if is_uuid(s) => Some(s.to_ascii_lowercase()),
+                    None => {
+                        let msg = format!("invalid reference '{}: {s}' (no such entry in '{}')", fk.field, fk.parent.table());
+                        it.ref_errors.insert(fk.field.into(), json!(msg));
+                        None
+                    }
+                },
                 Some(Value::Object(o)) if !o.contains_key("id") => o.values().find_map(Value::as_str).map(|s| by_key.get(&(fk.parent, s.to_owned())).cloned().unwrap_or_else(|| s.to_owned())),
                 _ => None,
             };
@@ -225,6 +234,10 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
     let mut store = Store::new();
     for it in items {
         let id = it.data.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+        if !it.ref_errors.is_empty() {
+            set_error(&mut errors, &it.path, Value::Object(it.ref_errors.clone()));
+            continue;
+        }
         let result = (|| -> ApiResult<(Arc<Row>, Option<Vec<String>>)> {
             if store.get(it.kind, &id).is_some() {
                 return Err(ApiError::bad_request(format!("uniqueness violation: '{}' entity with primary key set to '{id}' already declared", it.kind.table())));
@@ -356,7 +369,7 @@ fn collect(kind: Kind, v: &Value, path: Vec<Value>, parent: Option<(&'static str
             members.push((me.clone(), name, path.clone()));
         }
     }
-    items.push(Item { kind, data, path: path.clone() });
+    items.push(Item { kind, data, path: path.clone(), ref_errors: Map::new() });
     for (ck, key, list) in children {
         let Some(fk) = ck.foreign_keys().iter().find(|f| f.parent == kind) else { continue };
         for (i, child) in list.iter().enumerate() {

@@ -369,7 +369,7 @@ pub fn prepare(env: &Env, store: &Store, kind: Kind, mode: Mode<'_>, mut input: 
         Ok(()) => SchemaViolation::default(),
         Err(v) => v,
     };
-    if kind == Kind::Route {
+    if kind == Kind::Route && !violation.tree.fields.contains_key("protocols") {
         for (f, m) in custom::route_subschema_errors(&data) {
             violation.tree.set(&f, crate::schema::FieldError::Msg(m));
         }

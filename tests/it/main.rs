@@ -1,2 +1,4 @@
 //! Integration tests: one binary, one module per area. They drive the real `gateform`
 //! binary and the sandbox over real HTTP.
+
+mod sandbox;
