@@ -15,13 +15,22 @@ pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = &rest[start + 11..];
-        let Some(end_label) = after.find("-----") else { return Err("malformed PEM header".into()) };
+        let Some(end_label) = after.find("-----") else {
+            return Err("malformed PEM header".into());
+        };
         let label = after[..end_label].to_owned();
         let body_start = &after[end_label + 5..];
         let end_marker = format!("-----END {label}-----");
-        let Some(end) = body_start.find(&end_marker) else { return Err(format!("missing END {label}")) };
-        let b64: String = body_start[..end].chars().filter(|c| !c.is_whitespace()).collect();
-        let der = base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()).map_err(|e| format!("bad base64: {e}"))?;
+        let Some(end) = body_start.find(&end_marker) else {
+            return Err(format!("missing END {label}"));
+        };
+        let b64: String = body_start[..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|e| format!("bad base64: {e}"))?;
         out.push((label, der));
         rest = &body_start[end + end_marker.len()..];
     }
@@ -42,7 +51,9 @@ fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |a, b| (a << 8) | usize::from(*b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |a, b| (a << 8) | usize::from(*b));
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -68,7 +79,10 @@ fn rsa_from_pkcs1(content: &[u8]) -> Option<PublicKey> {
     let (_, _version, rest) = der(content)?;
     let (_, n, rest) = der(rest)?;
     let (_, e, _) = der(rest)?;
-    Some(PublicKey::Rsa(strip_zeros(n).to_vec(), strip_zeros(e).to_vec()))
+    Some(PublicKey::Rsa(
+        strip_zeros(n).to_vec(),
+        strip_zeros(e).to_vec(),
+    ))
 }
 
 fn ec_from_sec1(content: &[u8]) -> Option<PublicKey> {
@@ -90,7 +104,10 @@ const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
 fn private_key_public(text: &str) -> Result<PublicKey, String> {
     let blocks = pem_blocks(text)?;
-    let (label, der_bytes) = blocks.iter().find(|(l, _)| l.ends_with("PRIVATE KEY")).ok_or("no private key found")?;
+    let (label, der_bytes) = blocks
+        .iter()
+        .find(|(l, _)| l.ends_with("PRIVATE KEY"))
+        .ok_or("no private key found")?;
     let (_, content, _) = der(der_bytes).ok_or("bad DER")?;
     let parsed = match label.as_str() {
         "RSA PRIVATE KEY" => rsa_from_pkcs1(content),
@@ -127,24 +144,40 @@ fn parse_certs(text: &str) -> Result<Vec<CertInfo>, String> {
     let mut out = Vec::new();
     for (label, der_bytes) in blocks.into_iter().filter(|(l, _)| l == "CERTIFICATE") {
         let _ = label;
-        let (_, cert) = x509_parser::parse_x509_certificate(&der_bytes).map_err(|e| e.to_string())?;
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&der_bytes).map_err(|e| e.to_string())?;
         let spki = cert.public_key();
         let oid = spki.algorithm.algorithm.as_bytes().to_vec();
         let bits = spki.subject_public_key.data.to_vec();
         let public = if oid == OID_RSA {
-            der(&bits).and_then(|(_, c, _)| {
-                let (_, n, rest) = der(c)?;
-                let (_, e, _) = der(rest)?;
-                Some(PublicKey::Rsa(strip_zeros(n).to_vec(), strip_zeros(e).to_vec()))
-            }).unwrap_or(PublicKey::Other)
+            der(&bits)
+                .and_then(|(_, c, _)| {
+                    let (_, n, rest) = der(c)?;
+                    let (_, e, _) = der(rest)?;
+                    Some(PublicKey::Rsa(
+                        strip_zeros(n).to_vec(),
+                        strip_zeros(e).to_vec(),
+                    ))
+                })
+                .unwrap_or(PublicKey::Other)
         } else if oid == OID_EC {
             PublicKey::Ec(bits)
         } else {
             PublicKey::Other
         };
-        let is_ca = cert.basic_constraints().ok().flatten().is_some_and(|b| b.value.ca);
+        let is_ca = cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|b| b.value.ca);
         let not_after = cert.validity().not_after.timestamp();
-        out.push(CertInfo { der: der_bytes.clone(), public, key_type: oid, not_after, is_ca });
+        out.push(CertInfo {
+            der: der_bytes.clone(),
+            public,
+            key_type: oid,
+            not_after,
+            is_ca,
+        });
     }
     if out.is_empty() {
         return Err("no certificate found".into());
@@ -153,7 +186,8 @@ fn parse_certs(text: &str) -> Result<Vec<CertInfo>, String> {
 }
 
 fn is_ref(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str).is_some_and(|s| s.starts_with("{vault://"))
+    v.and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("{vault://"))
 }
 
 fn matches(cert: &CertInfo, key: &PublicKey) -> bool {
@@ -172,7 +206,13 @@ pub fn check_entity(kind: Kind, data: &mut Map<String, Value>, v: &mut SchemaVio
     }
 }
 
-fn check_pair(data: &Map<String, Value>, cert_f: &str, key_f: &str, v: &mut SchemaViolation, mismatch: &str) -> Option<Vec<u8>> {
+fn check_pair(
+    data: &Map<String, Value>,
+    cert_f: &str,
+    key_f: &str,
+    v: &mut SchemaViolation,
+    mismatch: &str,
+) -> Option<Vec<u8>> {
     if is_ref(data.get(cert_f)) || is_ref(data.get(key_f)) {
         return None;
     }
@@ -180,7 +220,8 @@ fn check_pair(data: &Map<String, Value>, cert_f: &str, key_f: &str, v: &mut Sche
     let certs = match parse_certs(cert_text) {
         Ok(c) => c,
         Err(e) => {
-            v.tree.set(cert_f, FieldError::Msg(format!("invalid certificate: {e}")));
+            v.tree
+                .set(cert_f, FieldError::Msg(format!("invalid certificate: {e}")));
             return None;
         }
     };
@@ -188,7 +229,8 @@ fn check_pair(data: &Map<String, Value>, cert_f: &str, key_f: &str, v: &mut Sche
     let key = match private_key_public(key_text) {
         Ok(k) => k,
         Err(e) => {
-            v.tree.set(key_f, FieldError::Msg(format!("invalid key: {e}")));
+            v.tree
+                .set(key_f, FieldError::Msg(format!("invalid key: {e}")));
             return None;
         }
     };
@@ -200,7 +242,13 @@ fn check_pair(data: &Map<String, Value>, cert_f: &str, key_f: &str, v: &mut Sche
 
 fn check_certificate(data: &Map<String, Value>, v: &mut SchemaViolation) {
     let t1 = check_pair(data, "cert", "key", v, "certificate does not match key");
-    let t2 = check_pair(data, "cert_alt", "key_alt", v, "alternative certificate does not match key");
+    let t2 = check_pair(
+        data,
+        "cert_alt",
+        "key_alt",
+        v,
+        "alternative certificate does not match key",
+    );
     if let (Some(a), Some(b)) = (t1, t2)
         && a == b
     {
@@ -209,28 +257,38 @@ fn check_certificate(data: &Map<String, Value>, v: &mut SchemaViolation) {
 }
 
 fn check_ca(data: &mut Map<String, Value>, v: &mut SchemaViolation) {
-    let Some(text) = data.get("cert").and_then(Value::as_str) else { return };
+    let Some(text) = data.get("cert").and_then(Value::as_str) else {
+        return;
+    };
     let certs = match parse_certs(text) {
         Ok(c) => c,
         Err(e) => {
-            v.tree.set("cert", FieldError::Msg(format!("invalid certificate: {e}")));
+            v.tree
+                .set("cert", FieldError::Msg(format!("invalid certificate: {e}")));
             return;
         }
     };
     if certs.len() > 1 {
-        v.tree.entity.push("please submit only one certificate at a time".into());
+        v.tree
+            .entity
+            .push("please submit only one certificate at a time".into());
         return;
     }
     let c = &certs[0];
     if c.not_after < crate::sandbox::entity::now_secs() {
-        v.tree.entity.push("certificate expired, \"Not After\" time is in the past".into());
+        v.tree
+            .entity
+            .push("certificate expired, \"Not After\" time is in the past".into());
         return;
     }
     if !c.is_ca {
         v.tree.entity.push("certificate does not appear to be a CA because it is missing the \"CA\" basic constraint".into());
         return;
     }
-    data.insert("cert_digest".into(), json!(hex::encode(Sha256::digest(&c.der))));
+    data.insert(
+        "cert_digest".into(),
+        json!(hex::encode(Sha256::digest(&c.der))),
+    );
 }
 
 #[cfg(test)]

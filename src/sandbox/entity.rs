@@ -15,7 +15,8 @@ use super::error::{ApiError, ApiResult, lua_pretty};
 use super::store::{Row, Store, fk_id, unique_constraints};
 use crate::model::{Kind, normalize_target};
 use crate::schema::{
-    ValidationContext, Schema, SchemaViolation, Schemas, custom, echo_shorthands, expand_shorthands, is_uuid, merge_update, normalize_sets,
+    Schema, SchemaViolation, Schemas, ValidationContext, custom, echo_shorthands,
+    expand_shorthands, is_uuid, merge_update, normalize_sets,
 };
 
 /// What the pipeline needs besides the store: the schemas and the node's plugin set.
@@ -35,7 +36,10 @@ pub enum Mode<'a> {
     /// POST.
     Insert,
     /// PUT: full replacement keeping `id` (the existing row, if any).
-    Upsert { id: &'a str, existing: Option<&'a Row> },
+    Upsert {
+        id: &'a str,
+        existing: Option<&'a Row>,
+    },
     /// PATCH: merge into the existing row.
     Update { existing: &'a Row },
 }
@@ -51,7 +55,9 @@ pub struct Prepared {
 
 /// Current time in Unix seconds (float, ms precision).
 pub fn now_f64() -> f64 {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     (d.as_millis() as f64) / 1000.0
 }
 
@@ -65,18 +71,32 @@ pub fn random_secret() -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..32).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+    (0..32)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
 }
 
 fn custom_plugin_schema(schemas: &Schemas) -> &'static Schema {
     static S: OnceLock<Schema> = OnceLock::new();
-    S.get_or_init(|| schemas.entity("plugins").cloned().unwrap_or_else(|| Schema { name: "plugins".into(), fields: Vec::new(), entity_checks: Vec::new() }))
+    S.get_or_init(|| {
+        schemas
+            .entity("plugins")
+            .cloned()
+            .unwrap_or_else(|| Schema {
+                name: "plugins".into(),
+                fields: Vec::new(),
+                entity_checks: Vec::new(),
+            })
+    })
 }
 
 fn vault_schema(schemas: &Schemas) -> &'static Schema {
     static S: OnceLock<Schema> = OnceLock::new();
     S.get_or_init(|| {
-        let mut json = schemas.entity_json("vaults").cloned().unwrap_or(json!({"fields": []}));
+        let mut json = schemas
+            .entity_json("vaults")
+            .cloned()
+            .unwrap_or(json!({"fields": []}));
         if let Some(fields) = json.get_mut("fields").and_then(Value::as_array_mut) {
             for f in fields.iter_mut() {
                 if f.get("config").is_some() {
@@ -86,7 +106,11 @@ fn vault_schema(schemas: &Schemas) -> &'static Schema {
                 }
             }
         }
-        Schema::from_json("vaults", &json).unwrap_or_else(|_| Schema { name: "vaults".into(), fields: Vec::new(), entity_checks: Vec::new() })
+        Schema::from_json("vaults", &json).unwrap_or_else(|_| Schema {
+            name: "vaults".into(),
+            fields: Vec::new(),
+            entity_checks: Vec::new(),
+        })
     })
 }
 
@@ -102,7 +126,9 @@ impl Env {
         match kind {
             Kind::Plugin => {
                 let name = match data.get("name") {
-                    None | Some(Value::Null) => return Err(ApiError::schema_field("name", "required field missing")),
+                    None | Some(Value::Null) => {
+                        return Err(ApiError::schema_field("name", "required field missing"));
+                    }
                     Some(Value::String(s)) => s.as_str(),
                     Some(_) => return Err(ApiError::schema_field("name", "expected a string")),
                 };
@@ -111,18 +137,28 @@ impl Env {
                 } else if self.custom_plugins.contains(name) {
                     Ok(custom_plugin_schema(self.schemas))
                 } else {
-                    Err(ApiError::schema_field("name", format!("plugin '{name}' not enabled; add it to the 'plugins' configuration property")))
+                    Err(ApiError::schema_field(
+                        "name",
+                        format!(
+                            "plugin '{name}' not enabled; add it to the 'plugins' configuration property"
+                        ),
+                    ))
                 }
             }
             Kind::Vault => Ok(vault_schema(self.schemas)),
-            _ => self.schemas.entity(kind.table()).ok_or_else(ApiError::internal),
+            _ => self
+                .schemas
+                .entity(kind.table())
+                .ok_or_else(ApiError::internal),
         }
     }
 }
 
 /// Expands the service `url` shorthand (§2.1).
 fn expand_url(obj: &mut Map<String, Value>) -> ApiResult<()> {
-    let Some(url) = obj.remove("url") else { return Ok(()) };
+    let Some(url) = obj.remove("url") else {
+        return Ok(());
+    };
     let url = match url {
         Value::Null => return Ok(()),
         Value::String(s) => s,
@@ -163,25 +199,55 @@ fn expand_url(obj: &mut Map<String, Value>) -> ApiResult<()> {
         },
         _ => None,
     };
-    let protocol = scheme.clone().unwrap_or_else(|| if port == Some(443) { "https".into() } else { "http".into() });
+    let protocol = scheme.clone().unwrap_or_else(|| {
+        if port == Some(443) {
+            "https".into()
+        } else {
+            "http".into()
+        }
+    });
     let port = port.unwrap_or(if protocol == "https" { 443 } else { 80 });
     obj.insert("protocol".into(), json!(protocol));
-    obj.insert("host".into(), if host.is_empty() { Value::Null } else { json!(host) });
+    obj.insert(
+        "host".into(),
+        if host.is_empty() {
+            Value::Null
+        } else {
+            json!(host)
+        },
+    );
     obj.insert("port".into(), json!(port));
-    obj.insert("path".into(), if path.is_empty() || scheme.is_none() { Value::Null } else { json!(path) });
+    obj.insert(
+        "path".into(),
+        if path.is_empty() || scheme.is_none() {
+            Value::Null
+        } else {
+            json!(path)
+        },
+    );
     Ok(())
 }
 
 /// Upstream `algorithm`/`hash_on` coupling (§2.5).
 fn couple_upstream(input: &mut Map<String, Value>, stored: Option<&Row>) {
-    let algorithm = input.get("algorithm").and_then(Value::as_str).map(str::to_owned);
+    let algorithm = input
+        .get("algorithm")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if matches!(algorithm.as_deref(), Some("least-connections" | "latency")) {
         input.insert("hash_on".into(), json!("none"));
     }
     match input.get("hash_on").and_then(Value::as_str) {
         Some("none") => {
-            let current = algorithm.clone().or_else(|| stored.and_then(|r| r.data.get("algorithm")).and_then(Value::as_str).map(str::to_owned));
-            if current.as_deref() == Some("consistent-hashing") || current.is_none() && stored.is_none() {
+            let current = algorithm.clone().or_else(|| {
+                stored
+                    .and_then(|r| r.data.get("algorithm"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+            if current.as_deref() == Some("consistent-hashing")
+                || current.is_none() && stored.is_none()
+            {
                 input.insert("algorithm".into(), json!("round-robin"));
             }
         }
@@ -193,15 +259,24 @@ fn couple_upstream(input: &mut Map<String, Value>, stored: Option<&Row>) {
 }
 
 /// Resolves the foreign keys of `input` to `{"id": ...}` (§1.1; code 13 when unresolvable).
-fn resolve_foreign_keys(store: &Store, kind: Kind, input: &mut Map<String, Value>) -> ApiResult<()> {
+fn resolve_foreign_keys(
+    store: &Store,
+    kind: Kind,
+    input: &mut Map<String, Value>,
+) -> ApiResult<()> {
     let mut violation = SchemaViolation::default();
     for fk in kind.foreign_keys() {
-        let Some(v) = input.get(fk.field) else { continue };
+        let Some(v) = input.get(fk.field) else {
+            continue;
+        };
         let obj = match v {
             Value::Null => continue,
             Value::Object(o) => o.clone(),
             _ => {
-                violation.tree.set(fk.field, crate::schema::FieldError::Msg("expected a record".into()));
+                violation.tree.set(
+                    fk.field,
+                    crate::schema::FieldError::Msg("expected a record".into()),
+                );
                 continue;
             }
         };
@@ -210,13 +285,18 @@ fn resolve_foreign_keys(store: &Store, kind: Kind, input: &mut Map<String, Value
                 Some(s) if is_uuid(s) => {
                     input.insert(fk.field.into(), json!({"id": s.to_ascii_lowercase()}));
                 }
-                _ => violation.tree.set_path(&format!("{}.id", fk.field), "expected a valid UUID".into()),
+                _ => violation
+                    .tree
+                    .set_path(&format!("{}.id", fk.field), "expected a valid UUID".into()),
             }
             continue;
         }
         let mut resolved = None;
         let mut tried = None;
-        for c in unique_constraints(fk.parent).iter().filter(|c| c.len() == 1) {
+        for c in unique_constraints(fk.parent)
+            .iter()
+            .filter(|c| c.len() == 1)
+        {
             let f = c[0];
             if let Some(Value::String(val)) = obj.get(f) {
                 tried = Some((f, val.clone()));
@@ -231,7 +311,11 @@ fn resolve_foreign_keys(store: &Store, kind: Kind, input: &mut Map<String, Value
                 input.insert(fk.field.into(), json!({"id": id}));
             }
             (None, Some((f, val))) => {
-                let detail = format!("the foreign key cannot be resolved with '{{{f}={}}}' for an existing '{}' entity", super::error::lua_str(&val), fk.parent.table());
+                let detail = format!(
+                    "the foreign key cannot be resolved with '{{{f}={}}}' for an existing '{}' entity",
+                    super::error::lua_str(&val),
+                    fk.parent.table()
+                );
                 let mut inner = Map::new();
                 inner.insert(f.into(), json!(detail));
                 let mut fields = Map::new();
@@ -244,26 +328,46 @@ fn resolve_foreign_keys(store: &Store, kind: Kind, input: &mut Map<String, Value
                     Some(Value::Object(fields)),
                 ));
             }
-            (None, None) => violation.tree.set_path(&format!("{}.id", fk.field), "missing primary key".into()),
+            (None, None) => violation
+                .tree
+                .set_path(&format!("{}.id", fk.field), "missing primary key".into()),
         }
     }
-    if violation.tree.is_empty() { Ok(()) } else { Err(ApiError::schema(&violation)) }
+    if violation.tree.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::schema(&violation))
+    }
 }
 
 /// Runs the write pipeline for one entity (everything but the database checks, see
 /// [`check_db`]). `scope` = the foreign key set by a nested path (`/services/{s}/routes`).
-pub fn prepare(env: &Env, store: &Store, kind: Kind, mode: Mode<'_>, mut input: Map<String, Value>, scope: Option<(&str, &str)>) -> ApiResult<Prepared> {
+pub fn prepare(
+    env: &Env,
+    store: &Store,
+    kind: Kind,
+    mode: Mode<'_>,
+    mut input: Map<String, Value>,
+    scope: Option<(&str, &str)>,
+) -> ApiResult<Prepared> {
     if let Some((field, pid)) = scope {
         input.insert(field.into(), json!({ "id": pid }));
     }
     let now = now_f64();
     // ttl (§1.4)
     let mut ttl: Option<i64> = None;
-    if kind == Kind::KeyauthCredential && let Some(t) = input.remove("ttl") {
+    if kind == Kind::KeyauthCredential
+        && let Some(t) = input.remove("ttl")
+    {
         match t.as_f64() {
             Some(n) if n.fract() == 0.0 && (0.0..=1e8).contains(&n) => ttl = Some(n as i64),
             _ if t.is_null() => {}
-            _ => return Err(ApiError::invalid_option("ttl", "must be an integer between 0 and 100000000")),
+            _ => {
+                return Err(ApiError::invalid_option(
+                    "ttl",
+                    "must be an integer between 0 and 100000000",
+                ));
+            }
         }
     }
     let existing = match mode {
@@ -291,7 +395,10 @@ pub fn prepare(env: &Env, store: &Store, kind: Kind, mode: Mode<'_>, mut input: 
                             None => names.push(s.to_owned()),
                         },
                         None => {
-                            errs.insert(i, crate::schema::FieldError::Msg("expected a string".into()));
+                            errs.insert(
+                                i,
+                                crate::schema::FieldError::Msg("expected a string".into()),
+                            );
                         }
                     }
                 }
@@ -311,7 +418,9 @@ pub fn prepare(env: &Env, store: &Store, kind: Kind, mode: Mode<'_>, mut input: 
 
     let updating = matches!(mode, Mode::Update { .. });
     let schema_probe = match (mode, kind) {
-        (Mode::Update { existing }, Kind::Plugin) if !input.contains_key("name") => existing.data.clone(),
+        (Mode::Update { existing }, Kind::Plugin) if !input.contains_key("name") => {
+            existing.data.clone()
+        }
         _ => input.clone(),
     };
     let schema = env.schema(kind, &schema_probe)?;
@@ -333,12 +442,23 @@ pub fn prepare(env: &Env, store: &Store, kind: Kind, mode: Mode<'_>, mut input: 
                 d.insert("id".into(), json!(id));
             }
             if kind == Kind::Route && !d.contains_key("strip_path") {
-                let grpc = d.get("protocols").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_str).is_some_and(|p| p.starts_with("grpc"));
+                let grpc = d
+                    .get("protocols")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first())
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.starts_with("grpc"));
                 if grpc {
                     d.insert("strip_path".into(), json!(false));
                 }
             }
-            if kind == Kind::Plugin && matches!(d.get("config"), None | Some(Value::Null)) && env.schemas.plugin(d.get("name").and_then(Value::as_str).unwrap_or("")).is_none() {
+            if kind == Kind::Plugin
+                && matches!(d.get("config"), None | Some(Value::Null))
+                && env
+                    .schemas
+                    .plugin(d.get("name").and_then(Value::as_str).unwrap_or(""))
+                    .is_none()
+            {
                 d.insert("config".into(), json!({}));
             }
             schema.fill_defaults(&mut d);
@@ -379,8 +499,14 @@ pub fn prepare(env: &Env, store: &Store, kind: Kind, mode: Mode<'_>, mut input: 
         if kind == Kind::Key {
             check_key(&data, &mut violation);
         }
-        if kind == Kind::Vault && let Some(name) = data.get("name").and_then(Value::as_str) && name != "env" {
-            violation.tree.set("name", crate::schema::FieldError::Msg(format!("vault '{name}' is not installed")));
+        if kind == Kind::Vault
+            && let Some(name) = data.get("name").and_then(Value::as_str)
+            && name != "env"
+        {
+            violation.tree.set(
+                "name",
+                crate::schema::FieldError::Msg(format!("vault '{name}' is not installed")),
+            );
         }
     }
     if !violation.tree.is_empty() {
@@ -389,15 +515,27 @@ pub fn prepare(env: &Env, store: &Store, kind: Kind, mode: Mode<'_>, mut input: 
     let expires = match (ttl, mode) {
         (Some(0), _) => None,
         (Some(t), Mode::Update { .. }) => Some(now as i64 + t),
-        (Some(t), _) => Some(data.get("created_at").and_then(Value::as_f64).unwrap_or(now) as i64 + t),
+        (Some(t), _) => Some(
+            data.get("created_at")
+                .and_then(Value::as_f64)
+                .unwrap_or(now) as i64
+                + t,
+        ),
         (None, Mode::Update { existing }) => existing.expires,
         (None, _) => None,
     };
-    Ok(Prepared { row: Row { data, expires }, snis })
+    Ok(Prepared {
+        row: Row { data, expires },
+        snis,
+    })
 }
 
 fn timestamp(kind: Kind, now: f64) -> Value {
-    if kind == Kind::Target { json!(now) } else { json!(now as i64) }
+    if kind == Kind::Target {
+        json!(now)
+    } else {
+        json!(now as i64)
+    }
 }
 
 fn fill_auto(kind: Kind, schema: &Schema, d: &mut Map<String, Value>, now: f64) {
@@ -434,15 +572,27 @@ fn check_key(d: &Map<String, Value>, v: &mut SchemaViolation) {
         }
         match serde_json::from_str::<Value>(jwk) {
             Ok(j) if j.get("kid").and_then(Value::as_str) == Some(kid) => {}
-            Ok(_) => v.tree.entity.push("kid in jwk.kid must be equal to keys.kid".into()),
-            Err(_) => v.tree.set("jwk", crate::schema::FieldError::Msg("could not json decode jwk string".into())),
+            Ok(_) => v
+                .tree
+                .entity
+                .push("kid in jwk.kid must be equal to keys.kid".into()),
+            Err(_) => v.tree.set(
+                "jwk",
+                crate::schema::FieldError::Msg("could not json decode jwk string".into()),
+            ),
         }
     }
 }
 
 /// Database checks (§1.7, §4.3): primary key on insert (code 3), foreign-key existence
 /// (code 4), uniqueness (code 5), plugin protocols against routes.
-pub fn check_db(env: &Env, store: &Store, kind: Kind, data: &Map<String, Value>, insert: bool) -> ApiResult<()> {
+pub fn check_db(
+    env: &Env,
+    store: &Store,
+    kind: Kind,
+    data: &Map<String, Value>,
+    insert: bool,
+) -> ApiResult<()> {
     let id = data.get("id").and_then(Value::as_str).unwrap_or("");
     if insert && store.get(kind, id).is_some() {
         return Err(ApiError::pk_violation(id));
@@ -457,7 +607,10 @@ pub fn check_db(env: &Env, store: &Store, kind: Kind, data: &Map<String, Value>,
                 StatusCode::BAD_REQUEST,
                 4,
                 "foreign key violation",
-                format!("the foreign key '{{id=\"{pid}\"}}' does not reference an existing '{}' entity.", fk.parent.table()),
+                format!(
+                    "the foreign key '{{id=\"{pid}\"}}' does not reference an existing '{}' entity.",
+                    fk.parent.table()
+                ),
                 Some(Value::Object(fields)),
             ));
         }
@@ -468,10 +621,19 @@ pub fn check_db(env: &Env, store: &Store, kind: Kind, data: &Map<String, Value>,
             if *name == "consumer_group" && data.get(*name).is_none_or(Value::is_null) {
                 continue;
             }
-            f.insert((*name).into(), data.get(*name).cloned().unwrap_or(Value::Null));
+            f.insert(
+                (*name).into(),
+                data.get(*name).cloned().unwrap_or(Value::Null),
+            );
         }
         let value = Value::Object(f.clone());
-        return Err(ApiError::dao(StatusCode::CONFLICT, 5, "unique constraint violation", format!("UNIQUE violation detected on '{}'", lua_pretty(&value)), Some(value)));
+        return Err(ApiError::dao(
+            StatusCode::CONFLICT,
+            5,
+            "unique constraint violation",
+            format!("UNIQUE violation detected on '{}'", lua_pretty(&value)),
+            Some(value),
+        ));
     }
     if kind == Kind::Plugin {
         check_plugin_protocols(store, data)?;
@@ -481,7 +643,10 @@ pub fn check_db(env: &Env, store: &Store, kind: Kind, data: &Map<String, Value>,
 }
 
 fn protocols(d: &Map<String, Value>) -> Vec<&str> {
-    d.get("protocols").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+    d.get("protocols")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 fn check_plugin_protocols(store: &Store, d: &Map<String, Value>) -> ApiResult<()> {
@@ -490,7 +655,10 @@ fn check_plugin_protocols(store: &Store, d: &Map<String, Value>) -> ApiResult<()
         if let Some(route) = store.get(Kind::Route, rid)
             && !protocols(&route.data).iter().any(|p| mine.contains(p))
         {
-            return Err(ApiError::schema_field("protocols", "must match the associated route's protocols"));
+            return Err(ApiError::schema_field(
+                "protocols",
+                "must match the associated route's protocols",
+            ));
         }
     } else if let Some(sid) = fk_id(d, "service") {
         let mut any_route = false;
@@ -505,7 +673,10 @@ fn check_plugin_protocols(store: &Store, d: &Map<String, Value>) -> ApiResult<()
             }
         }
         if any_route && !matched {
-            return Err(ApiError::schema_field("protocols", "must match the protocols of at least one route pointing to this Plugin's service"));
+            return Err(ApiError::schema_field(
+                "protocols",
+                "must match the protocols of at least one route pointing to this Plugin's service",
+            ));
         }
     }
     Ok(())
@@ -517,7 +688,10 @@ pub fn render(env: &Env, store: &Store, kind: Kind, row: &Row, now: i64) -> Valu
     let mut d = row.data.clone();
     match kind {
         Kind::KeyauthCredential => {
-            d.insert("ttl".into(), row.expires.map_or(Value::Null, |e| json!((e - now).max(0))));
+            d.insert(
+                "ttl".into(),
+                row.expires.map_or(Value::Null, |e| json!((e - now).max(0))),
+            );
         }
         Kind::Certificate => {
             d.insert("snis".into(), json!(sni_names(store, row.id())));
@@ -537,7 +711,12 @@ pub fn sni_names(store: &Store, cert_id: &str) -> Vec<String> {
     let mut names: Vec<String> = store
         .children_of_kind(Kind::Certificate, cert_id, Kind::Sni)
         .filter_map(|id| store.get(Kind::Sni, id))
-        .filter_map(|r| r.data.get("name").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|r| {
+            r.data
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .collect();
     names.sort();
     names
@@ -554,10 +733,19 @@ mod tests {
 
     #[test]
     fn url_shorthand() {
-        let mut o = json!({"url": "https://example.test"}).as_object().cloned().unwrap();
+        let mut o = json!({"url": "https://example.test"})
+            .as_object()
+            .cloned()
+            .unwrap();
         expand_url(&mut o).unwrap();
-        assert_eq!(Value::Object(o), json!({"protocol": "https", "host": "example.test", "port": 443, "path": null}));
-        let mut o = json!({"url": "http://example.test:8080/a/b?q"}).as_object().cloned().unwrap();
+        assert_eq!(
+            Value::Object(o),
+            json!({"protocol": "https", "host": "example.test", "port": 443, "path": null})
+        );
+        let mut o = json!({"url": "http://example.test:8080/a/b?q"})
+            .as_object()
+            .cloned()
+            .unwrap();
         expand_url(&mut o).unwrap();
         assert_eq!(o["path"], "/a/b");
         assert_eq!(o["port"], 8080);

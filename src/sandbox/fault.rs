@@ -47,7 +47,10 @@ pub struct FaultRule {
 
 impl FaultRule {
     fn matches(&self, method: &str, path: &str) -> bool {
-        let m = self.method.as_deref().is_none_or(|x| x.eq_ignore_ascii_case(method));
+        let m = self
+            .method
+            .as_deref()
+            .is_none_or(|x| x.eq_ignore_ascii_case(method));
         let p = match self.path.strip_suffix('*') {
             Some(prefix) => path.starts_with(prefix),
             None => self.path.trim_end_matches('/') == path.trim_end_matches('/'),
@@ -145,14 +148,22 @@ fn rule_json(id: u64, r: &FaultRule) -> Value {
 pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
     let faults = &ctx.inner.faults;
     match method {
-        "GET" => Ok((StatusCode::OK, Some(json!({"data": faults.list().iter().map(|(i, r)| rule_json(*i, r)).collect::<Vec<_>>()})))),
+        "GET" => Ok((
+            StatusCode::OK,
+            Some(
+                json!({"data": faults.list().iter().map(|(i, r)| rule_json(*i, r)).collect::<Vec<_>>()}),
+            ),
+        )),
         "DELETE" => {
             faults.clear();
             Ok((StatusCode::NO_CONTENT, None))
         }
         _ => {
-            let Body::Json(v) = body else { return Err(ApiError::bad_request("expected a JSON fault rule")) };
-            let rule: FaultRule = serde_json::from_value(v.clone()).map_err(|e| ApiError::bad_request(format!("invalid fault rule: {e}")))?;
+            let Body::Json(v) = body else {
+                return Err(ApiError::bad_request("expected a JSON fault rule"));
+            };
+            let rule: FaultRule = serde_json::from_value(v.clone())
+                .map_err(|e| ApiError::bad_request(format!("invalid fault rule: {e}")))?;
             let id = faults.add(rule.clone());
             Ok((StatusCode::CREATED, Some(rule_json(id, &rule))))
         }
@@ -166,5 +177,8 @@ pub fn stats(ctx: &Ctx<'_>, method: &str) -> ApiResult<Resp> {
         return Ok((StatusCode::NO_CONTENT, None));
     }
     let by = ctx.inner.stats.by_method();
-    Ok((StatusCode::OK, Some(json!({"total": by.values().sum::<u64>(), "by_method": by}))))
+    Ok((
+        StatusCode::OK,
+        Some(json!({"total": by.values().sum::<u64>(), "by_method": by})),
+    ))
 }

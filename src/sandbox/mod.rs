@@ -46,7 +46,12 @@ pub struct SandboxOptions {
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        SandboxOptions { listen: SocketAddr::from(([127, 0, 0, 1], 0)), data: None, db_less: false, custom_plugins: Vec::new() }
+        SandboxOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data: None,
+            db_less: false,
+            custom_plugins: Vec::new(),
+        }
     }
 }
 
@@ -149,15 +154,27 @@ impl Sandbox {
 fn build(opts: &SandboxOptions, addr: SocketAddr) -> Result<Inner, SandboxError> {
     let (persist, store, hash) = match &opts.data {
         Some(path) => {
-            let p = Persist::open(path).map_err(|source| SandboxError::Data { path: path.clone(), source })?;
-            let store = p.load().map_err(|source| SandboxError::Data { path: path.clone(), source })?;
-            let hash = p.meta("configuration_hash").and_then(|v| v.as_str().map(str::to_owned));
+            let p = Persist::open(path).map_err(|source| SandboxError::Data {
+                path: path.clone(),
+                source,
+            })?;
+            let store = p.load().map_err(|source| SandboxError::Data {
+                path: path.clone(),
+                source,
+            })?;
+            let hash = p
+                .meta("configuration_hash")
+                .and_then(|v| v.as_str().map(str::to_owned));
             (Some(Mutex::new(p)), store, hash)
         }
         None => (None, Store::new(), None),
     };
     Ok(Inner {
-        env: Env { schemas: crate::schema::Schemas::bundled(), custom_plugins: opts.custom_plugins.iter().cloned().collect::<BTreeSet<_>>(), db_less: opts.db_less },
+        env: Env {
+            schemas: crate::schema::Schemas::bundled(),
+            custom_plugins: opts.custom_plugins.iter().cloned().collect::<BTreeSet<_>>(),
+            db_less: opts.db_less,
+        },
         store: RwLock::new(store),
         persist,
         faults: fault::Faults::default(),
@@ -170,8 +187,16 @@ fn build(opts: &SandboxOptions, addr: SocketAddr) -> Result<Inner, SandboxError>
 
 /// Binds `opts.listen`, spawns the server task and returns at once.
 pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
-    let listener = tokio::net::TcpListener::bind(opts.listen).await.map_err(|source| SandboxError::Bind { addr: opts.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: opts.listen, source })?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|source| SandboxError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+        addr: opts.listen,
+        source,
+    })?;
     let inner = Arc::new(build(&opts, addr)?);
     let app = http::app(inner.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -183,12 +208,19 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
             tracing::error!("sandbox server stopped: {e}");
         }
     });
-    Ok(Sandbox { inner, shutdown: Some(tx), task: Some(task) })
+    Ok(Sandbox {
+        inner,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
 }
 
 /// Runs a sandbox in the foreground until Ctrl-C or SIGTERM. `on_ready` is called with
 /// the listening URL once bound.
-pub async fn serve_with(opts: SandboxOptions, on_ready: impl FnOnce(&str)) -> Result<(), SandboxError> {
+pub async fn serve_with(
+    opts: SandboxOptions,
+    on_ready: impl FnOnce(&str),
+) -> Result<(), SandboxError> {
     let sandbox = start(opts).await?;
     on_ready(&sandbox.url());
     shutdown_signal().await;

@@ -10,11 +10,11 @@
 
 use serde_json::{Map, Value};
 
+use super::Schema;
 use super::custom;
 use super::field::{Field, FieldType};
 use super::lua_pattern;
 use super::violation::{ErrorTree, FieldError, SchemaViolation};
-use super::Schema;
 
 /// How to validate.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,16 +26,38 @@ pub struct ValidationContext {
 impl Schema {
     /// Validates a complete entity (defaults already filled, shorthands expanded, foreign
     /// keys as `{"id": ...}`). Returns Kong's structured errors on failure.
-    pub fn validate(&self, obj: &Map<String, Value>, ctx: &ValidationContext) -> Result<(), SchemaViolation> {
+    pub fn validate(
+        &self,
+        obj: &Map<String, Value>,
+        ctx: &ValidationContext,
+    ) -> Result<(), SchemaViolation> {
         let mut tree = ErrorTree::default();
-        validate_record(&self.name, "", &self.fields, &self.entity_checks, obj, ctx, &mut tree);
-        if tree.is_empty() { Ok(()) } else { Err(SchemaViolation { tree }) }
+        validate_record(
+            &self.name,
+            "",
+            &self.fields,
+            &self.entity_checks,
+            obj,
+            ctx,
+            &mut tree,
+        );
+        if tree.is_empty() {
+            Ok(())
+        } else {
+            Err(SchemaViolation { tree })
+        }
     }
 }
 
 /// Validates one value against one field definition (no `required` check for absent values).
 /// `schema` and `path` name the field for the custom validators (`services`, `host`).
-pub fn validate_value(schema: &str, path: &str, field: &Field, value: &Value, ctx: &ValidationContext) -> Result<(), FieldError> {
+pub fn validate_value(
+    schema: &str,
+    path: &str,
+    field: &Field,
+    value: &Value,
+    ctx: &ValidationContext,
+) -> Result<(), FieldError> {
     if value.is_null() {
         if field.attrs.get("ne") == Some(&Value::Null) {
             return Err(FieldError::Msg("value must not be null".into()));
@@ -75,7 +97,12 @@ pub fn validate_value(schema: &str, path: &str, field: &Field, value: &Value, ct
         }
         (FieldType::Record, Value::Object(obj)) => {
             if let Some(fields) = &field.fields {
-                let checks = field.attrs.get("entity_checks").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                let checks = field
+                    .attrs
+                    .get("entity_checks")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
                 let mut tree = ErrorTree::default();
                 validate_record(schema, path, fields, checks, obj, ctx, &mut tree);
                 if !tree.is_empty() {
@@ -87,7 +114,13 @@ pub fn validate_value(schema: &str, path: &str, field: &Field, value: &Value, ct
             let mut tree = ErrorTree::default();
             for (k, v) in obj {
                 if let Some(kf) = &field.keys
-                    && let Err(e) = validate_value(schema, &format!("{path}.<key>"), kf, &Value::String(k.clone()), ctx)
+                    && let Err(e) = validate_value(
+                        schema,
+                        &format!("{path}.<key>"),
+                        kf,
+                        &Value::String(k.clone()),
+                        ctx,
+                    )
                 {
                     tree.set(k, e);
                     continue;
@@ -125,7 +158,11 @@ fn validate_record(
         }
     }
     for (name, field) in fields {
-        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
         match obj.get(name) {
             None => {
                 if field.required && !field.auto {
@@ -147,7 +184,9 @@ fn validate_record(
 fn check_type(field: &Field, value: &Value) -> Result<(), FieldError> {
     let ok = match field.ty {
         FieldType::String => value.is_string(),
-        FieldType::Integer => value.as_f64().is_some_and(|f| f.fract() == 0.0 && f.is_finite()),
+        FieldType::Integer => value
+            .as_f64()
+            .is_some_and(|f| f.fract() == 0.0 && f.is_finite()),
         FieldType::Number => value.is_number(),
         FieldType::Boolean => value.is_boolean(),
         FieldType::Array | FieldType::Set => value.is_array(),
@@ -226,7 +265,10 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
     if let (Some(gt), Some(n)) = (a.get("gt").and_then(Value::as_f64), num)
         && n <= gt
     {
-        return Err(format!("value must be greater than {}", lua_value(&a["gt"])));
+        return Err(format!(
+            "value must be greater than {}",
+            lua_value(&a["gt"])
+        ));
     }
     if a.get("timestamp") == Some(&Value::Bool(true)) && num.is_some_and(|n| n <= 0.0) {
         return Err("expected a valid timestamp".into());
@@ -243,7 +285,11 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
         let lo = to_f64(&b[0]).unwrap_or(f64::NEG_INFINITY);
         let hi = to_f64(&b[1]).unwrap_or(f64::INFINITY);
         if n < lo || n > hi {
-            return Err(format!("value should be between {} and {}", lua_value(&b[0]), lua_value(&b[1])));
+            return Err(format!(
+                "value should be between {} and {}",
+                lua_value(&b[0]),
+                lua_value(&b[1])
+            ));
         }
     }
     if let Some(len) = length(value) {
@@ -252,7 +298,10 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
         {
             return Err(format!("length must be {n}"));
         }
-        let min = a.get("len_min").and_then(Value::as_u64).or(if value.is_string() { Some(1) } else { None });
+        let min = a
+            .get("len_min")
+            .and_then(Value::as_u64)
+            .or(if value.is_string() { Some(1) } else { None });
         if let Some(n) = min
             && (len as u64) < n
         {
@@ -297,8 +346,16 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
             }
         }
         if let Some(m) = a.get("match_any") {
-            let pats = m.get("patterns").and_then(Value::as_array).cloned().unwrap_or_default();
-            if !pats.iter().filter_map(Value::as_str).any(|p| pattern_ok(p, s)) {
+            let pats = m
+                .get("patterns")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if !pats
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|p| pattern_ok(p, s))
+            {
                 return Err(err_or(m, || format!("invalid value: {s}")));
             }
         }
@@ -309,10 +366,15 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
         {
             return Err(format!("expected to contain: {}", lua_value(c)));
         }
-        if let Some(subsets) = a.get("mutually_exclusive_subsets").and_then(Value::as_array) {
+        if let Some(subsets) = a
+            .get("mutually_exclusive_subsets")
+            .and_then(Value::as_array)
+        {
             let mut member_of: Vec<usize> = Vec::new();
             for item in items {
-                if let Some(i) = subsets.iter().position(|s| s.as_array().is_some_and(|s| s.contains(item)))
+                if let Some(i) = subsets
+                    .iter()
+                    .position(|s| s.as_array().is_some_and(|s| s.contains(item)))
                     && !member_of.contains(&i)
                 {
                     member_of.push(i);
@@ -322,11 +384,19 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
                 let sets: Vec<String> = member_of
                     .iter()
                     .map(|i| {
-                        let names: Vec<String> = subsets[*i].as_array().into_iter().flatten().map(|v| format!("'{}'", lua_value(v))).collect();
+                        let names: Vec<String> = subsets[*i]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|v| format!("'{}'", lua_value(v)))
+                            .collect();
                         format!("({})", names.join(", "))
                     })
                     .collect();
-                return Err(format!("these sets are mutually exclusive: {}", sets.join(", ")));
+                return Err(format!(
+                    "these sets are mutually exclusive: {}",
+                    sets.join(", ")
+                ));
             }
         }
     }
@@ -334,7 +404,10 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
 }
 
 fn err_or(m: &Value, default: impl FnOnce() -> String) -> String {
-    m.get("err").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(default)
+    m.get("err")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(default)
 }
 
 fn to_f64(v: &Value) -> Option<f64> {
@@ -399,13 +472,25 @@ pub fn is_nonempty(v: Option<&Value>) -> bool {
 }
 
 fn quoted(list: &[Value]) -> String {
-    list.iter().filter_map(Value::as_str).map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .filter_map(Value::as_str)
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Validates `value` against a `*_match` spec laid over the schema field at `path`
 /// (Kong resolves missing keys of the spec from the field, like a Lua `__index`).
-fn matches_spec(fields: &[(String, Field)], path: &str, spec: &Value, value: &Value, ctx: &ValidationContext) -> Result<(), String> {
-    let mut attrs = find_field(fields, path).map(|f| f.attrs.clone()).unwrap_or_default();
+fn matches_spec(
+    fields: &[(String, Field)],
+    path: &str,
+    spec: &Value,
+    value: &Value,
+    ctx: &ValidationContext,
+) -> Result<(), String> {
+    let mut attrs = find_field(fields, path)
+        .map(|f| f.attrs.clone())
+        .unwrap_or_default();
     if let Some(spec) = spec.as_object() {
         for (k, v) in spec {
             attrs.insert(k.clone(), v.clone());
@@ -420,18 +505,45 @@ fn matches_spec(fields: &[(String, Field)], path: &str, spec: &Value, value: &Va
     }
 }
 
-fn run_entity_check(schema: &str, fields: &[(String, Field)], check: &Value, obj: &Map<String, Value>, ctx: &ValidationContext, tree: &mut ErrorTree) {
-    let Some((kind, arg)) = check.as_object().and_then(|o| o.iter().next()) else { return };
+fn run_entity_check(
+    schema: &str,
+    fields: &[(String, Field)],
+    check: &Value,
+    obj: &Map<String, Value>,
+    ctx: &ValidationContext,
+    tree: &mut ErrorTree,
+) {
+    let Some((kind, arg)) = check.as_object().and_then(|o| o.iter().next()) else {
+        return;
+    };
     let names: Vec<String> = match kind.as_str() {
         "conditional" | "conditional_at_least_one_of" => {
-            let mut v = vec![arg.get("if_field").and_then(Value::as_str).unwrap_or("").to_owned()];
+            let mut v = vec![
+                arg.get("if_field")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            ];
             if let Some(t) = arg.get("then_field").and_then(Value::as_str) {
                 v.push(t.to_owned());
             }
             v
         }
-        "custom_entity_check" => arg.get("field_sources").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => arg.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect(),
+        "custom_entity_check" => arg
+            .get("field_sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => arg
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
     };
     if names.iter().any(|n| tree.has_error_at(n)) {
         return;
@@ -440,53 +552,99 @@ fn run_entity_check(schema: &str, fields: &[(String, Field)], check: &Value, obj
     let present = |n: &str| is_nonempty(get_path(obj, n));
     let prefix = if ctx.updating { "when updating, " } else { "" };
     match kind.as_str() {
-        "at_least_one_of" => {
-            if !list.iter().filter_map(Value::as_str).any(present) {
-                tree.entity.push(format!("{prefix}at least one of these fields must be non-empty: {}", quoted(&list)));
-            }
+        "at_least_one_of" if !list.iter().filter_map(Value::as_str).any(present) => {
+            tree.entity.push(format!(
+                "{prefix}at least one of these fields must be non-empty: {}",
+                quoted(&list)
+            ));
         }
-        "only_one_of" => {
-            if list.iter().filter_map(Value::as_str).filter(|n| present(n)).count() != 1 {
-                tree.entity.push(format!("{prefix}exactly one of these fields must be non-empty: {}", quoted(&list)));
-            }
+        "only_one_of"
+            if list
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|n| present(n))
+                .count()
+                != 1 =>
+        {
+            tree.entity.push(format!(
+                "{prefix}exactly one of these fields must be non-empty: {}",
+                quoted(&list)
+            ));
         }
-        "mutually_exclusive" => {
-            if list.iter().filter_map(Value::as_str).filter(|n| present(n)).count() > 1 {
-                tree.entity.push(format!("only one or none of these fields must be set: {}", quoted(&list)));
-            }
+        "mutually_exclusive"
+            if list
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|n| present(n))
+                .count()
+                > 1 =>
+        {
+            tree.entity.push(format!(
+                "only one or none of these fields must be set: {}",
+                quoted(&list)
+            ));
         }
         "mutually_required" => {
-            let n = list.iter().filter_map(Value::as_str).filter(|n| present(n)).count();
+            let n = list
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|n| present(n))
+                .count();
             if n != 0 && n != list.len() {
-                tree.entity.push(format!("all or none of these fields must be set: {}", quoted(&list)));
+                tree.entity.push(format!(
+                    "all or none of these fields must be set: {}",
+                    quoted(&list)
+                ));
             }
         }
         "distinct" => {
-            let vals: Vec<&Value> = list.iter().filter_map(Value::as_str).filter_map(|n| get_path(obj, n)).filter(|v| !v.is_null()).collect();
-            let dup = vals.iter().enumerate().any(|(i, a)| vals[i + 1..].contains(a));
+            let vals: Vec<&Value> = list
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(|n| get_path(obj, n))
+                .filter(|v| !v.is_null())
+                .collect();
+            let dup = vals
+                .iter()
+                .enumerate()
+                .any(|(i, a)| vals[i + 1..].contains(a));
             if dup {
-                tree.entity.push(format!("values of these fields must be distinct: {}", quoted(&list)));
+                tree.entity.push(format!(
+                    "values of these fields must be distinct: {}",
+                    quoted(&list)
+                ));
             }
         }
         "conditional" => {
             let if_field = names[0].as_str();
-            let Some(then_field) = arg.get("then_field").and_then(Value::as_str) else { return };
-            let Some(if_value) = get_path(obj, if_field) else { return };
+            let Some(then_field) = arg.get("then_field").and_then(Value::as_str) else {
+                return;
+            };
+            let Some(if_value) = get_path(obj, if_field) else {
+                return;
+            };
             let if_match = arg.get("if_match").cloned().unwrap_or(Value::Null);
             if matches_spec(fields, if_field, &if_match, if_value, ctx).is_err() {
                 return;
             }
             let then_value = get_path(obj, then_field).cloned().unwrap_or(Value::Null);
             let then_match = arg.get("then_match").cloned().unwrap_or(Value::Null);
-            let err = if then_match.get("required") == Some(&Value::Bool(true)) && then_value.is_null() {
-                Some("required field missing".to_owned())
-            } else {
-                matches_spec(fields, then_field, &then_match, &then_value, ctx).err()
-            };
+            let err =
+                if then_match.get("required") == Some(&Value::Bool(true)) && then_value.is_null() {
+                    Some("required field missing".to_owned())
+                } else {
+                    matches_spec(fields, then_field, &then_match, &then_value, ctx).err()
+                };
             if let Some(e) = err {
-                let msg = arg.get("then_err").and_then(Value::as_str).map(str::to_owned).unwrap_or(e);
+                let msg = arg
+                    .get("then_err")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or(e);
                 tree.set_path(then_field, msg);
-                tree.entity.push(format!("failed conditional validation given value of field '{if_field}'"));
+                tree.entity.push(format!(
+                    "failed conditional validation given value of field '{if_field}'"
+                ));
             }
         }
         "conditional_at_least_one_of" => {
@@ -499,13 +657,24 @@ fn run_entity_check(schema: &str, fields: &[(String, Field)], check: &Value, obj
                 if matches_spec(fields, if_field, else_match, &if_value, ctx).is_err() {
                     return;
                 }
-                (arg.get("else_then_at_least_one_of"), arg.get("else_then_err"))
+                (
+                    arg.get("else_then_at_least_one_of"),
+                    arg.get("else_then_err"),
+                )
             } else {
                 return;
             };
             let list = list.and_then(Value::as_array).cloned().unwrap_or_default();
             if !list.iter().filter_map(Value::as_str).any(present) {
-                let msg = err.and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| format!("{prefix}at least one of these fields must be non-empty: {}", quoted(&list)));
+                let msg = err
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{prefix}at least one of these fields must be non-empty: {}",
+                            quoted(&list)
+                        )
+                    });
                 tree.entity.push(msg);
             }
         }
@@ -538,26 +707,54 @@ mod tests {
     #[test]
     fn service_errors_match_kong() {
         let e = check("services", json!({"connect_timeout": "x"})).unwrap_err();
-        assert_eq!(e.message(), "2 schema violations (connect_timeout: expected an integer; host: required field missing)");
+        assert_eq!(
+            e.message(),
+            "2 schema violations (connect_timeout: expected an integer; host: required field missing)"
+        );
         assert!(check("services", json!({"host": "example.test"})).is_ok());
-        let e = check("services", json!({"host": "a", "protocol": "tcp", "path": "/x"})).unwrap_err();
-        assert_eq!(e.fields_json(), json!({"@entity": ["failed conditional validation given value of field 'protocol'"], "path": "value must be null"}));
+        let e = check(
+            "services",
+            json!({"host": "a", "protocol": "tcp", "path": "/x"}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.fields_json(),
+            json!({"@entity": ["failed conditional validation given value of field 'protocol'"], "path": "value must be null"})
+        );
     }
 
     #[test]
     fn set_elements_and_exclusive_subsets() {
         let e = check("routes", json!({"protocols": ["htp"], "paths": ["/"]})).unwrap_err();
-        assert_eq!(e.message(), "schema violation (protocols.1: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp)");
-        let e = check("routes", json!({"protocols": ["http", "tcp"], "paths": ["/"]})).unwrap_err();
-        assert_eq!(e.fields_json()["protocols"], json!("these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp')"));
+        assert_eq!(
+            e.message(),
+            "schema violation (protocols.1: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp)"
+        );
+        let e = check(
+            "routes",
+            json!({"protocols": ["http", "tcp"], "paths": ["/"]}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.fields_json()["protocols"],
+            json!("these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp')")
+        );
     }
 
     #[test]
     fn consumers_need_a_name_or_custom_id() {
         let e = check("consumers", json!({})).unwrap_err();
-        assert_eq!(e.message(), "schema violation (at least one of these fields must be non-empty: 'custom_id', 'username')");
+        assert_eq!(
+            e.message(),
+            "schema violation (at least one of these fields must be non-empty: 'custom_id', 'username')"
+        );
         let s = Schemas::bundled().entity("consumers").unwrap();
-        let e = s.validate(&obj(json!({"username": null})), &ValidationContext { updating: true }).unwrap_err();
+        let e = s
+            .validate(
+                &obj(json!({"username": null})),
+                &ValidationContext { updating: true },
+            )
+            .unwrap_err();
         assert!(e.message().contains("when updating, at least one"));
     }
 

@@ -42,7 +42,10 @@ impl ErrorTree {
         match path.split_once('.') {
             None => self.set(path, FieldError::Msg(msg)),
             Some((head, rest)) => {
-                let slot = self.fields.entry(head.to_owned()).or_insert_with(|| FieldError::Record(ErrorTree::default()));
+                let slot = self
+                    .fields
+                    .entry(head.to_owned())
+                    .or_insert_with(|| FieldError::Record(ErrorTree::default()));
                 if let FieldError::Record(t) = slot {
                     t.set_path(rest, msg);
                 }
@@ -67,7 +70,10 @@ impl ErrorTree {
     pub fn to_json(&self) -> Value {
         let mut obj = Map::new();
         if !self.entity.is_empty() {
-            obj.insert("@entity".into(), Value::Array(self.entity.iter().cloned().map(Value::String).collect()));
+            obj.insert(
+                "@entity".into(),
+                Value::Array(self.entity.iter().cloned().map(Value::String).collect()),
+            );
         }
         for (k, v) in &self.fields {
             obj.insert(k.clone(), v.to_json());
@@ -77,7 +83,8 @@ impl ErrorTree {
 
     /// Every message with its dotted path (`None` for top-level entity messages).
     pub fn flatten(&self) -> Vec<(Option<String>, String)> {
-        let mut out: Vec<(Option<String>, String)> = self.entity.iter().map(|m| (None, m.clone())).collect();
+        let mut out: Vec<(Option<String>, String)> =
+            self.entity.iter().map(|m| (None, m.clone())).collect();
         let mut rest = Vec::new();
         for (k, v) in &self.fields {
             v.flatten_into(k, &mut rest);
@@ -142,7 +149,12 @@ impl SchemaViolation {
 
     /// A violation with one entity-level message.
     pub fn entity(msg: impl Into<String>) -> Self {
-        SchemaViolation { tree: ErrorTree { fields: BTreeMap::new(), entity: vec![msg.into()] } }
+        SchemaViolation {
+            tree: ErrorTree {
+                fields: BTreeMap::new(),
+                entity: vec![msg.into()],
+            },
+        }
     }
 
     /// Kong's `fields` object.
@@ -153,10 +165,14 @@ impl SchemaViolation {
     /// The messages as `path: msg` (or just `msg` for entity-level ones), entity-level
     /// first, then by path (§4.2).
     pub fn messages(&self) -> Vec<String> {
-        self.tree.flatten().into_iter().map(|(p, m)| match p {
-            Some(p) => format!("{p}: {m}"),
-            None => m,
-        }).collect()
+        self.tree
+            .flatten()
+            .into_iter()
+            .map(|(p, m)| match p {
+                Some(p) => format!("{p}: {m}"),
+                None => m,
+            })
+            .collect()
     }
 
     /// `schema violation (a: b)` or `2 schema violations (a: b; c: d)` (§4.2).
@@ -195,9 +211,15 @@ mod tests {
     fn messages_follow_kong() {
         let mut t = ErrorTree::default();
         t.set("host", FieldError::Msg("required field missing".into()));
-        t.set("connect_timeout", FieldError::Msg("expected an integer".into()));
+        t.set(
+            "connect_timeout",
+            FieldError::Msg("expected an integer".into()),
+        );
         let v = SchemaViolation { tree: t };
-        assert_eq!(v.message(), "2 schema violations (connect_timeout: expected an integer; host: required field missing)");
+        assert_eq!(
+            v.message(),
+            "2 schema violations (connect_timeout: expected an integer; host: required field missing)"
+        );
         let mut items = BTreeMap::new();
         items.insert(1, FieldError::Msg("bad".into()));
         let v = SchemaViolation::field("protocols", "x");
@@ -208,7 +230,13 @@ mod tests {
         t.set_path("config.http_endpoint", "required field missing".into());
         t.entity.push("e".into());
         let v = SchemaViolation { tree: t };
-        assert_eq!(v.fields_json(), json!({"@entity": ["e"], "config": {"http_endpoint": "required field missing"}}));
-        assert_eq!(v.message(), "2 schema violations (e; config.http_endpoint: required field missing)");
+        assert_eq!(
+            v.fields_json(),
+            json!({"@entity": ["e"], "config": {"http_endpoint": "required field missing"}})
+        );
+        assert_eq!(
+            v.message(),
+            "2 schema violations (e; config.http_endpoint: required field missing)"
+        );
     }
 }
