@@ -1,2 +1,248 @@
-//! The dependency graph of plan steps: parents before children on create and update,
-//! children before parents on delete, unique-key moves ordered so they never collide.
+//! The dependency graph of a plan's HTTP steps.
+//!
+//! Every change becomes one step (one Admin API request); edges say which step must finish
+//! before another starts:
+//!
+//! * a parent is created before the children that reference it;
+//! * a child is moved away from, or deleted before, a parent that is deleted (Kong refuses
+//!   to delete a parent with restrict children, and cascades would delete moved ones);
+//! * a unique value (a name, a username, a plugin's scope, a target) is released — by the
+//!   delete or update of the entity holding it — before another entity acquires it.
+//!
+//! When those edges form a cycle (two routes swapping names; a service replaced by one with
+//! the same name whose routes must move over), the acquiring step is split: it first writes
+//! a temporary value, and a final `PATCH` sets the real one once the holder let it go.
+
+mod steps;
+mod unique;
+
+use std::collections::{BTreeMap, HashMap};
+
+use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::graph::DiGraph;
+use serde_json::{Map, Value};
+
+pub use steps::{Request, request_for};
+pub use unique::unique_values;
+
+use crate::model::Kind;
+use crate::plan::{Action, Plan};
+use crate::schema::Schemas;
+
+/// Why an edge exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// The target references (or stops referencing) the source's entity.
+    Reference,
+    /// The source releases a unique value the target acquires: `(constraint, value)`.
+    Unique(String, String),
+}
+
+/// One step: an HTTP request that carries out (part of) one change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Index of the change in [`Plan::changes`].
+    pub change: usize,
+    /// The request to send.
+    pub request: Request,
+    /// Whether this step finishes a change whose first step wrote temporary values.
+    pub finalize: bool,
+}
+
+/// The steps of a plan and their dependencies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Schedule {
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// `(before, after, why)`: step `before` must finish before step `after` starts.
+    pub edges: Vec<(usize, usize, EdgeKind)>,
+}
+
+impl Schedule {
+    /// For each step, the steps it waits for.
+    pub fn dependencies(&self) -> Vec<Vec<usize>> {
+        let mut deps = vec![Vec::new(); self.steps.len()];
+        for (before, after, _) in &self.edges {
+            if !deps[*after].contains(before) {
+                deps[*after].push(*before);
+            }
+        }
+        deps
+    }
+
+    /// A valid sequential order of the steps (parents first, deletes children first).
+    pub fn order(&self) -> Vec<usize> {
+        let mut g = DiGraph::<usize, ()>::new();
+        let nodes: Vec<_> = (0..self.steps.len()).map(|i| g.add_node(i)).collect();
+        for (a, b, _) in &self.edges {
+            g.add_edge(nodes[*a], nodes[*b], ());
+        }
+        toposort(&g, None).map(|o| o.into_iter().map(|n| g[n]).collect()).unwrap_or_else(|_| (0..self.steps.len()).collect())
+    }
+}
+
+/// A plan whose steps cannot be ordered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// A unique value is wanted by one entity while another keeps it.
+    #[error("{acquirer} needs {constraint} {value:?}, which {holder} keeps")]
+    Conflict {
+        /// The entity that wants the value.
+        acquirer: String,
+        /// The entity that holds it and is not changed.
+        holder: String,
+        /// The constraint (`services.name`).
+        constraint: String,
+        /// The value.
+        value: String,
+    },
+    /// A cycle that no temporary value can break.
+    #[error("cannot order these changes (they depend on each other): {0}")]
+    Cycle(String),
+}
+
+/// Builds the schedule of `plan` against the live state it was computed from.
+pub fn schedule(plan: &Plan, live: &crate::model::State, schemas: &Schemas) -> Result<Schedule, GraphError> {
+    let mut steps: Vec<Step> = Vec::with_capacity(plan.changes.len());
+    for (i, c) in plan.changes.iter().enumerate() {
+        steps.push(Step { change: i, request: request_for(c), finalize: false });
+    }
+    let by_id: HashMap<(Kind, &str), usize> = plan.changes.iter().enumerate().map(|(i, c)| ((c.kind, c.id.as_str()), i)).collect();
+    let deleted = |kind: Kind, id: &str| by_id.get(&(kind, id)).copied().filter(|&i| plan.changes[i].action == Action::Delete);
+    let created = |kind: Kind, id: &str| by_id.get(&(kind, id)).copied().filter(|&i| plan.changes[i].action == Action::Create);
+    let mut edges: Vec<(usize, usize, EdgeKind)> = Vec::new();
+
+    for (i, c) in plan.changes.iter().enumerate() {
+        let refs_of = |parents: &BTreeMap<&'static str, String>, body: Option<&Map<String, Value>>| -> Vec<(Kind, String)> {
+            let mut out: Vec<(Kind, String)> = parents
+                .iter()
+                .filter_map(|(f, id)| c.kind.foreign_key(f).map(|fk| (fk.parent, id.clone())))
+                .collect();
+            if let Some(Value::Array(cas)) = body.and_then(|b| b.get("ca_certificates")) {
+                out.extend(cas.iter().filter_map(Value::as_str).map(|id| (Kind::CaCertificate, id.to_owned())));
+            }
+            out
+        };
+        match c.action {
+            Action::Create | Action::Update => {
+                let new_refs = refs_of(&c.parents, c.body.as_ref());
+                for (kind, id) in &new_refs {
+                    if let Some(p) = created(*kind, id) {
+                        edges.push((p, i, EdgeKind::Reference));
+                    }
+                }
+                if c.action == Action::Update {
+                    let live_body = c.before.as_ref();
+                    for (kind, id) in refs_of(&c.live_parents, live_body) {
+                        if new_refs.contains(&(kind, id.clone())) {
+                            continue;
+                        }
+                        if let Some(d) = deleted(kind, &id) {
+                            edges.push((i, d, EdgeKind::Reference));
+                        }
+                    }
+                }
+            }
+            Action::Delete => {
+                for (kind, id) in refs_of(&c.live_parents, c.before.as_ref()) {
+                    if let Some(d) = deleted(kind, &id) {
+                        edges.push((i, d, EdgeKind::Reference));
+                    }
+                }
+            }
+        }
+    }
+
+    unique::add_unique_edges(plan, live, schemas, &by_id, &mut edges)?;
+
+    let mut schedule = Schedule { steps, edges };
+    break_cycles(plan, &mut schedule)?;
+    Ok(schedule)
+}
+
+/// Splits acquiring steps until the graph is acyclic.
+fn break_cycles(plan: &Plan, schedule: &mut Schedule) -> Result<(), GraphError> {
+    let mut finalize_of: HashMap<usize, usize> = HashMap::new();
+    for _round in 0..=plan.changes.len() {
+        let mut g = DiGraph::<usize, ()>::new();
+        let nodes: Vec<_> = (0..schedule.steps.len()).map(|i| g.add_node(i)).collect();
+        for (a, b, _) in &schedule.edges {
+            g.add_edge(nodes[*a], nodes[*b], ());
+        }
+        if toposort(&g, None).is_ok() {
+            return Ok(());
+        }
+        let mut progressed = false;
+        for scc in tarjan_scc(&g) {
+            if scc.len() < 2 {
+                continue;
+            }
+            let members: Vec<usize> = scc.iter().map(|n| g[*n]).collect();
+            let candidate = schedule
+                .edges
+                .iter()
+                .enumerate()
+                .filter(|(_, (a, b, k))| members.contains(a) && members.contains(b) && matches!(k, EdgeKind::Unique(..)))
+                .filter(|(_, (_, b, k))| {
+                    let EdgeKind::Unique(constraint, _) = k else { return false };
+                    !schedule.steps[*b].finalize && unique::temporary_allowed(constraint)
+                })
+                .min_by_key(|(_, (_, b, _))| *b)
+                .map(|(idx, (_, b, k))| (idx, *b, k.clone()));
+            let Some((_, acquirer, EdgeKind::Unique(constraint, _))) = candidate else { continue };
+            let change = schedule.steps[acquirer].change;
+            let c = &plan.changes[change];
+            let field = constraint.rsplit('.').next().unwrap_or_default().to_owned();
+            let fin = match finalize_of.get(&acquirer) {
+                Some(&f) => f,
+                None => {
+                    let f = schedule.steps.len();
+                    schedule.steps.push(Step { change, request: steps::finalize_request(c), finalize: true });
+                    schedule.edges.push((acquirer, f, EdgeKind::Reference));
+                    finalize_of.insert(acquirer, f);
+                    f
+                }
+            };
+            let real = c.body.as_ref().and_then(|b| b.get(&field)).cloned().unwrap_or(Value::Null);
+            let temp = unique::temporary_value(c.kind, &field, &real, &c.id);
+            if let Some(body) = schedule.steps[acquirer].request.body.as_mut().and_then(Value::as_object_mut) {
+                body.insert(field.clone(), temp);
+            }
+            if let Some(body) = schedule.steps[fin].request.body.as_mut().and_then(Value::as_object_mut) {
+                body.insert(field.clone(), real);
+            }
+            for edge in schedule.edges.iter_mut() {
+                if edge.1 == acquirer && matches!(&edge.2, EdgeKind::Unique(cn, _) if *cn == constraint) {
+                    edge.1 = fin;
+                }
+            }
+            progressed = true;
+            break;
+        }
+        if !progressed {
+            let cycle = describe_cycle(plan, schedule, &g);
+            return Err(GraphError::Cycle(cycle));
+        }
+    }
+    Err(GraphError::Cycle("too many rounds".into()))
+}
+
+fn describe_cycle(plan: &Plan, schedule: &Schedule, g: &DiGraph<usize, ()>) -> String {
+    tarjan_scc(g)
+        .into_iter()
+        .filter(|scc| scc.len() > 1)
+        .map(|scc| {
+            scc.iter()
+                .map(|n| {
+                    let c = &plan.changes[schedule.steps[g[*n]].change];
+                    format!("{} {} {}", format!("{:?}", c.action).to_lowercase(), c.kind.singular(), c.key)
+                })
+                .collect::<Vec<_>>()
+                .join(" → ")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::Kind;
 
 /// Where a desired entity was written: file (as the user named it), 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     /// The file as the user named it (or `<stdin>`, or `<ref>:<path>` for Git sources).
     pub file: Arc<str>,

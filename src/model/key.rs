@@ -34,6 +34,13 @@ pub fn natural_key(kind: Kind, fields: &Map<String, Value>, parent: &dyn Fn(&str
     }
 }
 
+/// The id gateform gives the membership of consumer `consumer_id` in consumer group
+/// `group_id` (Kong gives membership rows no id of their own): a UUIDv5 of both ids.
+pub fn membership_id(group_id: &str, consumer_id: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("consumer_group_consumers:{group_id}:{consumer_id}").as_bytes())
+        .to_string()
+}
+
 /// Lowercase hex SHA-256 of a PEM text with all whitespace removed, so that line endings
 /// and indentation do not change a certificate's identity.
 pub fn pem_digest(pem: &str) -> String {

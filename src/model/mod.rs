@@ -6,7 +6,7 @@ mod key;
 mod kind;
 
 pub use entity::{Entity, Origin, Ref};
-pub use key::{natural_key, normalize_target, pem_digest};
+pub use key::{membership_id, natural_key, normalize_target, pem_digest};
 pub use kind::{ForeignKey, Kind, OnDelete};
 
 /// A whole configuration: desired (from files) or live (from a gateway).

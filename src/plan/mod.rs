@@ -1,2 +1,282 @@
 //! Matching desired to live entities, normalising both with Kong's schemas, diffing them
-//! field by field, and the resulting plan.
+//! field by field, and the resulting plan: a list of create / update / delete changes.
+
+mod diff;
+mod label;
+mod normalize;
+mod resolve;
+mod sensitive;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use diff::{DiffContext, FieldChange, diff};
+pub use label::{Labels, short_name};
+pub use normalize::{
+    canonical_numbers, comparable, couple_upstream_algorithm, dedupe_sets, desired_body, expand_service_url, expand_shorthands,
+    live_body, schema_for,
+};
+pub use resolve::{LiveIndex, ResolveError, Resolved, resolve};
+pub use sensitive::{SENSITIVE, is_sensitive};
+
+use crate::model::{Kind, Origin, Ref, State};
+use crate::schema::Schemas;
+
+/// What a change does, in Terraform's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The entity is created (`+`).
+    Create,
+    /// The entity is updated in place (`~`).
+    Update,
+    /// The entity is destroyed (`-`).
+    Delete,
+}
+
+impl Action {
+    /// Terraform's symbol: `+`, `~` or `-`.
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+        }
+    }
+}
+
+/// One planned change of one entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Create, update or delete.
+    pub action: Action,
+    /// The entity kind.
+    pub kind: Kind,
+    /// A human label: `"svc-a"`, `"cors" (service "svc-a")`. Never holds a secret.
+    pub key: String,
+    /// The entity's id (existing, or the one it will be created with).
+    pub id: String,
+    /// For updates, the changed fields; for creates, the fields that differ from Kong's
+    /// defaults; empty for deletes. Sensitive values are masked.
+    pub fields: Vec<FieldChange>,
+    /// The live entity, normalised, sensitive values masked (updates and deletes).
+    pub before: Option<Map<String, Value>>,
+    /// The desired entity, normalised, sensitive values masked (creates and updates).
+    pub after: Option<Map<String, Value>>,
+    /// Where the desired entity was written.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub origin: Option<Origin>,
+    /// The body to send (creates and updates), unmasked. Never serialised.
+    #[serde(skip)]
+    pub body: Option<Map<String, Value>>,
+    /// Parent ids of the desired entity (creates and updates), by foreign-key field.
+    #[serde(skip)]
+    pub parents: BTreeMap<&'static str, String>,
+    /// Parent ids of the live entity (updates and deletes), by foreign-key field.
+    #[serde(skip)]
+    pub live_parents: BTreeMap<&'static str, String>,
+}
+
+/// A plan: every change needed to make the gateway match the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The changes, ordered by kind (parents first), then label.
+    pub changes: Vec<Change>,
+}
+
+/// Counts of a plan, in Terraform's terms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Entities to create.
+    pub add: usize,
+    /// Entities to update.
+    pub change: usize,
+    /// Entities to delete.
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// Counts per action.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+            }
+        }
+        s
+    }
+
+    /// Whether the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// Everything a plan is computed from.
+pub struct PlanInput<'a> {
+    /// The desired state (from files), references local or by id/key.
+    pub desired: &'a State,
+    /// The live state in scope (from the gateway), references by id.
+    pub live: &'a State,
+    /// Live entities read only to resolve references (`_info.default_lookup_tags`).
+    pub lookup: &'a State,
+    /// Schemas of the gateway (or the bundled ones).
+    pub schemas: &'a Schemas,
+    /// Fields of desired entities that are secret whatever the schema says (values that
+    /// came from `DECK_*` variables): `(desired index, dotted path)`.
+    pub secret_fields: &'a BTreeSet<(usize, String)>,
+}
+
+/// Why a plan could not be computed: every reference or match problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct PlanError(pub Vec<ResolveError>);
+
+/// Computes the plan.
+pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+    let resolved = resolve(input.desired, input.live, input.lookup).map_err(PlanError)?;
+    let schemas = input.schemas;
+    let mut labels = Labels::default();
+    for e in input.live.entities.iter().chain(&input.lookup.entities) {
+        if let Some(id) = &e.id {
+            labels.insert(e.kind, id, &e.fields);
+        }
+    }
+    for r in &resolved {
+        labels.insert(r.kind, &r.id, &r.fields);
+    }
+
+    let mut matched = vec![false; input.live.entities.len()];
+    let mut changes = Vec::new();
+    for r in &resolved {
+        let body = desired_body(schemas, r.kind, &r.fields, &r.parents);
+        let schema = schema_for(schemas, r.kind, &body);
+        let after = comparable(schemas, r.kind, &body);
+        let secret_paths: Vec<&str> =
+            input.secret_fields.range((r.desired, String::new())..).take_while(|(i, _)| *i == r.desired).map(|(_, p)| p.as_str()).collect();
+        let sensitive = |path: &str| {
+            is_sensitive(r.kind, path, schema)
+                || secret_paths.iter().any(|p| path == *p || path.starts_with(&format!("{p}.")) || p.starts_with(&format!("{path}.")))
+        };
+        let consumer_id = r.parents.get("consumer").map(String::as_str);
+        let ctx = DiffContext { kind: r.kind, schema, consumer_id, sensitive: &sensitive };
+        let key = labels.label(r.kind, &r.id, &r.fields, &r.parents);
+        match r.live {
+            Some(j) => {
+                matched[j] = true;
+                let live_e = &input.live.entities[j];
+                let before = comparable(schemas, r.kind, &live_body(live_e));
+                let fields = diff(&after, &before, &ctx);
+                if fields.is_empty() {
+                    continue;
+                }
+                changes.push(Change {
+                    action: Action::Update,
+                    kind: r.kind,
+                    key,
+                    id: r.id.clone(),
+                    fields: fields.into_iter().map(mask_field).collect(),
+                    before: Some(mask_map(&before, "", &sensitive)),
+                    after: Some(mask_map(&after, "", &sensitive)),
+                    origin: r.origin.clone(),
+                    body: Some(body),
+                    parents: r.parents.clone(),
+                    live_parents: ref_ids(&live_e.refs),
+                });
+            }
+            None => {
+                let mut minimal = Map::new();
+                if let Some(name) = r.fields.get("name").filter(|_| r.kind == Kind::Plugin) {
+                    minimal.insert("name".into(), name.clone());
+                }
+                let defaults = comparable(schemas, r.kind, &desired_body(schemas, r.kind, &minimal, &BTreeMap::new()));
+                let mut fields = diff(&after, &defaults, &ctx);
+                for f in &mut fields {
+                    f.before = None;
+                }
+                changes.push(Change {
+                    action: Action::Create,
+                    kind: r.kind,
+                    key,
+                    id: r.id.clone(),
+                    fields: fields.into_iter().map(mask_field).collect(),
+                    before: None,
+                    after: Some(mask_map(&after, "", &sensitive)),
+                    origin: r.origin.clone(),
+                    body: Some(body),
+                    parents: r.parents.clone(),
+                    live_parents: BTreeMap::new(),
+                });
+            }
+        }
+    }
+    for (j, e) in input.live.entities.iter().enumerate() {
+        if matched[j] {
+            continue;
+        }
+        let Some(id) = e.id.clone() else { continue };
+        let body = live_body(e);
+        let schema = schema_for(schemas, e.kind, &body);
+        let sensitive = |path: &str| is_sensitive(e.kind, path, schema);
+        let parents = ref_ids(&e.refs);
+        changes.push(Change {
+            action: Action::Delete,
+            kind: e.kind,
+            key: labels.label(e.kind, &id, &e.fields, &parents),
+            id,
+            fields: Vec::new(),
+            before: Some(mask_map(&comparable(schemas, e.kind, &body), "", &sensitive)),
+            after: None,
+            origin: None,
+            body: None,
+            parents: BTreeMap::new(),
+            live_parents: parents,
+        });
+    }
+    changes.sort_by(|a, b| {
+        let rank = |k: Kind| Kind::ALL.iter().position(|x| *x == k);
+        (rank(a.kind), &a.key, &a.id, a.action).cmp(&(rank(b.kind), &b.key, &b.id, b.action))
+    });
+    Ok(Plan { changes })
+}
+
+fn ref_ids(refs: &BTreeMap<&'static str, Ref>) -> BTreeMap<&'static str, String> {
+    refs.iter()
+        .filter_map(|(f, r)| match r {
+            Ref::Id(id) => Some((*f, id.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn mask_field(mut f: FieldChange) -> FieldChange {
+    if f.sensitive {
+        f.before = f.before.map(|_| Value::String(SENSITIVE.into()));
+        f.after = f.after.map(|_| Value::String(SENSITIVE.into()));
+    }
+    f
+}
+
+/// A copy of `map` with the values at sensitive paths replaced by [`SENSITIVE`].
+pub fn mask_map(map: &Map<String, Value>, prefix: &str, sensitive: &dyn Fn(&str) -> bool) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in map {
+        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let masked = match v {
+            Value::Null => Value::Null,
+            Value::Object(inner) => Value::Object(mask_map(inner, &path, sensitive)),
+            _ if sensitive(&path) => Value::String(SENSITIVE.into()),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), masked);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,5 @@
-//! Text, JSON and Markdown views of plans and applies.
+//! Text, JSON and Markdown views of plans and applies. Renderers only draw: every value
+//! they receive is already masked where sensitive.
+
+pub mod json;
+pub mod text;

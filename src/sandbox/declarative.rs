@@ -446,13 +446,7 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                     && store.get(Kind::Consumer, &c).is_some() =>
             {
                 let mut d = Map::new();
-                d.insert(
-                    "id".into(),
-                    json!(
-                        Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{g}:{c}").as_bytes())
-                            .to_string()
-                    ),
-                );
+                d.insert("id".into(), json!(crate::model::membership_id(&g, &c)));
                 d.insert("created_at".into(), json!(entity::now_secs()));
                 d.insert("consumer_group".into(), json!({"id": g}));
                 d.insert("consumer".into(), json!({"id": c}));

@@ -263,11 +263,7 @@ pub fn consumer_group(ctx: &Ctx<'_>, key: &str) -> ApiResult<Resp> {
 }
 
 fn member_row(group: &str, consumer: &str) -> Arc<Row> {
-    let id = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!("{group}:{consumer}").as_bytes(),
-    )
-    .to_string();
+    let id = crate::model::membership_id(group, consumer);
     let mut d = Map::new();
     d.insert("id".into(), json!(id));
     d.insert("created_at".into(), json!(super::entity::now_secs()));

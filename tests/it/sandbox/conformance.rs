@@ -348,7 +348,7 @@ async fn pagination_and_tags_over_2500() {
     assert_eq!(p["data"].as_array().unwrap().len(), 100);
     assert!(p["offset"].is_string());
     assert_eq!(s.get("/consumers?size=1001").await.0, 400);
-    let (_, last) = s.get(&format!("/consumers?custom_id=nope")).await;
+    let (_, last) = s.get("/consumers?custom_id=nope").await;
     assert_eq!(last, json!({"data": [], "next": null}));
 }
 

@@ -1,0 +1,73 @@
+//! Which fields hold secrets. Their values never appear in any output: credential secrets
+//! (key-auth `key`, basic-auth `password`, hmac-auth `secret`, jwt `secret`, oauth2
+//! `client_secret`), private key material (certificates `key`/`key_alt`, keys `jwk` and
+//! `pem.private_key`), every field Kong's schemas mark `encrypted`, and plugin `config`
+//! fields marked `encrypted` or `referenceable`.
+
+use crate::model::Kind;
+use crate::schema::{Field, Schema};
+
+/// Whether the field at dotted `path` of an entity of `kind` is sensitive. `schema` is the
+/// entity's schema (the plugin's full schema for plugins), when known.
+pub fn is_sensitive(kind: Kind, path: &str, schema: Option<&Schema>) -> bool {
+    let fixed = match kind {
+        Kind::KeyauthCredential => path == "key",
+        Kind::BasicauthCredential => path == "password",
+        Kind::HmacauthCredential | Kind::JwtSecret => path == "secret",
+        Kind::Oauth2Credential => path == "client_secret",
+        Kind::Certificate => path == "key" || path == "key_alt",
+        Kind::Key => path == "jwk" || path == "pem.private_key" || path == "pem",
+        _ => false,
+    };
+    if fixed {
+        return true;
+    }
+    let Some(schema) = schema else { return false };
+    let in_config = kind == Kind::Plugin && path.starts_with("config.");
+    let mut parts = path.split('.');
+    let Some(first) = parts.next() else { return false };
+    let Some(mut field) = schema.field(first) else { return false };
+    let mut chain: Vec<&Field> = vec![field];
+    for part in parts {
+        match field.field(part) {
+            Some(f) => {
+                field = f;
+                chain.push(f);
+            }
+            None => break,
+        }
+    }
+    let flagged = |f: &Field| f.encrypted || (in_config && f.referenceable);
+    let last = chain[chain.len() - 1];
+    chain.iter().any(|f| flagged(f))
+        || last.values.as_deref().is_some_and(flagged)
+        || last.elements.as_deref().is_some_and(flagged)
+        || (kind == Kind::Plugin && path == "config" && record_has_secret(last))
+}
+
+/// Whether a record holds a sensitive field anywhere below it.
+fn record_has_secret(field: &Field) -> bool {
+    field.fields.iter().flatten().any(|(_, f)| f.encrypted || f.referenceable || record_has_secret(f))
+}
+
+/// Placeholder shown in place of a sensitive value.
+pub const SENSITIVE: &str = "(sensitive value)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Schemas;
+
+    #[test]
+    fn credentials_and_schema_flags() {
+        let s = Schemas::bundled();
+        assert!(is_sensitive(Kind::KeyauthCredential, "key", s.entity("keyauth_credentials")));
+        assert!(!is_sensitive(Kind::JwtSecret, "rsa_public_key", s.entity("jwt_secrets")));
+        assert!(is_sensitive(Kind::Plugin, "config.redis.password", s.plugin("rate-limiting")));
+        assert!(is_sensitive(Kind::Plugin, "config.headers", s.plugin("http-log")));
+        assert!(!is_sensitive(Kind::Plugin, "config.minute", s.plugin("rate-limiting")));
+        assert!(is_sensitive(Kind::Plugin, "config", s.plugin("rate-limiting")));
+        assert!(!is_sensitive(Kind::Certificate, "cert", s.entity("certificates")));
+        assert!(is_sensitive(Kind::Key, "pem.private_key", s.entity("keys")));
+    }
+}

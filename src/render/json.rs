@@ -1,0 +1,50 @@
+//! The machine-readable plan: one JSON document, described by `schemas/plan.schema.json`.
+//!
+//! Wire format (version `1`):
+//!
+//! ```json
+//! {
+//!   "format_version": "1",
+//!   "summary": {"add": 1, "change": 0, "destroy": 0},
+//!   "changes": [
+//!     {"action": "create", "kind": "services", "key": "\"svc-a\"", "id": "<uuid>",
+//!      "fields": [{"path": "host", "before": null, "after": "a.test", "sensitive": false}],
+//!      "before": null, "after": {"host": "a.test", ...}, "origin": {"file": "kong.yaml", "line": 3, "column": 5}}
+//!   ]
+//! }
+//! ```
+//!
+//! Sensitive values are replaced by `"(sensitive value)"` everywhere.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::plan::{Change, Plan, Summary};
+
+/// Version of the JSON plan format.
+pub const FORMAT_VERSION: &str = "1";
+
+/// The JSON plan document.
+#[derive(Debug, Serialize)]
+pub struct PlanDocument<'a> {
+    /// [`FORMAT_VERSION`].
+    pub format_version: &'static str,
+    /// Where the configuration came from, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Value>,
+    /// The gateway planned against, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Value>,
+    /// Counts per action.
+    pub summary: Summary,
+    /// The changes.
+    pub changes: &'a [Change],
+}
+
+/// Renders `plan` as pretty JSON (with a trailing newline).
+pub fn plan(plan: &Plan, source: Option<Value>, gateway: Option<Value>) -> String {
+    let doc = PlanDocument { format_version: FORMAT_VERSION, source, gateway, summary: plan.summary(), changes: &plan.changes };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
