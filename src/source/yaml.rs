@@ -313,27 +313,23 @@ fn plain_scalar(text: &str) -> NodeValue {
         ".nan" | ".NaN" | ".NAN" => return NodeValue::Float(f64::NAN),
         _ => {}
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16) {
             return NodeValue::Int(i);
         }
-    }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8) {
             return NodeValue::Int(i);
         }
-    }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = text.parse::<i64>() {
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>() {
             return NodeValue::Int(i);
         }
-    }
-    if is_core_float(digits) {
-        if let Ok(f) = text.parse::<f64>() {
+    if is_core_float(digits)
+        && let Ok(f) = text.parse::<f64>() {
             return NodeValue::Float(f);
         }
-    }
     NodeValue::Str(text.to_owned())
 }
 
