@@ -13,6 +13,7 @@ pub mod error;
 pub mod fault;
 pub mod http;
 pub mod info;
+pub mod input;
 pub mod ops;
 pub mod page;
 pub mod persist;

@@ -6,6 +6,7 @@
 //! registry can also be built from what a live gateway serves.
 
 mod bundled;
+mod checks;
 pub mod custom;
 mod defaults;
 mod field;
