@@ -24,6 +24,16 @@ pub struct SandboxArgs {
 
 /// Runs the sandbox in the foreground.
 pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    anyhow::bail!("the sandbox is not built yet")
+    let listen: std::net::SocketAddr = args
+        .listen
+        .parse()
+        .map_err(|e| anyhow::anyhow!("invalid --listen address '{}': {e}", args.listen))?;
+    let opts = crate::sandbox::SandboxOptions {
+        listen,
+        data: args.data,
+        db_less: args.db_less,
+        custom_plugins: args.custom_plugins,
+    };
+    crate::sandbox::serve_with(opts, |url| eprintln!("Listening on {url}")).await?;
+    Ok(ExitCode::SUCCESS)
 }

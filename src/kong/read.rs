@@ -170,11 +170,10 @@ pub fn entity_from_json(kind: Kind, row: Value) -> Entity {
     let mut e = Entity::new(kind);
     e.id = fields.remove("id").and_then(|v| v.as_str().map(str::to_owned));
     for fk in kind.foreign_keys() {
-        if let Some(value) = fields.remove(fk.field) {
-            if let Some(id) = value.get("id").and_then(Value::as_str) {
+        if let Some(value) = fields.remove(fk.field)
+            && let Some(id) = value.get("id").and_then(Value::as_str) {
                 e.refs.insert(fk.field, Ref::Id(id.to_owned()));
             }
-        }
     }
     fields.remove("created_at");
     fields.remove("updated_at");

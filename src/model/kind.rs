@@ -256,6 +256,19 @@ impl fmt::Display for Kind {
     }
 }
 
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.table())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Kind::from_table(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown entity kind `{s}`")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,18 +299,5 @@ mod tests {
         assert_eq!(Kind::Route.nested_collection(), "routes");
         assert_eq!(Kind::Plugin.level(), 3);
         assert_eq!(Kind::Service.level(), 1);
-    }
-}
-
-impl serde::Serialize for Kind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.table())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Kind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Kind::from_table(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown entity kind `{s}`")))
     }
 }

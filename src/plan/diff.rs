@@ -75,7 +75,7 @@ fn diff_record(
         let dn = d.filter(|v| !v.is_null());
         let ln = l.filter(|v| !v.is_null());
         if let (Some(Value::Object(dm)), Some(Value::Object(lm))) = (dn, ln) {
-            let is_record = field.map_or(true, |f| f.ty == FieldType::Record);
+            let is_record = field.is_none_or(|f| f.ty == FieldType::Record);
             if is_record {
                 let sub = field.and_then(|f| f.fields.as_deref());
                 diff_record(sub, dm, lm, &path, ctx, out);

@@ -18,13 +18,11 @@ const SERVER_OWNED: &[&str] = &["id", "created_at", "updated_at", "ttl", "cert_d
 /// The schema that describes an entity: the plugin's full schema for plugins (the entity
 /// schema when the plugin is unknown, e.g. a custom plugin), else the entity schema.
 pub fn schema_for<'s>(schemas: &'s Schemas, kind: Kind, fields: &Map<String, Value>) -> Option<&'s Schema> {
-    if kind == Kind::Plugin {
-        if let Some(name) = fields.get("name").and_then(Value::as_str) {
-            if let Some(s) = schemas.plugin(name) {
+    if kind == Kind::Plugin
+        && let Some(name) = fields.get("name").and_then(Value::as_str)
+            && let Some(s) = schemas.plugin(name) {
                 return Some(s);
             }
-        }
-    }
     schemas.entity(kind.table())
 }
 
@@ -150,11 +148,10 @@ fn canonical_value(field: &Field, value: &mut Value) {
 pub fn canonical_numbers(value: &mut Value) {
     match value {
         Value::Number(n) if !n.is_i64() && !n.is_u64() => {
-            if let Some(f) = n.as_f64() {
-                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0 && f.abs() < 9.0e15 {
                     *n = Number::from(f as i64);
                 }
-            }
         }
         Value::Array(items) => items.iter_mut().for_each(canonical_numbers),
         Value::Object(obj) => obj.values_mut().for_each(canonical_numbers),
@@ -203,11 +200,10 @@ fn dedupe_value(field: &Field, value: &mut Value) {
 /// without such a path are kept for the gateway to translate.
 pub fn expand_shorthands(fields: &[(String, Field)], obj: &mut Map<String, Value>) {
     for (name, field) in fields {
-        if let Some(Value::Object(inner)) = obj.get_mut(name) {
-            if field.ty == FieldType::Record {
+        if let Some(Value::Object(inner)) = obj.get_mut(name)
+            && field.ty == FieldType::Record {
                 expand_record_shorthands(field, inner);
             }
-        }
     }
 }
 
@@ -282,12 +278,11 @@ pub fn expand_service_url(body: &mut Map<String, Value>) {
 }
 
 fn split_host_port(authority: &str) -> (String, Option<u16>) {
-    if let Some(rest) = authority.strip_prefix('[') {
-        if let Some((h, after)) = rest.split_once(']') {
+    if let Some(rest) = authority.strip_prefix('[')
+        && let Some((h, after)) = rest.split_once(']') {
             let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
             return (h.to_owned(), port);
         }
-    }
     match authority.rsplit_once(':') {
         Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => (h.to_owned(), p.parse().ok()),
         _ => (authority.to_owned(), None),

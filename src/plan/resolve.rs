@@ -70,11 +70,10 @@ impl<'a> LiveIndex<'a> {
             if let Some(key) = natural_key(e.kind, &e.fields, &parent) {
                 by_key.entry((e.kind, key)).or_insert(i);
             }
-            if e.kind == Kind::Consumer {
-                if let Some(c) = e.str_field("custom_id") {
+            if e.kind == Kind::Consumer
+                && let Some(c) = e.str_field("custom_id") {
                     by_custom_id.entry(c.to_owned()).or_insert(i);
                 }
-            }
         }
         LiveIndex { live, by_id, by_key, by_custom_id }
     }

@@ -6,8 +6,15 @@
 //! registry can also be built from what a live gateway serves.
 
 mod bundled;
+mod checks;
+pub mod custom;
 mod defaults;
 mod field;
+pub mod lua_pattern;
+mod normalize;
+mod shorthand;
+mod validate;
+mod violation;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -16,6 +23,10 @@ use serde_json::{Map, Value};
 
 pub use defaults::{absent_value, fill_defaults, fill_value};
 pub use field::{Field, FieldType};
+pub use normalize::{dedupe_set, merge_update, normalize_sets};
+pub use shorthand::{echo_shorthands, expand_shorthands, shorthand_names, strip_shorthands};
+pub use validate::{get_path, is_nonempty, is_uuid, lua_value, validate_value, ValidationContext};
+pub use violation::{ErrorTree, FieldError, SchemaViolation};
 
 /// A schema file that does not have the shape `{"fields": [...], "entity_checks": [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +40,9 @@ pub enum SchemaError {
 /// subschema merged in).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
+    /// The entity name (`services`; `plugins` for a plugin's merged schema), which selects
+    /// the validators Kong implements as functions ([`custom`]).
+    pub name: String,
     /// Fields in declaration order.
     pub fields: Vec<(String, Field)>,
     /// `entity_checks`, as served (`at_least_one_of`, `conditional`, ...).
@@ -43,7 +57,7 @@ impl Schema {
             .ok_or_else(|| SchemaError::Malformed(format!("{name}: no `fields`")))?;
         let fields = field::parse_field_list("", fields)?;
         let entity_checks = json.get("entity_checks").and_then(Value::as_array).cloned().unwrap_or_default();
-        Ok(Schema { fields, entity_checks })
+        Ok(Schema { name: name.to_owned(), fields, entity_checks })
     }
 
     /// A top-level field by name.
@@ -59,6 +73,16 @@ impl Schema {
             field = field.field(part)?;
         }
         Some(field)
+    }
+
+    /// De-duplicates every `set` value; see [`normalize_sets`].
+    pub fn normalize_sets(&self, obj: &mut Map<String, Value>) {
+        normalize_sets(&self.fields, obj);
+    }
+
+    /// Expands shorthand fields; see [`expand_shorthands`].
+    pub fn expand_shorthands(&self, obj: &mut Map<String, Value>) {
+        expand_shorthands(&self.fields, obj);
     }
 
     /// Fills absent fields with Kong's insert defaults; see [`fill_defaults`].
@@ -79,7 +103,7 @@ impl Schema {
         }
         let mut entity_checks = self.entity_checks.clone();
         entity_checks.extend(sub.entity_checks.iter().cloned());
-        Schema { fields, entity_checks }
+        Schema { name: self.name.clone(), fields, entity_checks }
     }
 }
 

@@ -68,10 +68,7 @@ impl Node {
     /// The value of `key` when this node is a mapping with a string key `key`.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            NodeValue::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(_, v)| v),
+            NodeValue::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -147,57 +144,31 @@ impl Node {
 }
 
 fn pos_of(span: &Span) -> Pos {
-    Pos {
-        line: span.start.line(),
-        column: span.start.col() + 1,
-    }
+    Pos { line: span.start.line(), column: span.start.col() + 1 }
 }
 
 /// Parses one YAML (or JSON) document. An empty text gives a `Null` node; a stream with more
 /// than one document is an error.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
-    let mut builder = Builder {
-        anchors: HashMap::new(),
-        stack: Vec::new(),
-        docs: Vec::new(),
-    };
+    let mut builder = Builder { anchors: HashMap::new(), stack: Vec::new(), docs: Vec::new() };
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError {
             message: e.info().to_owned(),
-            pos: Pos {
-                line: e.marker().line(),
-                column: e.marker().col() + 1,
-            },
+            pos: Pos { line: e.marker().line(), column: e.marker().col() + 1 },
         })?;
         builder.event(event, span)?;
     }
     let mut docs = builder.docs.into_iter();
-    let first = docs.next().unwrap_or(Node {
-        value: NodeValue::Null,
-        pos: Pos { line: 1, column: 1 },
-    });
+    let first = docs.next().unwrap_or(Node { value: NodeValue::Null, pos: Pos { line: 1, column: 1 } });
     if let Some(second) = docs.next() {
-        return Err(YamlError {
-            message: "more than one YAML document in this file".into(),
-            pos: second.pos,
-        });
+        return Err(YamlError { message: "more than one YAML document in this file".into(), pos: second.pos });
     }
     Ok(first)
 }
 
 enum Frame {
-    Seq {
-        items: Vec<Node>,
-        pos: Pos,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-        pos: Pos,
-        anchor: usize,
-        merges: Vec<Node>,
-    },
+    Seq { items: Vec<Node>, pos: Pos, anchor: usize },
+    Map { entries: Vec<(Node, Node)>, key: Option<Node>, pos: Pos, anchor: usize, merges: Vec<Node> },
 }
 
 struct Builder {
@@ -210,48 +181,21 @@ impl Builder {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         let pos = pos_of(&span);
         match event {
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
-                items: Vec::new(),
-                pos,
-                anchor,
-            }),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
-                entries: Vec::new(),
-                key: None,
-                pos,
-                anchor,
-                merges: Vec::new(),
-            }),
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { items: Vec::new(), pos, anchor }),
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map { entries: Vec::new(), key: None, pos, anchor, merges: Vec::new() })
+            }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq { items, pos, anchor }) = self.stack.pop() {
-                    self.push(
-                        Node {
-                            value: NodeValue::Seq(items),
-                            pos,
-                        },
-                        anchor,
-                    )?;
+                    self.push(Node { value: NodeValue::Seq(items), pos }, anchor)?;
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map {
-                    mut entries,
-                    pos,
-                    anchor,
-                    merges,
-                    ..
-                }) = self.stack.pop()
-                {
+                if let Some(Frame::Map { mut entries, pos, anchor, merges, .. }) = self.stack.pop() {
                     for merge in merges {
                         merge_into(&mut entries, merge)?;
                     }
-                    self.push(
-                        Node {
-                            value: NodeValue::Map(entries),
-                            pos,
-                        },
-                        anchor,
-                    )?;
+                    self.push(Node { value: NodeValue::Map(entries), pos }, anchor)?;
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -260,18 +204,15 @@ impl Builder {
                 self.push(Node { value, pos }, anchor)?;
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
-                    message: "alias to an unknown anchor".into(),
-                    pos,
-                })?;
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| YamlError { message: "alias to an unknown anchor".into(), pos })?;
                 let node = Node { pos, ..node };
                 self.push(node, 0)?;
             }
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart(_)
-            | Event::DocumentEnd
-            | Event::Nothing => {}
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
     }
@@ -283,18 +224,10 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                key,
-                merges,
-                ..
-            }) => match key.take() {
+            Some(Frame::Map { entries, key, merges, .. }) => match key.take() {
                 None => {
                     if matches!(node.value, NodeValue::Seq(_) | NodeValue::Map(_)) {
-                        return Err(YamlError {
-                            message: "mapping keys must be scalars".into(),
-                            pos: node.pos,
-                        });
+                        return Err(YamlError { message: "mapping keys must be scalars".into(), pos: node.pos });
                     }
                     *key = Some(node);
                 }
@@ -306,10 +239,7 @@ impl Builder {
                     let text = k.key_text();
                     if let Some((first, _)) = entries.iter().find(|(e, _)| e.key_text() == text) {
                         return Err(YamlError {
-                            message: format!(
-                                "duplicate key `{text}` (first defined at line {})",
-                                first.pos.line
-                            ),
+                            message: format!("duplicate key `{text}` (first defined at line {})", first.pos.line),
                             pos: k.pos,
                         });
                     }
@@ -325,19 +255,11 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, merge: Node) -> Result<(), YamlEr
     let sources = match merge.value {
         NodeValue::Map(_) => vec![merge],
         NodeValue::Seq(items) => items,
-        _ => {
-            return Err(YamlError {
-                message: "a merge key (<<) needs a mapping or a list of mappings".into(),
-                pos: merge.pos,
-            });
-        }
+        _ => return Err(YamlError { message: "a merge key (<<) needs a mapping or a list of mappings".into(), pos: merge.pos }),
     };
     for source in sources {
         let NodeValue::Map(src) = source.value else {
-            return Err(YamlError {
-                message: "a merge key (<<) needs a mapping or a list of mappings".into(),
-                pos: source.pos,
-            });
+            return Err(YamlError { message: "a merge key (<<) needs a mapping or a list of mappings".into(), pos: source.pos });
         };
         for (k, v) in src {
             if !entries.iter().any(|(e, _)| e.key_text() == k.key_text()) {
@@ -348,16 +270,8 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, merge: Node) -> Result<(), YamlEr
     Ok(())
 }
 
-fn resolve_scalar(
-    text: &str,
-    style: ScalarStyle,
-    tag: Option<&str>,
-    pos: Pos,
-) -> Result<NodeValue, YamlError> {
-    let bad = |what: &str| YamlError {
-        message: format!("`{text}` is not {what}"),
-        pos,
-    };
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>, pos: Pos) -> Result<NodeValue, YamlError> {
+    let bad = |what: &str| YamlError { message: format!("`{text}` is not {what}"), pos };
     match tag {
         Some("str") => return Ok(NodeValue::Str(text.to_owned())),
         Some("null") => return Ok(NodeValue::Null),
@@ -394,35 +308,28 @@ fn plain_scalar(text: &str) -> NodeValue {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "true" | "True" | "TRUE" => return NodeValue::Bool(true),
         "false" | "False" | "FALSE" => return NodeValue::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return NodeValue::Float(f64::INFINITY);
-        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return NodeValue::Float(f64::INFINITY),
         "-.inf" | "-.Inf" | "-.INF" => return NodeValue::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return NodeValue::Float(f64::NAN),
         _ => {}
     }
     if let Some(hex) = text.strip_prefix("0x")
-        && let Ok(i) = i64::from_str_radix(hex, 16)
-    {
-        return NodeValue::Int(i);
-    }
+        && let Ok(i) = i64::from_str_radix(hex, 16) {
+            return NodeValue::Int(i);
+        }
     if let Some(oct) = text.strip_prefix("0o")
-        && let Ok(i) = i64::from_str_radix(oct, 8)
-    {
-        return NodeValue::Int(i);
-    }
+        && let Ok(i) = i64::from_str_radix(oct, 8) {
+            return NodeValue::Int(i);
+        }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(i) = text.parse::<i64>()
-    {
-        return NodeValue::Int(i);
-    }
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>() {
+            return NodeValue::Int(i);
+        }
     if is_core_float(digits)
-        && let Ok(f) = text.parse::<f64>()
-    {
-        return NodeValue::Float(f);
-    }
+        && let Ok(f) = text.parse::<f64>() {
+            return NodeValue::Float(f);
+        }
     NodeValue::Str(text.to_owned())
 }
 
@@ -458,9 +365,7 @@ mod tests {
 
     #[test]
     fn core_schema_scalars() {
-        let n =
-            parse("a: yes\nb: true\nc: 10\nd: 1.2096e+06\ne: ~\nf: '10'\ng: NO\nh: 0x1F\ni: 1e3\n")
-                .unwrap();
+        let n = parse("a: yes\nb: true\nc: 10\nd: 1.2096e+06\ne: ~\nf: '10'\ng: NO\nh: 0x1F\ni: 1e3\n").unwrap();
         assert_eq!(
             n.to_json(),
             json!({"a": "yes", "b": true, "c": 10, "d": 1209600.0, "e": null, "f": "10", "g": "NO", "h": 31, "i": 1000.0})
@@ -471,13 +376,7 @@ mod tests {
     fn positions_are_one_based() {
         let n = parse("services:\n  - name: a\n    port: 80\n").unwrap();
         let svc = &n.get("services").unwrap().items().unwrap()[0];
-        assert_eq!(
-            svc.get("port").unwrap().pos,
-            Pos {
-                line: 3,
-                column: 11
-            }
-        );
+        assert_eq!(svc.get("port").unwrap().pos, Pos { line: 3, column: 11 });
         assert_eq!(svc.pos.line, 2);
     }
 
@@ -496,22 +395,15 @@ mod tests {
 
     #[test]
     fn json_is_yaml() {
-        let n = parse("{\n    \"a\": [1, 2.5, \"x\", null, false],\n    \"b\": {\"c\": \"d\"}\n}")
-            .unwrap();
-        assert_eq!(
-            n.to_json(),
-            json!({"a": [1, 2.5, "x", null, false], "b": {"c": "d"}})
-        );
+        let n = parse("{\n    \"a\": [1, 2.5, \"x\", null, false],\n    \"b\": {\"c\": \"d\"}\n}").unwrap();
+        assert_eq!(n.to_json(), json!({"a": [1, 2.5, "x", null, false], "b": {"c": "d"}}));
         assert_eq!(n.get("b").unwrap().pos.line, 3);
     }
 
     #[test]
     fn anchors_aliases_and_merge_keys() {
         let n = parse("base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\nd: *b\n").unwrap();
-        assert_eq!(
-            n.to_json(),
-            json!({"base": {"x": 1, "y": 2}, "c": {"y": 3, "x": 1}, "d": {"x": 1, "y": 2}})
-        );
+        assert_eq!(n.to_json(), json!({"base": {"x": 1, "y": 2}, "c": {"y": 3, "x": 1}, "d": {"x": 1, "y": 2}}));
     }
 
     #[test]

@@ -2,3 +2,4 @@
 //! binary and the sandbox over real HTTP.
 
 mod deck_files;
+mod sandbox;

@@ -1,0 +1,401 @@
+//! The validators Kong implements as Lua functions (`custom_validator`,
+//! `custom_entity_check`), which the served schema JSON cannot carry. Re-implemented here
+//! from the behaviour described in `kong-admin-api.md` §1.5, §2.1, §2.2, §2.5, §2.6.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use serde_json::{Map, Value};
+
+/// The custom validator of field `path` (dotted; `*` for array elements, `<key>` for map
+/// keys) of schema `schema`, or `None` when the value passes.
+pub fn check_field(schema: &str, path: &str, value: &Value) -> Option<String> {
+    let s = value.as_str()?;
+    match (schema, path) {
+        (_, "tags.*") => check_tag(s),
+        ("services" | "routes" | "plugins", "name" | "instance_name") => check_utf8_name(s),
+        ("services", "host") => check_host(s, false),
+        ("services", "path") => check_path(s),
+        ("routes", "hosts.*") => check_host(&s.replace('*', "x"), true),
+        ("routes" | "certificates", "snis.*") | ("snis", "name") => check_wildcard_host(s),
+        ("routes", "paths.*") => s
+            .starts_with('/')
+            .then(|| check_path(s).or_else(|| check_normalized(s)))
+            .flatten(),
+        ("routes", "sources.*.ip" | "destinations.*.ip") => check_ip_or_cidr(s),
+        ("upstreams", "name") => check_upstream_name(s),
+        ("upstreams", "host_header") => check_host(s, true),
+        ("upstreams", "hash_on_header" | "hash_fallback_header") => check_token(s, "header"),
+        ("upstreams", "hash_on_cookie") => check_token(s, "cookie"),
+        ("targets", "target") => check_target(s),
+        _ => None,
+    }
+}
+
+/// Entity-level checks Kong implements as functions; returns `(field, message)` pairs
+/// (`None` field = `@entity`). `sources` are the check's `field_sources`.
+pub fn entity_check(schema: &str, sources: &[String], obj: &Map<String, Value>) -> Option<String> {
+    match (schema, sources.first().map(String::as_str)) {
+        ("routes", Some("id")) => route_matching_rule(obj),
+        _ => None,
+    }
+}
+
+fn strs<'a>(obj: &'a Map<String, Value>, f: &str) -> Vec<&'a str> {
+    obj.get(f)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn nonempty(obj: &Map<String, Value>, f: &str) -> bool {
+    match obj.get(f) {
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Null) | None => false,
+        Some(_) => true,
+    }
+}
+
+/// Minimum matching criteria of a route (§2.2).
+fn route_matching_rule(obj: &Map<String, Value>) -> Option<String> {
+    let protocols = strs(obj, "protocols");
+    let has = |p: &str| protocols.contains(&p);
+    let any = |fields: &[&str]| fields.iter().any(|f| nonempty(obj, f));
+    if has("https") {
+        return (!any(&["methods", "hosts", "headers", "paths", "snis"])).then(|| "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'".into());
+    }
+    if has("http") {
+        return (!any(&["methods", "hosts", "headers", "paths"])).then(|| {
+            "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"
+                .into()
+        });
+    }
+    if has("grpcs") {
+        return (!any(&["hosts", "headers", "paths", "snis"])).then(|| {
+            "must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'grpcs'".into()
+        });
+    }
+    if has("grpc") {
+        return (!any(&["hosts", "headers", "paths"])).then(|| {
+            "must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpc'".into()
+        });
+    }
+    if has("tcp") || has("tls") || has("udp") {
+        return (!any(&["sources", "destinations", "snis"])).then(|| "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'".into());
+    }
+    if has("tls_passthrough") {
+        return (!any(&["snis"]))
+            .then(|| "must set snis when 'protocols' is 'tls_passthrough'".into());
+    }
+    None
+}
+
+/// Field errors of the route subschema chosen by the first protocol (§2.2): fields a
+/// protocol family may not set. Returns `(field, message)` pairs.
+pub fn route_subschema_errors(obj: &Map<String, Value>) -> Vec<(String, String)> {
+    let protocols = strs(obj, "protocols");
+    let Some(first) = protocols.first() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut forbid = |fields: &[&str], when: &str| {
+        for f in fields {
+            if nonempty(obj, f) {
+                out.push((
+                    (*f).to_owned(),
+                    format!("cannot set '{f}' when 'protocols' is {when}"),
+                ));
+            }
+        }
+    };
+    match *first {
+        "http" | "https" => forbid(&["sources", "destinations"], "'http' or 'https'"),
+        "grpc" | "grpcs" => {
+            forbid(&["sources", "destinations", "methods"], "'grpc' or 'grpcs'");
+            if obj.get("strip_path") == Some(&Value::Bool(true)) {
+                out.push((
+                    "strip_path".into(),
+                    "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'".into(),
+                ));
+            }
+        }
+        _ => forbid(
+            &["methods", "hosts", "paths", "headers"],
+            "'tcp', 'tls', 'tls_passthrough' or 'udp'",
+        ),
+    }
+    out
+}
+
+/// Tags (§1.5).
+pub fn check_tag(t: &str) -> Option<String> {
+    let ok = !t.is_empty()
+        && t.bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'/' || b >= 0x80);
+    (!ok).then(|| format!("invalid tag '{t}': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"))
+}
+
+/// `utf8_name` typedef (§2.1).
+pub fn check_utf8_name(s: &str) -> Option<String> {
+    let ok = s
+        .chars()
+        .all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~'));
+    (!ok).then(|| format!("invalid value '{s}': the only accepted ascii characters are alphanumerics or ., -, _, and ~"))
+}
+
+fn is_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').enumerate().all(|(i, label)| {
+            (!label.is_empty() || i > 0 && h.ends_with('.'))
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// Splits `host[:port]`, `[v6]:port`; returns (host, port text).
+fn split_host_port(s: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        if let Some((h, tail)) = rest.split_once(']') {
+            return (h, tail.strip_prefix(':'));
+        }
+        return (s, None);
+    }
+    if s.matches(':').count() == 1 {
+        let (h, p) = s.split_once(':').unwrap_or((s, ""));
+        return (h, Some(p));
+    }
+    (s, None)
+}
+
+/// Host or IP, optionally with a port (`allow_port`), §2.1.
+pub fn check_host(s: &str, allow_port: bool) -> Option<String> {
+    if s.parse::<Ipv6Addr>().is_ok() {
+        return None;
+    }
+    let (host, port) = split_host_port(s);
+    if let Some(p) = port {
+        if !allow_port {
+            return Some("must not have a port".into());
+        }
+        if p.parse::<u16>().is_err() {
+            return Some(format!("invalid value: {s}"));
+        }
+    }
+    if host.parse::<IpAddr>().is_ok() || is_hostname(host) {
+        None
+    } else {
+        Some(format!("invalid value: {s}"))
+    }
+}
+
+/// SNI-style host names: wildcard at the leftmost or rightmost label, no IP, no port (§2.6).
+pub fn check_wildcard_host(s: &str) -> Option<String> {
+    let (host, port) = split_host_port(s);
+    if port.is_some() {
+        return Some("must not have a port".into());
+    }
+    if host.parse::<IpAddr>().is_ok() {
+        return Some("must not be an IP".into());
+    }
+    let stars = host.matches('*').count();
+    if stars > 1 {
+        return Some("invalid wildcard: must have at most one wildcard".into());
+    }
+    if stars == 1 && !(host.starts_with("*.") || host.ends_with(".*")) {
+        return Some("invalid wildcard: must be placed at leftmost or rightmost label".into());
+    }
+    if is_hostname(&host.replace('*', "x")) {
+        None
+    } else {
+        Some(format!("invalid value: {s}"))
+    }
+}
+
+fn is_rfc3986(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&c)
+}
+
+/// Path characters and percent-encoding (§2.1).
+pub fn check_path(s: &str) -> Option<String> {
+    if !s.bytes().all(is_rfc3986) {
+        return Some(format!(
+            "invalid path: '{s}' (characters outside of the reserved list of RFC 3986 found)"
+        ));
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let ok =
+                b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
+            if !ok {
+                let end = (i + 3).min(b.len());
+                return Some(format!("invalid url-encoded value: '{}'", &s[i..end]));
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// A prefix path as Kong normalises it: unreserved percent-escapes decoded, other escapes
+/// upper-cased, dot segments removed.
+pub fn normalize_path(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = &s[i + 1..i + 3];
+            if let Ok(v) = u8::from_str_radix(hex, 16) {
+                if v.is_ascii_alphanumeric() || b"-._~".contains(&v) {
+                    out.push(v as char);
+                } else {
+                    out.push('%');
+                    out.push_str(&hex.to_ascii_uppercase());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i] as char);
+        i += 1;
+    }
+    // remove dot segments (RFC 3986 §5.2.4)
+    let trailing = out.ends_with('/') || out.ends_with("/.") || out.ends_with("/..");
+    let mut segs: Vec<&str> = Vec::new();
+    for seg in out.split('/').skip(1) {
+        match seg {
+            "." => {}
+            ".." => {
+                segs.pop();
+            }
+            other => segs.push(other),
+        }
+    }
+    let mut res = String::from("/");
+    res.push_str(&segs.join("/"));
+    if trailing && !res.ends_with('/') {
+        res.push('/');
+    }
+    res
+}
+
+fn check_normalized(s: &str) -> Option<String> {
+    if !s.is_ascii() {
+        return None;
+    }
+    let n = normalize_path(s);
+    (n != s).then(|| format!("non-normalized path, consider use '{n}' instead"))
+}
+
+fn check_ip_or_cidr(s: &str) -> Option<String> {
+    let ok = match s.split_once('/') {
+        None => s.parse::<IpAddr>().is_ok(),
+        Some((ip, bits)) => match (ip.parse::<IpAddr>(), bits.parse::<u8>()) {
+            (Ok(IpAddr::V4(_)), Ok(b)) => b <= 32,
+            (Ok(IpAddr::V6(_)), Ok(b)) => b <= 128,
+            _ => false,
+        },
+    };
+    (!ok).then(|| format!("invalid ip or cidr range: '{s}'"))
+}
+
+fn check_upstream_name(s: &str) -> Option<String> {
+    let (host, port) = split_host_port(s);
+    if s.parse::<IpAddr>().is_ok() || host.parse::<IpAddr>().is_ok() {
+        return Some(format!("Invalid name ('{s}'); no ip addresses allowed"));
+    }
+    if port.is_some() {
+        return Some(format!("Invalid name ('{s}'); no port allowed"));
+    }
+    (!is_hostname(s)).then(|| format!("Invalid name ('{s}'); must be a valid hostname"))
+}
+
+fn check_token(s: &str, what: &str) -> Option<String> {
+    let ok = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (!ok).then(|| {
+        format!("bad {what} name '{s}', allowed characters are A-Z, a-z, 0-9, '_', and '-'")
+    })
+}
+
+fn check_target(s: &str) -> Option<String> {
+    if s.parse::<Ipv6Addr>().is_ok() {
+        return None;
+    }
+    let (host, port) = split_host_port(s);
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
+    let host_ok = host.parse::<IpAddr>().is_ok() || is_hostname(host);
+    (!(port_ok && host_ok))
+        .then(|| format!("Invalid target ('{s}'); not a valid hostname or ip address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_hosts_and_tags() {
+        assert!(check_utf8_name("svc-a.b_c~").is_none());
+        assert!(check_utf8_name("sérvice").is_none());
+        assert!(check_utf8_name("a b").is_some());
+        assert_eq!(
+            check_host("a.test:80", false).as_deref(),
+            Some("must not have a port")
+        );
+        assert!(check_host("10.0.0.1", false).is_none());
+        assert!(check_host("::1", false).is_none());
+        assert!(check_host("bad host", false).is_some());
+        assert!(check_tag("ok tag").is_none());
+        assert!(check_tag("a,b").is_some());
+        assert!(check_tag("a/b").is_some());
+    }
+
+    #[test]
+    fn wildcard_hosts() {
+        assert!(check_wildcard_host("*.example.com").is_none());
+        assert!(check_wildcard_host("example.*").is_none());
+        assert_eq!(
+            check_wildcard_host("a.*.com").as_deref(),
+            Some("invalid wildcard: must be placed at leftmost or rightmost label")
+        );
+        assert_eq!(
+            check_wildcard_host("1.2.3.4").as_deref(),
+            Some("must not be an IP")
+        );
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(normalize_path("/a/./b/../c"), "/a/c");
+        assert_eq!(normalize_path("/%7efoo"), "/~foo");
+        assert_eq!(normalize_path("/a%2fb"), "/a%2Fb");
+        assert!(check_normalized("/a/../b").is_some());
+        assert!(check_normalized("/a/b/").is_none());
+        assert!(check_path("/a b").is_some());
+        assert!(check_path("/a%zz").is_some());
+    }
+
+    #[test]
+    fn targets_and_upstreams() {
+        assert!(check_target("konghq.test:8000").is_none());
+        assert!(check_target("[::1]:80").is_none());
+        assert!(check_target("bad host").is_some());
+        assert_eq!(
+            check_upstream_name("1.2.3.4").as_deref(),
+            Some("Invalid name ('1.2.3.4'); no ip addresses allowed")
+        );
+        assert_eq!(
+            check_upstream_name("a.test:80").as_deref(),
+            Some("Invalid name ('a.test:80'); no port allowed")
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! The Kong sandbox over real HTTP.
+
+mod binary;
+mod conformance;
+mod dbless;
+mod examples;
+mod real_configs;
+
+use gateform::sandbox::{self, Sandbox, SandboxOptions};
+use serde_json::Value;
+
+/// A running sandbox and a client.
+pub struct Sb {
+    pub sb: Sandbox,
+    pub client: reqwest::Client,
+}
+
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().build().expect("client")
+}
+
+pub async fn start(opts: SandboxOptions) -> Sb {
+    let sb = sandbox::start(opts).await.expect("start");
+    Sb {
+        sb,
+        client: client(),
+    }
+}
+
+pub async fn db() -> Sb {
+    start(SandboxOptions::default()).await
+}
+
+impl Sb {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.sb.url(), path)
+    }
+
+    /// Sends a JSON request; returns status and body (`Null` when empty).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.client.request(m, self.url(path));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.expect("send");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(body)).await
+    }
+
+    /// POST that must succeed; returns the entity.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let (s, v) = self.post(path, body).await;
+        assert_eq!(s, 201, "POST {path}: {v}");
+        v
+    }
+}
+
+/// A self-signed CA certificate (PEM).
+pub fn ca_cert() -> String {
+    let mut params = rcgen::CertificateParams::new(vec!["ca.test".into()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().expect("key");
+    params.self_signed(&key).expect("cert").pem()
+}
+
+/// A leaf certificate and its key (PEM), ECDSA P-256.
+pub fn leaf_cert(name: &str) -> (String, String) {
+    let ck = rcgen::generate_simple_self_signed(vec![name.to_owned()]).expect("cert");
+    (ck.cert.pem(), ck.signing_key.serialize_pem())
+}
