@@ -189,9 +189,14 @@ impl<'f> Checker<'f> {
     }
 }
 
-/// The place where Kong's full validation (`Schema::validate`: ranges, `one_of`, patterns,
-/// entity checks) is to run on each desired entity once it exists. The loader calls it for
-/// every entity with the fields it read; it finds nothing until that validation is wired in.
+/// The seam for Kong's full validation (ranges, `one_of`, patterns, entity checks:
+/// [`Schema::validate`]). The loader calls it for every entity it reads, with the fields as
+/// written, and reports each `(dotted field path, message)` it returns at the entity.
+///
+/// It returns nothing yet. [`Schema::validate`] expects a complete entity, so wiring it in
+/// means: expand shorthands (a service's `url`), fill schema defaults, put `{"id": ...}`
+/// placeholders for resolved foreign keys, validate, then report the error tree's leaves
+/// (and map them to node positions where a leaf names a written field).
 pub(crate) fn full_validation(
     _kind: Kind,
     _schema: &Schema,
