@@ -15,14 +15,9 @@ const CONCURRENCY: usize = 32;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let sb = sandbox::start(SandboxOptions::default())
-        .await
-        .expect("start");
+    let sb = sandbox::start(SandboxOptions::default()).await.expect("start");
     let url = sb.url();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build().expect("client");
 
     // writes: POST /consumers with CONCURRENCY workers
     let started = Instant::now();
@@ -36,11 +31,7 @@ async fn main() {
                 if i >= ENTITIES {
                     break;
                 }
-                let tags = if i % 10 == 0 {
-                    json!(["bench", "tenth"])
-                } else {
-                    json!(["bench"])
-                };
+                let tags = if i % 10 == 0 { json!(["bench", "tenth"]) } else { json!(["bench"]) };
                 let r = client
                     .post(format!("{url}/consumers"))
                     .json(&json!({"username": format!("user-{i}"), "tags": tags}))
@@ -66,14 +57,8 @@ async fn main() {
     let mut rows = 0;
     while let Some(p) = next_path {
         let t = Instant::now();
-        let body: serde_json::Value = client
-            .get(format!("{url}{p}"))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
+        let body: serde_json::Value =
+            client.get(format!("{url}{p}")).send().await.expect("get").json().await.expect("json");
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         rows += body["data"].as_array().map_or(0, Vec::len);
         next_path = body["next"].as_str().map(str::to_owned);
@@ -105,16 +90,9 @@ async fn main() {
     // reads by key
     let t = Instant::now();
     for i in 0..5000 {
-        let r = client
-            .get(format!("{url}/consumers/user-{}", i * 17 % ENTITIES))
-            .send()
-            .await
-            .expect("get");
+        let r = client.get(format!("{url}/consumers/user-{}", i * 17 % ENTITIES)).send().await.expect("get");
         assert_eq!(r.status().as_u16(), 200);
     }
-    println!(
-        "reads: 5000 sequential GET by username: {:.0} req/s",
-        5000.0 / t.elapsed().as_secs_f64()
-    );
+    println!("reads: 5000 sequential GET by username: {:.0} req/s", 5000.0 / t.elapsed().as_secs_f64());
     sb.shutdown().await;
 }

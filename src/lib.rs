@@ -7,14 +7,15 @@
 //!
 //! Module arrows point one way: `model` ← `schema` ← `source`/`plan`/`sandbox` ← `cli`.
 
-pub mod model;
-pub mod schema;
 pub mod apply;
 pub mod cli;
+pub mod engine;
 pub mod graph;
 pub mod kong;
 pub mod ledger;
+pub mod model;
 pub mod plan;
 pub mod render;
 pub mod sandbox;
+pub mod schema;
 pub mod source;

@@ -121,7 +121,12 @@ impl ApplyReport {
 
 /// Runs `schedule` against the gateway with at most `parallelism` requests in flight,
 /// reporting progress to `on_event` (called from the walker's task, in completion order).
-pub async fn apply(client: &KongClient, schedule: &Schedule, parallelism: usize, on_event: &mut dyn FnMut(Event)) -> ApplyReport {
+pub async fn apply(
+    client: &KongClient,
+    schedule: &Schedule,
+    parallelism: usize,
+    on_event: &mut dyn FnMut(Event),
+) -> ApplyReport {
     let started = Instant::now();
     let n = schedule.steps.len();
     let deps = schedule.dependencies();

@@ -1,7 +1,13 @@
 //! Command-line front end: arguments → settings → commands. The only module that prints,
 //! reads the environment or chooses exit codes.
 
+mod apply;
+mod args;
+mod context;
+mod dump;
+mod plan;
 mod sandbox;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -19,6 +25,14 @@ pub struct Cli {
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a configuration: syntax, types, references, duplicates, Kong's schemas.
+    Validate(validate::ValidateArgs),
+    /// Show what apply would change (exit 0 with or without changes, 1 on error).
+    Plan(plan::PlanArgs),
+    /// Plan, show the plan, then make the gateway match the configuration.
+    Apply(apply::ApplyArgs),
+    /// Write the gateway's live configuration as a decK file.
+    Dump(dump::DumpArgs),
     /// Serve a Kong 3.x-compatible Admin API (for rehearsals and tests).
     Sandbox(sandbox::SandboxArgs),
 }
@@ -35,6 +49,10 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Validate(args) => validate::run(args).await,
+            Command::Plan(args) => plan::run(args).await,
+            Command::Apply(args) => apply::run(args).await,
+            Command::Dump(args) => dump::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
         }
     });

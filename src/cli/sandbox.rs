@@ -24,10 +24,8 @@ pub struct SandboxArgs {
 
 /// Runs the sandbox in the foreground.
 pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
-    let listen: std::net::SocketAddr = args
-        .listen
-        .parse()
-        .map_err(|e| anyhow::anyhow!("invalid --listen address '{}': {e}", args.listen))?;
+    let listen: std::net::SocketAddr =
+        args.listen.parse().map_err(|e| anyhow::anyhow!("invalid --listen address '{}': {e}", args.listen))?;
     let opts = crate::sandbox::SandboxOptions {
         listen,
         data: args.data,

@@ -77,7 +77,9 @@ impl Schedule {
         for (a, b, _) in &self.edges {
             g.add_edge(nodes[*a], nodes[*b], ());
         }
-        toposort(&g, None).map(|o| o.into_iter().map(|n| g[n]).collect()).unwrap_or_else(|_| (0..self.steps.len()).collect())
+        toposort(&g, None)
+            .map(|o| o.into_iter().map(|n| g[n]).collect())
+            .unwrap_or_else(|_| (0..self.steps.len()).collect())
     }
 }
 
@@ -107,17 +109,20 @@ pub fn schedule(plan: &Plan, live: &crate::model::State, schemas: &Schemas) -> R
     for (i, c) in plan.changes.iter().enumerate() {
         steps.push(Step { change: i, request: request_for(c), finalize: false });
     }
-    let by_id: HashMap<(Kind, &str), usize> = plan.changes.iter().enumerate().map(|(i, c)| ((c.kind, c.id.as_str()), i)).collect();
-    let deleted = |kind: Kind, id: &str| by_id.get(&(kind, id)).copied().filter(|&i| plan.changes[i].action == Action::Delete);
-    let created = |kind: Kind, id: &str| by_id.get(&(kind, id)).copied().filter(|&i| plan.changes[i].action == Action::Create);
+    let by_id: HashMap<(Kind, &str), usize> =
+        plan.changes.iter().enumerate().map(|(i, c)| ((c.kind, c.id.as_str()), i)).collect();
+    let deleted =
+        |kind: Kind, id: &str| by_id.get(&(kind, id)).copied().filter(|&i| plan.changes[i].action == Action::Delete);
+    let created =
+        |kind: Kind, id: &str| by_id.get(&(kind, id)).copied().filter(|&i| plan.changes[i].action == Action::Create);
     let mut edges: Vec<(usize, usize, EdgeKind)> = Vec::new();
 
     for (i, c) in plan.changes.iter().enumerate() {
-        let refs_of = |parents: &BTreeMap<&'static str, String>, body: Option<&Map<String, Value>>| -> Vec<(Kind, String)> {
-            let mut out: Vec<(Kind, String)> = parents
-                .iter()
-                .filter_map(|(f, id)| c.kind.foreign_key(f).map(|fk| (fk.parent, id.clone())))
-                .collect();
+        let refs_of = |parents: &BTreeMap<&'static str, String>,
+                       body: Option<&Map<String, Value>>|
+         -> Vec<(Kind, String)> {
+            let mut out: Vec<(Kind, String)> =
+                parents.iter().filter_map(|(f, id)| c.kind.foreign_key(f).map(|fk| (fk.parent, id.clone()))).collect();
             if let Some(Value::Array(cas)) = body.and_then(|b| b.get("ca_certificates")) {
                 out.extend(cas.iter().filter_map(Value::as_str).map(|id| (Kind::CaCertificate, id.to_owned())));
             }
@@ -182,7 +187,9 @@ fn break_cycles(plan: &Plan, schedule: &mut Schedule) -> Result<(), GraphError> 
                 .edges
                 .iter()
                 .enumerate()
-                .filter(|(_, (a, b, k))| members.contains(a) && members.contains(b) && matches!(k, EdgeKind::Unique(..)))
+                .filter(|(_, (a, b, k))| {
+                    members.contains(a) && members.contains(b) && matches!(k, EdgeKind::Unique(..))
+                })
                 .filter(|(_, (_, b, k))| {
                     let EdgeKind::Unique(constraint, _) = k else { return false };
                     !schedule.steps[*b].finalize && unique::temporary_allowed(constraint)

@@ -43,7 +43,9 @@ pub fn request_for(c: &Change) -> Request {
     };
     let coll = c.kind.collection();
     match (c.kind, c.action) {
-        (Kind::Target, Action::Create) => Request::new("POST", format!("/upstreams/{}/targets", parent(c, "upstream")), Some(body())),
+        (Kind::Target, Action::Create) => {
+            Request::new("POST", format!("/upstreams/{}/targets", parent(c, "upstream")), Some(body()))
+        }
         (Kind::Target, Action::Update) => {
             let mut b = body();
             if let Some(o) = b.as_object_mut() {
@@ -51,7 +53,9 @@ pub fn request_for(c: &Change) -> Request {
             }
             Request::new("PATCH", format!("/upstreams/{}/targets/{}", parent(c, "upstream"), c.id), Some(b))
         }
-        (Kind::Target, Action::Delete) => Request::new("DELETE", format!("/upstreams/{}/targets/{}", parent(c, "upstream"), c.id), None),
+        (Kind::Target, Action::Delete) => {
+            Request::new("DELETE", format!("/upstreams/{}/targets/{}", parent(c, "upstream"), c.id), None)
+        }
         (Kind::ConsumerGroupConsumer, Action::Delete) => Request::new(
             "DELETE",
             format!("/consumer_groups/{}/consumers/{}", parent(c, "consumer_group"), parent(c, "consumer")),

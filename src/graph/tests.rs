@@ -41,13 +41,21 @@ fn position(plan: &Plan, s: &Schedule, kind: Kind, action: Action, finalize: boo
 }
 
 fn svc(id: &str, name: &str) -> Entity {
-    entity(Kind::Service, Some(id), json!({"name": name, "host": "h.test", "port": 80, "protocol": "http", "retries": 5, "connect_timeout": 60000, "read_timeout": 60000, "write_timeout": 60000, "enabled": true, "path": null, "tags": null, "client_certificate": null, "tls_verify": null, "tls_verify_depth": null, "ca_certificates": null}), &[])
+    entity(
+        Kind::Service,
+        Some(id),
+        json!({"name": name, "host": "h.test", "port": 80, "protocol": "http", "retries": 5, "connect_timeout": 60000, "read_timeout": 60000, "write_timeout": 60000, "enabled": true, "path": null, "tags": null, "client_certificate": null, "tls_verify": null, "tls_verify_depth": null, "ca_certificates": null}),
+        &[],
+    )
 }
 
 #[test]
 fn renamed_service_moves_its_routes_before_the_old_one_goes() {
     let live = State {
-        entities: vec![svc(S1, "old"), entity(Kind::Route, Some(R1), json!({"name": "r", "paths": ["/a"]}), &[("service", Ref::Id(S1.into()))])],
+        entities: vec![
+            svc(S1, "old"),
+            entity(Kind::Route, Some(R1), json!({"name": "r", "paths": ["/a"]}), &[("service", Ref::Id(S1.into()))]),
+        ],
     };
     let desired = State {
         entities: vec![
@@ -67,7 +75,10 @@ fn renamed_service_moves_its_routes_before_the_old_one_goes() {
 fn replaced_service_with_the_same_name_uses_a_temporary_name() {
     // The file pins a new id for "api": the old "api" must go, but its route moves first.
     let live = State {
-        entities: vec![svc(S1, "api"), entity(Kind::Route, Some(R1), json!({"name": "r", "paths": ["/a"]}), &[("service", Ref::Id(S1.into()))])],
+        entities: vec![
+            svc(S1, "api"),
+            entity(Kind::Route, Some(R1), json!({"name": "r", "paths": ["/a"]}), &[("service", Ref::Id(S1.into()))]),
+        ],
     };
     let desired = State {
         entities: vec![
@@ -123,11 +134,21 @@ fn swapped_route_names_never_collide() {
 
 #[test]
 fn username_reused_after_delete_waits_for_the_delete() {
-    let live = State { entities: vec![entity(Kind::Consumer, Some(S1), json!({"username": "bob", "custom_id": null, "tags": null}), &[])] };
+    let live = State {
+        entities: vec![entity(
+            Kind::Consumer,
+            Some(S1),
+            json!({"username": "bob", "custom_id": null, "tags": null}),
+            &[],
+        )],
+    };
     let desired = State { entities: vec![entity(Kind::Consumer, Some(S2), json!({"username": "bob"}), &[])] };
     let (plan, s) = plan_and_schedule(&desired, &live);
     let s = s.unwrap();
-    assert!(position(&plan, &s, Kind::Consumer, Action::Delete, false) < position(&plan, &s, Kind::Consumer, Action::Create, false));
+    assert!(
+        position(&plan, &s, Kind::Consumer, Action::Delete, false)
+            < position(&plan, &s, Kind::Consumer, Action::Create, false)
+    );
     assert_eq!(s.steps.len(), 2);
 }
 
@@ -142,5 +163,8 @@ fn deletes_run_children_first_and_creates_parents_first() {
     let desired = State::default();
     let (plan, s) = plan_and_schedule(&desired, &live);
     let s = s.unwrap();
-    assert!(position(&plan, &s, Kind::Route, Action::Delete, false) < position(&plan, &s, Kind::Service, Action::Delete, false));
+    assert!(
+        position(&plan, &s, Kind::Route, Action::Delete, false)
+            < position(&plan, &s, Kind::Service, Action::Delete, false)
+    );
 }

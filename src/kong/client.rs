@@ -211,7 +211,8 @@ impl KongClient {
         let body: Value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         tracing::debug!("{method} {path} -> {}", status.as_u16());
         if status.is_success() || status == StatusCode::NOT_MODIFIED {

@@ -2,7 +2,7 @@
 //! paginated collection (`size=1000`, following `offset`, `kong-admin-api.md` §3.4), kinds
 //! read concurrently, filtered by `select_tags` (§3.5).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -38,8 +38,7 @@ pub struct Live {
 pub async fn gateway_info(client: &KongClient) -> Result<GatewayInfo, KongError> {
     let root = client.get("/").await?;
     let version = root.get("version").and_then(Value::as_str).unwrap_or("unknown").to_owned();
-    let database =
-        root.pointer("/configuration/database").and_then(Value::as_str).unwrap_or("postgres").to_owned();
+    let database = root.pointer("/configuration/database").and_then(Value::as_str).unwrap_or("postgres").to_owned();
     let available_plugins = root
         .pointer("/plugins/available_on_server")
         .and_then(Value::as_object)
@@ -90,17 +89,39 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
                 .collect())
         });
     }
-    let consumers_in_scope: std::collections::HashSet<String> = by_kind
-        .get(&Kind::Consumer)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    let consumers_in_scope = Arc::new(consumers_in_scope);
-    for group in by_kind.get(&Kind::ConsumerGroup).into_iter().flatten() {
-        let Some(id) = group.get("id").and_then(Value::as_str).map(str::to_owned) else { continue };
-        let (client, limit, scope) = (client.clone(), limit.clone(), consumers_in_scope.clone());
-        nested.spawn(async move {
+    let consumers_in_scope: HashSet<String> = ids_of(by_kind.get(&Kind::Consumer));
+    let groups: Vec<String> = ids_of(by_kind.get(&Kind::ConsumerGroup)).into_iter().collect();
+    let memberships = read_memberships(client, &groups, &consumers_in_scope);
+
+    let mut entities = Vec::new();
+    for (kind, rows) in by_kind {
+        entities.extend(rows.into_iter().map(|row| entity_from_json(kind, row)));
+    }
+    while let Some(joined) = nested.join_next().await {
+        entities.extend(joined.map_err(|e| KongError::Config(format!("reader task failed: {e}")))??);
+    }
+    entities.extend(memberships.await?);
+    entities.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    Ok(Live { info, state: State { entities } })
+}
+
+fn ids_of(rows: Option<&Vec<Value>>) -> HashSet<String> {
+    rows.into_iter().flatten().filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned)).collect()
+}
+
+/// Reads the members of each consumer group of `group_ids` (`GET /consumer_groups/{id}`,
+/// 16 at a time) and keeps the memberships of the consumers in `consumers`.
+pub async fn read_memberships(
+    client: &KongClient,
+    group_ids: &[String],
+    consumers: &HashSet<String>,
+) -> Result<Vec<Entity>, KongError> {
+    let limit = Arc::new(Semaphore::new(16));
+    let consumers = Arc::new(consumers.clone());
+    let mut tasks: JoinSet<Result<Vec<Entity>, KongError>> = JoinSet::new();
+    for id in group_ids {
+        let (client, limit, scope, id) = (client.clone(), limit.clone(), consumers.clone(), id.clone());
+        tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.map_err(|e| KongError::Config(e.to_string()))?;
             let body = client.get(&format!("/consumer_groups/{id}")).await?;
             let members = body.get("consumers").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -112,16 +133,11 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
                 .collect())
         });
     }
-
-    let mut entities = Vec::new();
-    for (kind, rows) in by_kind {
-        entities.extend(rows.into_iter().map(|row| entity_from_json(kind, row)));
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        out.extend(joined.map_err(|e| KongError::Config(format!("reader task failed: {e}")))??);
     }
-    while let Some(joined) = nested.join_next().await {
-        entities.extend(joined.map_err(|e| KongError::Config(format!("reader task failed: {e}")))??);
-    }
-    entities.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
-    Ok(Live { info, state: State { entities } })
+    Ok(out)
 }
 
 /// A membership row as an entity: refs to both sides and a deterministic id derived from
@@ -171,9 +187,10 @@ pub fn entity_from_json(kind: Kind, row: Value) -> Entity {
     e.id = fields.remove("id").and_then(|v| v.as_str().map(str::to_owned));
     for fk in kind.foreign_keys() {
         if let Some(value) = fields.remove(fk.field)
-            && let Some(id) = value.get("id").and_then(Value::as_str) {
-                e.refs.insert(fk.field, Ref::Id(id.to_owned()));
-            }
+            && let Some(id) = value.get("id").and_then(Value::as_str)
+        {
+            e.refs.insert(fk.field, Ref::Id(id.to_owned()));
+        }
     }
     fields.remove("created_at");
     fields.remove("updated_at");

@@ -18,8 +18,12 @@ pub fn natural_key(kind: Kind, fields: &Map<String, Value>, parent: &dyn Fn(&str
     match kind {
         Kind::Service | Kind::Route | Kind::Upstream | Kind::KeySet | Kind::ConsumerGroup | Kind::Sni => s("name"),
         Kind::Vault => s("prefix"),
-        Kind::Consumer => s("username").map(|u| format!("username:{u}")).or_else(|| s("custom_id").map(|c| format!("custom_id:{c}"))),
-        Kind::Key => s("name").map(|n| format!("name:{n}")).or_else(|| s("kid").map(|k| format!("kid:{k}|set:{}", p("set")))),
+        Kind::Consumer => {
+            s("username").map(|u| format!("username:{u}")).or_else(|| s("custom_id").map(|c| format!("custom_id:{c}")))
+        }
+        Kind::Key => {
+            s("name").map(|n| format!("name:{n}")).or_else(|| s("kid").map(|k| format!("kid:{k}|set:{}", p("set"))))
+        }
         Kind::Certificate | Kind::CaCertificate => s("cert").map(|c| pem_digest(&c)),
         Kind::KeyauthCredential | Kind::JwtSecret => s("key"),
         Kind::BasicauthCredential | Kind::HmacauthCredential => s("username"),
@@ -28,7 +32,13 @@ pub fn natural_key(kind: Kind, fields: &Map<String, Value>, parent: &dyn Fn(&str
         Kind::MtlsAuthCredential => s("subject_name").map(|n| format!("{}|{n}|{}", p("consumer"), p("ca_certificate"))),
         Kind::Target => s("target").map(|t| format!("{}|{}", p("upstream"), normalize_target(&t))),
         Kind::Plugin => s("name").map(|n| {
-            format!("{n}|service={}|route={}|consumer={}|consumer_group={}", p("service"), p("route"), p("consumer"), p("consumer_group"))
+            format!(
+                "{n}|service={}|route={}|consumer={}|consumer_group={}",
+                p("service"),
+                p("route"),
+                p("consumer"),
+                p("consumer_group")
+            )
         }),
         Kind::ConsumerGroupConsumer => Some(format!("{}|{}", p("consumer_group"), p("consumer"))),
     }
@@ -37,8 +47,11 @@ pub fn natural_key(kind: Kind, fields: &Map<String, Value>, parent: &dyn Fn(&str
 /// The id gateform gives the membership of consumer `consumer_id` in consumer group
 /// `group_id` (Kong gives membership rows no id of their own): a UUIDv5 of both ids.
 pub fn membership_id(group_id: &str, consumer_id: &str) -> String {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("consumer_group_consumers:{group_id}:{consumer_id}").as_bytes())
-        .to_string()
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("consumer_group_consumers:{group_id}:{consumer_id}").as_bytes(),
+    )
+    .to_string()
 }
 
 /// Lowercase hex SHA-256 of a PEM text with all whitespace removed, so that line endings
@@ -107,6 +120,9 @@ mod tests {
 
     #[test]
     fn pem_digest_ignores_whitespace() {
-        assert_eq!(pem_digest("-----BEGIN X-----\nAB\n-----END X-----\n"), pem_digest("-----BEGIN X-----\r\n  AB\r\n-----END X-----"));
+        assert_eq!(
+            pem_digest("-----BEGIN X-----\nAB\n-----END X-----\n"),
+            pem_digest("-----BEGIN X-----\r\n  AB\r\n-----END X-----")
+        );
     }
 }

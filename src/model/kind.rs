@@ -151,10 +151,8 @@ impl Kind {
             fk("consumer", Kind::Consumer, Cascade, true),
             fk("ca_certificate", Kind::CaCertificate, Restrict, false),
         ];
-        const MEMBER: &[ForeignKey] = &[
-            fk("consumer_group", Kind::ConsumerGroup, Cascade, true),
-            fk("consumer", Kind::Consumer, Cascade, true),
-        ];
+        const MEMBER: &[ForeignKey] =
+            &[fk("consumer_group", Kind::ConsumerGroup, Cascade, true), fk("consumer", Kind::Consumer, Cascade, true)];
         match self {
             Kind::Service | Kind::Upstream => SERVICE,
             Kind::Route => ROUTE,
@@ -211,10 +209,7 @@ impl Kind {
     /// Whether the kind exists only in Kong Enterprise (§8): consumer groups, their
     /// membership and mTLS credentials. The sandbox serves them all the same.
     pub fn is_enterprise(self) -> bool {
-        matches!(
-            self,
-            Kind::ConsumerGroup | Kind::ConsumerGroupConsumer | Kind::MtlsAuthCredential
-        )
+        matches!(self, Kind::ConsumerGroup | Kind::ConsumerGroupConsumer | Kind::MtlsAuthCredential)
     }
 
     /// A short singular noun for messages (`service`, `key-auth credential`).

@@ -29,7 +29,13 @@ impl Labels {
 
     /// The full label of an entity: its short name and, for entities identified within a
     /// parent (plugins, credentials, targets, SNIs, memberships), the parents.
-    pub fn label(&self, kind: Kind, id: &str, fields: &Map<String, Value>, parents: &BTreeMap<&'static str, String>) -> String {
+    pub fn label(
+        &self,
+        kind: Kind,
+        id: &str,
+        fields: &Map<String, Value>,
+        parents: &BTreeMap<&'static str, String>,
+    ) -> String {
         let name = short_name(kind, id, fields);
         let scope: Vec<String> = parents
             .iter()
@@ -54,7 +60,8 @@ impl Labels {
             }
             Kind::ConsumerGroupConsumer => {
                 let consumer = parents.get("consumer").map(|c| self.parent(Kind::Consumer, c)).unwrap_or_default();
-                let group = parents.get("consumer_group").map(|g| self.parent(Kind::ConsumerGroup, g)).unwrap_or_default();
+                let group =
+                    parents.get("consumer_group").map(|g| self.parent(Kind::ConsumerGroup, g)).unwrap_or_default();
                 format!("{consumer} in {group}")
             }
             _ => name,

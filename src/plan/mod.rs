@@ -15,8 +15,7 @@ use serde_json::{Map, Value};
 pub use diff::{DiffContext, FieldChange, diff};
 pub use label::{Labels, short_name};
 pub use normalize::{
-    canonical_numbers, comparable, couple_upstream_algorithm, dedupe_sets, desired_body, expand_service_url, expand_shorthands,
-    live_body, schema_for,
+    canonical_numbers, comparable, couple_upstream_algorithm, desired_body, expand_service_url, live_body, schema_for,
 };
 pub use resolve::{LiveIndex, ResolveError, Resolved, resolve};
 pub use sensitive::{SENSITIVE, is_sensitive};
@@ -157,11 +156,17 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let body = desired_body(schemas, r.kind, &r.fields, &r.parents);
         let schema = schema_for(schemas, r.kind, &body);
         let after = comparable(schemas, r.kind, &body);
-        let secret_paths: Vec<&str> =
-            input.secret_fields.range((r.desired, String::new())..).take_while(|(i, _)| *i == r.desired).map(|(_, p)| p.as_str()).collect();
+        let secret_paths: Vec<&str> = input
+            .secret_fields
+            .range((r.desired, String::new())..)
+            .take_while(|(i, _)| *i == r.desired)
+            .map(|(_, p)| p.as_str())
+            .collect();
         let sensitive = |path: &str| {
             is_sensitive(r.kind, path, schema)
-                || secret_paths.iter().any(|p| path == *p || path.starts_with(&format!("{p}.")) || p.starts_with(&format!("{path}.")))
+                || secret_paths
+                    .iter()
+                    .any(|p| path == *p || path.starts_with(&format!("{p}.")) || p.starts_with(&format!("{path}.")))
         };
         let consumer_id = r.parents.get("consumer").map(String::as_str);
         let ctx = DiffContext { kind: r.kind, schema, consumer_id, sensitive: &sensitive };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Number, Value};
 
 use crate::model::{Entity, Kind, Ref, normalize_target};
-use crate::schema::{Field, FieldType, Schema, Schemas};
+use crate::schema::{Field, FieldType, Schema, Schemas, expand_shorthands, normalize_sets, strip_shorthands};
 
 /// Fields the gateway owns or computes, never compared: ids, timestamps, a key-auth
 /// credential's remaining `ttl`, a CA certificate's `cert_digest`, a certificate's `snis`.
@@ -20,15 +20,21 @@ const SERVER_OWNED: &[&str] = &["id", "created_at", "updated_at", "ttl", "cert_d
 pub fn schema_for<'s>(schemas: &'s Schemas, kind: Kind, fields: &Map<String, Value>) -> Option<&'s Schema> {
     if kind == Kind::Plugin
         && let Some(name) = fields.get("name").and_then(Value::as_str)
-            && let Some(s) = schemas.plugin(name) {
-                return Some(s);
-            }
+        && let Some(s) = schemas.plugin(name)
+    {
+        return Some(s);
+    }
     schemas.entity(kind.table())
 }
 
 /// The body gateform sends for a desired entity: its fields with shorthands expanded,
 /// defaults filled, sets de-duplicated, and foreign keys as `{"id": ...}` (or `null`).
-pub fn desired_body(schemas: &Schemas, kind: Kind, fields: &Map<String, Value>, parents: &BTreeMap<&'static str, String>) -> Map<String, Value> {
+pub fn desired_body(
+    schemas: &Schemas,
+    kind: Kind,
+    fields: &Map<String, Value>,
+    parents: &BTreeMap<&'static str, String>,
+) -> Map<String, Value> {
     let mut body = fields.clone();
     match kind {
         Kind::Service => expand_service_url(&mut body),
@@ -40,9 +46,10 @@ pub fn desired_body(schemas: &Schemas, kind: Kind, fields: &Map<String, Value>, 
             }
         }
         Kind::Route => {
-            let grpc_only = body.get("protocols").and_then(Value::as_array).is_some_and(|p| {
-                !p.is_empty() && p.iter().all(|x| matches!(x.as_str(), Some("grpc" | "grpcs")))
-            });
+            let grpc_only = body
+                .get("protocols")
+                .and_then(Value::as_array)
+                .is_some_and(|p| !p.is_empty() && p.iter().all(|x| matches!(x.as_str(), Some("grpc" | "grpcs"))));
             if grpc_only && !body.contains_key("strip_path") {
                 body.insert("strip_path".into(), Value::Bool(false));
             }
@@ -59,7 +66,7 @@ pub fn desired_body(schemas: &Schemas, kind: Kind, fields: &Map<String, Value>, 
     if let Some(schema) = schema_for(schemas, kind, &body) {
         expand_shorthands(&schema.fields, &mut body);
         schema.fill_defaults(&mut body);
-        dedupe_sets(&schema.fields, &mut body);
+        normalize_sets(&schema.fields, &mut body);
     }
     if kind == Kind::ConsumerGroupConsumer {
         body.retain(|k, _| k == "consumer" || k == "consumer_group");
@@ -91,7 +98,10 @@ pub fn comparable(schemas: &Schemas, kind: Kind, body: &Map<String, Value>) -> M
         out.remove("snis");
     }
     match schema_for(schemas, kind, body) {
-        Some(schema) => canonical_record(&schema.fields, &mut out),
+        Some(schema) => {
+            strip_shorthands(&schema.fields, &mut out);
+            canonical_record(&schema.fields, &mut out);
+        }
         None => {
             for v in out.values_mut() {
                 canonical_numbers(v);
@@ -115,9 +125,6 @@ fn canonical_record(fields: &[(String, Field)], obj: &mut Map<String, Value>) {
 fn canonical_value(field: &Field, value: &mut Value) {
     match (field.ty, value) {
         (FieldType::Record, Value::Object(obj)) => {
-            for (name, _) in &field.shorthand_fields {
-                obj.remove(name);
-            }
             if let Some(fields) = &field.fields {
                 canonical_record(fields, obj);
             }
@@ -149,101 +156,15 @@ pub fn canonical_numbers(value: &mut Value) {
     match value {
         Value::Number(n) if !n.is_i64() && !n.is_u64() => {
             if let Some(f) = n.as_f64()
-                && f.fract() == 0.0 && f.abs() < 9.0e15 {
-                    *n = Number::from(f as i64);
-                }
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                *n = Number::from(f as i64);
+            }
         }
         Value::Array(items) => items.iter_mut().for_each(canonical_numbers),
         Value::Object(obj) => obj.values_mut().for_each(canonical_numbers),
         _ => {}
-    }
-}
-
-/// Removes set duplicates (first occurrence kept), recursively through records.
-pub fn dedupe_sets(fields: &[(String, Field)], obj: &mut Map<String, Value>) {
-    for (name, field) in fields {
-        if let Some(v) = obj.get_mut(name) {
-            dedupe_value(field, v);
-        }
-    }
-}
-
-fn dedupe_value(field: &Field, value: &mut Value) {
-    match (field.ty, value) {
-        (FieldType::Record, Value::Object(obj)) => {
-            if let Some(fields) = &field.fields {
-                dedupe_sets(fields, obj);
-            }
-        }
-        (FieldType::Set, Value::Array(items)) => {
-            let mut seen = Vec::with_capacity(items.len());
-            items.retain(|v| {
-                if seen.contains(v) {
-                    false
-                } else {
-                    seen.push(v.clone());
-                    true
-                }
-            });
-        }
-        (FieldType::Array, Value::Array(items)) => {
-            if let Some(el) = &field.elements {
-                items.iter_mut().for_each(|i| dedupe_value(el, i));
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Moves input-only shorthand fields of records (`config.redis_host`) to the fields their
-/// `deprecation.replaced_with` paths name, unless those are set explicitly; shorthands
-/// without such a path are kept for the gateway to translate.
-pub fn expand_shorthands(fields: &[(String, Field)], obj: &mut Map<String, Value>) {
-    for (name, field) in fields {
-        if let Some(Value::Object(inner)) = obj.get_mut(name)
-            && field.ty == FieldType::Record {
-                expand_record_shorthands(field, inner);
-            }
-    }
-}
-
-fn expand_record_shorthands(field: &Field, obj: &mut Map<String, Value>) {
-    for (short, def) in &field.shorthand_fields {
-        let Some(paths) = def.attrs.get("deprecation").and_then(|d| d.get("replaced_with")).and_then(Value::as_array) else {
-            continue;
-        };
-        let Some(value) = obj.remove(short) else { continue };
-        if value.is_null() {
-            continue;
-        }
-        for p in paths {
-            let Some(path) = p.get("path").and_then(Value::as_array) else { continue };
-            let path: Vec<&str> = path.iter().filter_map(Value::as_str).collect();
-            set_if_absent(obj, &path, value.clone());
-        }
-    }
-    if let Some(fields) = &field.fields {
-        expand_shorthands(fields, obj);
-    }
-}
-
-fn set_if_absent(obj: &mut Map<String, Value>, path: &[&str], value: Value) {
-    match path {
-        [] => {}
-        [last] => {
-            if obj.get(*last).is_none_or(Value::is_null) {
-                obj.insert((*last).to_owned(), value);
-            }
-        }
-        [first, rest @ ..] => {
-            let slot = obj.entry((*first).to_owned()).or_insert_with(|| Value::Object(Map::new()));
-            if slot.is_null() {
-                *slot = Value::Object(Map::new());
-            }
-            if let Value::Object(inner) = slot {
-                set_if_absent(inner, rest, value);
-            }
-        }
     }
 }
 
@@ -279,10 +200,11 @@ pub fn expand_service_url(body: &mut Map<String, Value>) {
 
 fn split_host_port(authority: &str) -> (String, Option<u16>) {
     if let Some(rest) = authority.strip_prefix('[')
-        && let Some((h, after)) = rest.split_once(']') {
-            let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
-            return (h.to_owned(), port);
-        }
+        && let Some((h, after)) = rest.split_once(']')
+    {
+        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+        return (h.to_owned(), port);
+    }
     match authority.rsplit_once(':') {
         Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => (h.to_owned(), p.parse().ok()),
         _ => (authority.to_owned(), None),
@@ -335,7 +257,9 @@ mod tests {
     #[test]
     fn desired_and_live_compare_equal_after_normalising() {
         let schemas = Schemas::bundled();
-        let fields = obj(json!({"name": "rate-limiting", "config": {"minute": 10, "redis_host": null}, "tags": ["b", "a", "b"]}));
+        let fields = obj(
+            json!({"name": "rate-limiting", "config": {"minute": 10, "redis_host": null}, "tags": ["b", "a", "b"]}),
+        );
         let parents = BTreeMap::from([("service", "S".to_owned())]);
         let body = desired_body(schemas, Kind::Plugin, &fields, &parents);
         assert_eq!(body["tags"], json!(["b", "a"]));
@@ -366,7 +290,8 @@ mod tests {
         let t = desired_body(schemas, Kind::Target, &obj(json!({"target": "a.test"})), &BTreeMap::new());
         assert_eq!(t["target"], "a.test:8000");
         assert_eq!(t["weight"], 100);
-        let r = desired_body(schemas, Kind::Route, &obj(json!({"protocols": ["grpc"], "paths": ["/x"]})), &BTreeMap::new());
+        let r =
+            desired_body(schemas, Kind::Route, &obj(json!({"protocols": ["grpc"], "paths": ["/x"]})), &BTreeMap::new());
         assert_eq!(r["strip_path"], false);
     }
 

@@ -71,9 +71,10 @@ impl<'a> LiveIndex<'a> {
                 by_key.entry((e.kind, key)).or_insert(i);
             }
             if e.kind == Kind::Consumer
-                && let Some(c) = e.str_field("custom_id") {
-                    by_custom_id.entry(c.to_owned()).or_insert(i);
-                }
+                && let Some(c) = e.str_field("custom_id")
+            {
+                by_custom_id.entry(c.to_owned()).or_insert(i);
+            }
         }
         LiveIndex { live, by_id, by_key, by_custom_id }
     }
@@ -193,9 +194,10 @@ pub fn resolve(desired: &State, live: &State, lookup: &State) -> Result<Vec<Reso
         };
         let id = match (&e.id, matched) {
             (Some(id), _) => id.clone(),
-            (None, _) if e.kind == Kind::ConsumerGroupConsumer => {
-                membership_id(&parent_of("consumer_group").unwrap_or_default(), &parent_of("consumer").unwrap_or_default())
-            }
+            (None, _) if e.kind == Kind::ConsumerGroupConsumer => membership_id(
+                &parent_of("consumer_group").unwrap_or_default(),
+                &parent_of("consumer").unwrap_or_default(),
+            ),
             (None, Some(j)) => live.entities[j].id.clone().unwrap_or_default(),
             (None, None) => {
                 let seed = match &key {
@@ -230,7 +232,11 @@ pub fn resolve(desired: &State, live: &State, lookup: &State) -> Result<Vec<Reso
         }
         if let Some(j) = matched {
             if let Some(&other) = claimed.get(&j) {
-                let first = desired.entities[other].origin.as_ref().map(|o| format!(" (also matched by {o})")).unwrap_or_default();
+                let first = desired.entities[other]
+                    .origin
+                    .as_ref()
+                    .map(|o| format!(" (also matched by {o})"))
+                    .unwrap_or_default();
                 errors.push(err(format!(
                     "{} matches the same gateway entity as another entity of the configuration{first}",
                     e.kind.singular()
@@ -279,7 +285,14 @@ mod tests {
 
     #[test]
     fn matches_by_name_and_keeps_the_live_id() {
-        let live = State { entities: vec![entity(Kind::Service, Some("11111111-1111-1111-1111-111111111111"), json!({"name": "a"}), &[])] };
+        let live = State {
+            entities: vec![entity(
+                Kind::Service,
+                Some("11111111-1111-1111-1111-111111111111"),
+                json!({"name": "a"}),
+                &[],
+            )],
+        };
         let desired = State {
             entities: vec![
                 entity(Kind::Service, None, json!({"name": "a"}), &[]),
@@ -329,7 +342,14 @@ mod tests {
 
     #[test]
     fn lookup_keys_resolve_against_lookup_state() {
-        let lookup = State { entities: vec![entity(Kind::ConsumerGroup, Some("33333333-3333-3333-3333-333333333333"), json!({"name": "g"}), &[])] };
+        let lookup = State {
+            entities: vec![entity(
+                Kind::ConsumerGroup,
+                Some("33333333-3333-3333-3333-333333333333"),
+                json!({"name": "g"}),
+                &[],
+            )],
+        };
         let desired = State {
             entities: vec![
                 entity(Kind::Consumer, None, json!({"username": "u"}), &[]),

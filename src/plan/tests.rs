@@ -15,7 +15,8 @@ fn entity(kind: Kind, id: Option<&str>, fields: Value, refs: &[(&'static str, Re
 
 fn plan(desired: &State, live: &State) -> Plan {
     let secret = BTreeSet::new();
-    build(&PlanInput { desired, live, lookup: &State::default(), schemas: Schemas::bundled(), secret_fields: &secret }).unwrap()
+    build(&PlanInput { desired, live, lookup: &State::default(), schemas: Schemas::bundled(), secret_fields: &secret })
+        .unwrap()
 }
 
 /// What Kong would return for a desired body: the body itself, with timestamps.
@@ -32,7 +33,12 @@ fn creates_then_nothing_to_do() {
         entities: vec![
             entity(Kind::Service, None, json!({"name": "svc", "url": "http://up.test:8080/api"}), &[]),
             entity(Kind::Route, None, json!({"name": "r", "paths": ["/a"]}), &[("service", Ref::Local(0))]),
-            entity(Kind::Plugin, None, json!({"name": "key-auth", "config": {"key_names": ["k"]}}), &[("route", Ref::Local(1))]),
+            entity(
+                Kind::Plugin,
+                None,
+                json!({"name": "key-auth", "config": {"key_names": ["k"]}}),
+                &[("route", Ref::Local(1))],
+            ),
         ],
     };
     let first = plan(&desired, &State::default());
@@ -53,8 +59,18 @@ fn creates_then_nothing_to_do() {
 fn updates_show_changed_fields_and_deletes_the_rest() {
     let live = State {
         entities: vec![
-            entity(Kind::Service, Some("11111111-1111-1111-1111-111111111111"), json!({"name": "svc", "host": "a.test", "port": 80, "protocol": "http", "retries": 5, "connect_timeout": 60000, "read_timeout": 60000, "write_timeout": 60000, "enabled": true, "path": null, "tags": null}), &[]),
-            entity(Kind::Consumer, Some("22222222-2222-2222-2222-222222222222"), json!({"username": "old", "custom_id": null, "tags": null}), &[]),
+            entity(
+                Kind::Service,
+                Some("11111111-1111-1111-1111-111111111111"),
+                json!({"name": "svc", "host": "a.test", "port": 80, "protocol": "http", "retries": 5, "connect_timeout": 60000, "read_timeout": 60000, "write_timeout": 60000, "enabled": true, "path": null, "tags": null}),
+                &[],
+            ),
+            entity(
+                Kind::Consumer,
+                Some("22222222-2222-2222-2222-222222222222"),
+                json!({"username": "old", "custom_id": null, "tags": null}),
+                &[],
+            ),
         ],
     };
     let desired = State { entities: vec![entity(Kind::Service, None, json!({"name": "svc", "host": "b.test"}), &[])] };

@@ -43,7 +43,13 @@ pub struct PlanDocument<'a> {
 
 /// Renders `plan` as pretty JSON (with a trailing newline).
 pub fn plan(plan: &Plan, source: Option<Value>, gateway: Option<Value>) -> String {
-    let doc = PlanDocument { format_version: FORMAT_VERSION, source, gateway, summary: plan.summary(), changes: &plan.changes };
+    let doc = PlanDocument {
+        format_version: FORMAT_VERSION,
+        source,
+        gateway,
+        summary: plan.summary(),
+        changes: &plan.changes,
+    };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s

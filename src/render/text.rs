@@ -55,7 +55,9 @@ pub fn field_line(action: Action, f: &FieldChange, width: usize) -> String {
         Action::Create => format!("+ {path} = {}", value(f.after.as_ref())),
         _ if f.sensitive => format!("~ {path} = (sensitive value changed)"),
         _ => match (&f.before, &f.after) {
-            (Some(b), Some(a)) if !b.is_null() && !a.is_null() => format!("~ {path} = {} -> {}", value(Some(b)), value(Some(a))),
+            (Some(b), Some(a)) if !b.is_null() && !a.is_null() => {
+                format!("~ {path} = {} -> {}", value(Some(b)), value(Some(a)))
+            }
             (_, Some(a)) if !a.is_null() => format!("+ {path} = {}", value(Some(a))),
             (Some(b), _) => format!("- {path} = {} -> null", value(Some(b))),
             _ => format!("~ {path}"),

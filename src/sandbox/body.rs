@@ -116,37 +116,24 @@ fn coerce(field: Option<&Field>, v: Value) -> Value {
             .parse::<i64>()
             .map(Value::from)
             .ok()
-            .or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .and_then(Number::from_f64)
-                    .map(Value::Number)
-            })
+            .or_else(|| s.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number))
             .unwrap_or(Value::String(s)),
         (FieldType::Boolean, Value::String(s)) => match s.as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             _ => Value::String(s),
         },
-        (FieldType::Array | FieldType::Set, Value::Array(a)) => Value::Array(
-            a.into_iter()
-                .map(|x| coerce(f.elements.as_deref(), x))
-                .collect(),
-        ),
-        (FieldType::Array | FieldType::Set, Value::Object(o)) => Value::Array(
-            o.into_iter()
-                .map(|(_, x)| coerce(f.elements.as_deref(), x))
-                .collect(),
-        ),
-        (FieldType::Array | FieldType::Set, other) => {
-            Value::Array(vec![coerce(f.elements.as_deref(), other)])
+        (FieldType::Array | FieldType::Set, Value::Array(a)) => {
+            Value::Array(a.into_iter().map(|x| coerce(f.elements.as_deref(), x)).collect())
         }
+        (FieldType::Array | FieldType::Set, Value::Object(o)) => {
+            Value::Array(o.into_iter().map(|(_, x)| coerce(f.elements.as_deref(), x)).collect())
+        }
+        (FieldType::Array | FieldType::Set, other) => Value::Array(vec![coerce(f.elements.as_deref(), other)]),
         (FieldType::Record, Value::Object(o)) => Value::Object(coerce_map(f.fields.as_deref(), o)),
-        (FieldType::Map, Value::Object(o)) => Value::Object(
-            o.into_iter()
-                .map(|(k, x)| (k, coerce(f.values.as_deref(), x)))
-                .collect(),
-        ),
+        (FieldType::Map, Value::Object(o)) => {
+            Value::Object(o.into_iter().map(|(k, x)| (k, coerce(f.values.as_deref(), x))).collect())
+        }
         (_, v) => v,
     }
 }
@@ -154,9 +141,7 @@ fn coerce(field: Option<&Field>, v: Value) -> Value {
 fn coerce_map(fields: Option<&[(String, Field)]>, o: Map<String, Value>) -> Map<String, Value> {
     o.into_iter()
         .map(|(k, v)| {
-            let f = fields
-                .and_then(|fs| fs.iter().find(|(n, _)| *n == k))
-                .map(|(_, f)| f);
+            let f = fields.and_then(|fs| fs.iter().find(|(n, _)| *n == k)).map(|(_, f)| f);
             (k, coerce(f, v))
         })
         .collect()
@@ -182,18 +167,13 @@ impl Body {
             Body::Json(Value::Object(o)) => Ok(o.clone()),
             Body::Json(Value::Null) => Ok(Map::new()),
             Body::Json(_) => Err(ApiError::bad_request("Cannot parse JSON body")),
-            Body::Yaml(_) => Err(ApiError::message(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported Media Type",
-            )),
+            Body::Yaml(_) => {
+                Err(ApiError::message(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"))
+            }
             Body::Form(pairs) => {
                 let obj = form_object(pairs);
-                let schema = env
-                    .schema(kind, &obj)
-                    .ok()
-                    .or_else(|| env.schemas.entity(kind.table()));
-                let mut fields: Vec<(String, Field)> =
-                    schema.map(|s| s.fields.clone()).unwrap_or_default();
+                let schema = env.schema(kind, &obj).ok().or_else(|| env.schemas.entity(kind.table()));
+                let mut fields: Vec<(String, Field)> = schema.map(|s| s.fields.clone()).unwrap_or_default();
                 if kind == Kind::Service {
                     fields.retain(|(n, _)| n != "url");
                 }
@@ -232,9 +212,7 @@ mod tests {
 
     #[test]
     fn coercion_follows_the_schema() {
-        let s = crate::schema::Schemas::bundled()
-            .entity("services")
-            .unwrap();
+        let s = crate::schema::Schemas::bundled().entity("services").unwrap();
         let o = form_object(&[
             ("port".into(), "8080".into()),
             ("enabled".into(), "false".into()),
@@ -242,9 +220,6 @@ mod tests {
             ("path".into(), "".into()),
         ]);
         let c = coerce_map(Some(&s.fields), o);
-        assert_eq!(
-            Value::Object(c),
-            json!({"port": 8080, "enabled": false, "tags": ["one"], "path": null})
-        );
+        assert_eq!(Value::Object(c), json!({"port": 8080, "enabled": false, "tags": ["one"], "path": null}));
     }
 }

@@ -24,13 +24,9 @@ pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
         let Some(end) = body_start.find(&end_marker) else {
             return Err(format!("missing END {label}"));
         };
-        let b64: String = body_start[..end]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_bytes())
-            .map_err(|e| format!("bad base64: {e}"))?;
+        let b64: String = body_start[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let der =
+            base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()).map_err(|e| format!("bad base64: {e}"))?;
         out.push((label, der));
         rest = &body_start[end + end_marker.len()..];
     }
@@ -51,9 +47,7 @@ fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |a, b| (a << 8) | usize::from(*b));
+        let len = rest[..n].iter().fold(0usize, |a, b| (a << 8) | usize::from(*b));
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -79,10 +73,7 @@ fn rsa_from_pkcs1(content: &[u8]) -> Option<PublicKey> {
     let (_, _version, rest) = der(content)?;
     let (_, n, rest) = der(rest)?;
     let (_, e, _) = der(rest)?;
-    Some(PublicKey::Rsa(
-        strip_zeros(n).to_vec(),
-        strip_zeros(e).to_vec(),
-    ))
+    Some(PublicKey::Rsa(strip_zeros(n).to_vec(), strip_zeros(e).to_vec()))
 }
 
 fn ec_from_sec1(content: &[u8]) -> Option<PublicKey> {
@@ -104,10 +95,7 @@ const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
 fn private_key_public(text: &str) -> Result<PublicKey, String> {
     let blocks = pem_blocks(text)?;
-    let (label, der_bytes) = blocks
-        .iter()
-        .find(|(l, _)| l.ends_with("PRIVATE KEY"))
-        .ok_or("no private key found")?;
+    let (label, der_bytes) = blocks.iter().find(|(l, _)| l.ends_with("PRIVATE KEY")).ok_or("no private key found")?;
     let (_, content, _) = der(der_bytes).ok_or("bad DER")?;
     let parsed = match label.as_str() {
         "RSA PRIVATE KEY" => rsa_from_pkcs1(content),
@@ -144,8 +132,7 @@ fn parse_certs(text: &str) -> Result<Vec<CertInfo>, String> {
     let mut out = Vec::new();
     for (label, der_bytes) in blocks.into_iter().filter(|(l, _)| l == "CERTIFICATE") {
         let _ = label;
-        let (_, cert) =
-            x509_parser::parse_x509_certificate(&der_bytes).map_err(|e| e.to_string())?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der_bytes).map_err(|e| e.to_string())?;
         let spki = cert.public_key();
         let oid = spki.algorithm.algorithm.as_bytes().to_vec();
         let bits = spki.subject_public_key.data.to_vec();
@@ -154,10 +141,7 @@ fn parse_certs(text: &str) -> Result<Vec<CertInfo>, String> {
                 .and_then(|(_, c, _)| {
                     let (_, n, rest) = der(c)?;
                     let (_, e, _) = der(rest)?;
-                    Some(PublicKey::Rsa(
-                        strip_zeros(n).to_vec(),
-                        strip_zeros(e).to_vec(),
-                    ))
+                    Some(PublicKey::Rsa(strip_zeros(n).to_vec(), strip_zeros(e).to_vec()))
                 })
                 .unwrap_or(PublicKey::Other)
         } else if oid == OID_EC {
@@ -165,19 +149,9 @@ fn parse_certs(text: &str) -> Result<Vec<CertInfo>, String> {
         } else {
             PublicKey::Other
         };
-        let is_ca = cert
-            .basic_constraints()
-            .ok()
-            .flatten()
-            .is_some_and(|b| b.value.ca);
+        let is_ca = cert.basic_constraints().ok().flatten().is_some_and(|b| b.value.ca);
         let not_after = cert.validity().not_after.timestamp();
-        out.push(CertInfo {
-            der: der_bytes.clone(),
-            public,
-            key_type: oid,
-            not_after,
-            is_ca,
-        });
+        out.push(CertInfo { der: der_bytes.clone(), public, key_type: oid, not_after, is_ca });
     }
     if out.is_empty() {
         return Err("no certificate found".into());
@@ -186,8 +160,7 @@ fn parse_certs(text: &str) -> Result<Vec<CertInfo>, String> {
 }
 
 fn is_ref(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str)
-        .is_some_and(|s| s.starts_with("{vault://"))
+    v.and_then(Value::as_str).is_some_and(|s| s.starts_with("{vault://"))
 }
 
 fn matches(cert: &CertInfo, key: &PublicKey) -> bool {
@@ -220,8 +193,7 @@ fn check_pair(
     let certs = match parse_certs(cert_text) {
         Ok(c) => c,
         Err(e) => {
-            v.tree
-                .set(cert_f, FieldError::Msg(format!("invalid certificate: {e}")));
+            v.tree.set(cert_f, FieldError::Msg(format!("invalid certificate: {e}")));
             return None;
         }
     };
@@ -229,8 +201,7 @@ fn check_pair(
     let key = match private_key_public(key_text) {
         Ok(k) => k,
         Err(e) => {
-            v.tree
-                .set(key_f, FieldError::Msg(format!("invalid key: {e}")));
+            v.tree.set(key_f, FieldError::Msg(format!("invalid key: {e}")));
             return None;
         }
     };
@@ -242,13 +213,7 @@ fn check_pair(
 
 fn check_certificate(data: &Map<String, Value>, v: &mut SchemaViolation) {
     let t1 = check_pair(data, "cert", "key", v, "certificate does not match key");
-    let t2 = check_pair(
-        data,
-        "cert_alt",
-        "key_alt",
-        v,
-        "alternative certificate does not match key",
-    );
+    let t2 = check_pair(data, "cert_alt", "key_alt", v, "alternative certificate does not match key");
     if let (Some(a), Some(b)) = (t1, t2)
         && a == b
     {
@@ -263,32 +228,26 @@ fn check_ca(data: &mut Map<String, Value>, v: &mut SchemaViolation) {
     let certs = match parse_certs(text) {
         Ok(c) => c,
         Err(e) => {
-            v.tree
-                .set("cert", FieldError::Msg(format!("invalid certificate: {e}")));
+            v.tree.set("cert", FieldError::Msg(format!("invalid certificate: {e}")));
             return;
         }
     };
     if certs.len() > 1 {
-        v.tree
-            .entity
-            .push("please submit only one certificate at a time".into());
+        v.tree.entity.push("please submit only one certificate at a time".into());
         return;
     }
     let c = &certs[0];
     if c.not_after < crate::sandbox::entity::now_secs() {
-        v.tree
-            .entity
-            .push("certificate expired, \"Not After\" time is in the past".into());
+        v.tree.entity.push("certificate expired, \"Not After\" time is in the past".into());
         return;
     }
     if !c.is_ca {
-        v.tree.entity.push("certificate does not appear to be a CA because it is missing the \"CA\" basic constraint".into());
+        v.tree
+            .entity
+            .push("certificate does not appear to be a CA because it is missing the \"CA\" basic constraint".into());
         return;
     }
-    data.insert(
-        "cert_digest".into(),
-        json!(hex::encode(Sha256::digest(&c.der))),
-    );
+    data.insert("cert_digest".into(), json!(hex::encode(Sha256::digest(&c.der))));
 }
 
 #[cfg(test)]

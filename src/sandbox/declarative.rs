@@ -27,9 +27,7 @@ fn nested_keys(parent: Kind) -> Vec<(String, Kind)> {
         .filter(|k| {
             *k != Kind::ConsumerGroupConsumer
                 && k.foreign_keys().iter().any(|f| {
-                    f.parent == parent
-                        && (f.on_delete == crate::model::OnDelete::Cascade
-                            || matches!(k, Kind::Route))
+                    f.parent == parent && (f.on_delete == crate::model::OnDelete::Cascade || matches!(k, Kind::Route))
                 })
         })
         .map(|k| (k.table().to_owned(), k))
@@ -65,16 +63,8 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
         let mut doc = Map::new();
         doc.insert("_format_version".into(), json!("3.0"));
         doc.insert("_transform".into(), json!(false));
-        for kind in Kind::ALL
-            .iter()
-            .copied()
-            .filter(|k| *k != Kind::ConsumerGroupConsumer)
-        {
-            let rows: Vec<Value> = store
-                .table(kind)
-                .values()
-                .map(|r| Value::Object(r.data.clone()))
-                .collect();
+        for kind in Kind::ALL.iter().copied().filter(|k| *k != Kind::ConsumerGroupConsumer) {
+            let rows: Vec<Value> = store.table(kind).values().map(|r| Value::Object(r.data.clone())).collect();
             if !rows.is_empty() {
                 doc.insert(kind.table().into(), Value::Array(rows));
             }
@@ -84,22 +74,18 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
     }
     let mut flags: HashMap<String, String> = ctx.query.clone();
     let parse_text = |t: &str| -> ApiResult<Value> {
-        crate::source::yaml::parse(t)
-            .map(|n| n.to_json())
-            .map_err(|e| {
-                ApiError::dao(
-                    StatusCode::BAD_REQUEST,
-                    14,
-                    "invalid declarative configuration",
-                    format!("failed parsing declarative configuration: {e}"),
-                    None,
-                )
-            })
+        crate::source::yaml::parse(t).map(|n| n.to_json()).map_err(|e| {
+            ApiError::dao(
+                StatusCode::BAD_REQUEST,
+                14,
+                "invalid declarative configuration",
+                format!("failed parsing declarative configuration: {e}"),
+                None,
+            )
+        })
     };
     let doc = match body {
-        Body::Json(Value::Object(o)) if o.contains_key("_format_version") => {
-            Value::Object(o.clone())
-        }
+        Body::Json(Value::Object(o)) if o.contains_key("_format_version") => Value::Object(o.clone()),
         Body::Json(Value::Object(o)) => {
             for k in ["flatten_errors", "check_hash"] {
                 if let Some(v) = o.get(k) {
@@ -111,9 +97,7 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
                 Some(Value::Object(c)) => Value::Object(c.clone()),
                 _ if !o.is_empty() => Value::Object(o.clone()),
                 _ => {
-                    return Err(ApiError::bad_request(
-                        "expected a declarative configuration",
-                    ));
+                    return Err(ApiError::bad_request("expected a declarative configuration"));
                 }
             }
         }
@@ -127,33 +111,22 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
             match o.get("config") {
                 Some(Value::String(s)) => parse_text(s)?,
                 _ => {
-                    return Err(ApiError::bad_request(
-                        "expected a declarative configuration",
-                    ));
+                    return Err(ApiError::bad_request("expected a declarative configuration"));
                 }
             }
         }
         Body::Yaml(t) => parse_text(t)?,
         _ => {
-            return Err(ApiError::bad_request(
-                "expected a declarative configuration",
-            ));
+            return Err(ApiError::bad_request("expected a declarative configuration"));
         }
     };
     let Value::Object(doc) = doc else {
-        return Err(ApiError::bad_request(
-            "expected a declarative configuration",
-        ));
+        return Err(ApiError::bad_request("expected a declarative configuration"));
     };
     let canonical = Value::Object(doc.clone()).to_string();
     let hash = hex::encode(&Sha256::digest(canonical.as_bytes())[..16]);
     if truthy(flags.get("check_hash").map(String::as_str))
-        && ctx
-            .inner
-            .config_hash
-            .lock()
-            .map(|h| *h == hash)
-            .unwrap_or(false)
+        && ctx.inner.config_hash.lock().map(|h| *h == hash).unwrap_or(false)
     {
         return Ok((StatusCode::NOT_MODIFIED, None));
     }
@@ -164,17 +137,14 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
         if kind == Kind::ConsumerGroupConsumer {
             continue;
         }
-        let slot = out
-            .entry(kind.table().to_owned())
-            .or_insert_with(|| json!({}));
+        let slot = out.entry(kind.table().to_owned()).or_insert_with(|| json!({}));
         slot[row.id()] = entity::render(&ctx.inner.env, &store, kind, row, entity::now_secs());
     }
     if let Some(p) = &ctx.inner.persist {
         let mut p = p.lock().map_err(|_| ApiError::internal())?;
         let mut meta = Map::new();
         meta.insert("configuration_hash".into(), json!(hash));
-        p.replace_all(&store, &meta)
-            .map_err(|_| ApiError::internal())?;
+        p.replace_all(&store, &meta).map_err(|_| ApiError::internal())?;
     }
     *ctx.inner.store.write().map_err(|_| ApiError::internal())? = store;
     if let Ok(mut h) = ctx.inner.config_hash.lock() {
@@ -193,9 +163,7 @@ fn set_error(errors: &mut Value, path: &[Value], err: Value) {
             if !errors.is_object() {
                 *errors = json!({});
             }
-            let slot = errors
-                .as_object_mut()
-                .map(|o| o.entry(k.clone()).or_insert(Value::Null));
+            let slot = errors.as_object_mut().map(|o| o.entry(k.clone()).or_insert(Value::Null));
             if let Some(slot) = slot {
                 set_error(slot, rest, err);
             }
@@ -222,9 +190,9 @@ fn flatten_fields(prefix: &str, v: &Value, out: &mut Vec<Value>) {
             out.push(json!({"type": "entity", "message": m}))
         }
         Value::String(m) => out.push(json!({"type": "field", "field": prefix, "message": m})),
-        Value::Array(a) if prefix == "@entity" => a
-            .iter()
-            .for_each(|m| out.push(json!({"type": "entity", "message": m}))),
+        Value::Array(a) if prefix == "@entity" => {
+            a.iter().for_each(|m| out.push(json!({"type": "entity", "message": m})))
+        }
         Value::Array(a) => a
             .iter()
             .enumerate()
@@ -232,11 +200,7 @@ fn flatten_fields(prefix: &str, v: &Value, out: &mut Vec<Value>) {
             .for_each(|(i, x)| flatten_fields(&format!("{prefix}.{}", i + 1), x, out)),
         Value::Object(o) => o.iter().for_each(|(k, x)| {
             flatten_fields(
-                &if prefix.is_empty() || k == "@entity" {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                },
+                &if prefix.is_empty() || k == "@entity" { k.clone() } else { format!("{prefix}.{k}") },
                 x,
                 out,
             )
@@ -252,21 +216,11 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
     let mut memberships: Vec<(Value, Value, Vec<Value>)> = Vec::new();
     match doc.get("_format_version") {
         Some(Value::String(v)) if ["1.1", "2.1", "3.0"].contains(&v.as_str()) => {}
-        Some(Value::String(_)) => set_error(
-            &mut errors,
-            &[json!("_format_version")],
-            json!("expected one of: 1.1, 2.1, 3.0"),
-        ),
-        Some(_) => set_error(
-            &mut errors,
-            &[json!("_format_version")],
-            json!("expected a string"),
-        ),
-        None => set_error(
-            &mut errors,
-            &[json!("_format_version")],
-            json!("required field missing"),
-        ),
+        Some(Value::String(_)) => {
+            set_error(&mut errors, &[json!("_format_version")], json!("expected one of: 1.1, 2.1, 3.0"))
+        }
+        Some(_) => set_error(&mut errors, &[json!("_format_version")], json!("expected a string")),
+        None => set_error(&mut errors, &[json!("_format_version")], json!("required field missing")),
     }
     for (key, value) in doc {
         if matches!(key.as_str(), "_format_version" | "_transform" | "_comment") {
@@ -281,31 +235,16 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
             continue;
         };
         for (i, v) in list.iter().enumerate() {
-            collect(
-                kind,
-                v,
-                vec![json!(key), json!(i)],
-                None,
-                &mut items,
-                &mut memberships,
-                &mut errors,
-            );
+            collect(kind, v, vec![json!(key), json!(i)], None, &mut items, &mut memberships, &mut errors);
         }
     }
     // names → ids, for foreign keys given as strings
     let mut by_key: HashMap<(Kind, String), String> = HashMap::new();
     for it in &items {
-        let id = it
-            .data
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
+        let id = it.data.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
         for c in unique_constraints(it.kind).iter().filter(|c| c.len() == 1) {
             if let Some(Value::String(s)) = it.data.get(c[0]) {
-                by_key
-                    .entry((it.kind, s.clone()))
-                    .or_insert_with(|| id.clone());
+                by_key.entry((it.kind, s.clone())).or_insert_with(|| id.clone());
             }
         }
         by_key.insert((it.kind, id.clone()), id);
@@ -317,23 +256,16 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                     Some(id) => Some(id.clone()),
                     None if is_uuid(s) => Some(s.to_ascii_lowercase()),
                     None => {
-                        let msg = format!(
-                            "invalid reference '{}: {s}' (no such entry in '{}')",
-                            fk.field,
-                            fk.parent.table()
-                        );
+                        let msg =
+                            format!("invalid reference '{}: {s}' (no such entry in '{}')", fk.field, fk.parent.table());
                         it.ref_errors.insert(fk.field.into(), json!(msg));
                         None
                     }
                 },
-                Some(Value::Object(o)) if !o.contains_key("id") => {
-                    o.values().find_map(Value::as_str).map(|s| {
-                        by_key
-                            .get(&(fk.parent, s.to_owned()))
-                            .cloned()
-                            .unwrap_or_else(|| s.to_owned())
-                    })
-                }
+                Some(Value::Object(o)) if !o.contains_key("id") => o
+                    .values()
+                    .find_map(Value::as_str)
+                    .map(|s| by_key.get(&(fk.parent, s.to_owned())).cloned().unwrap_or_else(|| s.to_owned())),
                 _ => None,
             };
             if let Some(id) = resolved {
@@ -344,12 +276,7 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
     items.sort_by_key(|it| it.kind.level());
     let mut store = Store::new();
     for it in items {
-        let id = it
-            .data
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
+        let id = it.data.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
         if !it.ref_errors.is_empty() {
             set_error(&mut errors, &it.path, Value::Object(it.ref_errors.clone()));
             continue;
@@ -361,14 +288,7 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                     it.kind.table()
                 )));
             }
-            let p = entity::prepare(
-                &ctx.inner.env,
-                &store,
-                it.kind,
-                Mode::Insert,
-                it.data.clone(),
-                None,
-            )?;
+            let p = entity::prepare(&ctx.inner.env, &store, it.kind, Mode::Insert, it.data.clone(), None)?;
             if let Some((fields, _)) = store.unique_conflict(it.kind, &p.row.data, &id) {
                 let f = fields[0];
                 let v = crate::schema::lua_value(p.row.data.get(f).unwrap_or(&Value::Null));
@@ -391,22 +311,14 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                     d.insert("created_at".into(), json!(entity::now_secs()));
                     d.insert("updated_at".into(), json!(entity::now_secs()));
                     d.insert("tags".into(), Value::Null);
-                    changes.push(Change::Put(
-                        Kind::Sni,
-                        Arc::new(Row {
-                            data: d,
-                            expires: None,
-                        }),
-                    ));
+                    changes.push(Change::Put(Kind::Sni, Arc::new(Row { data: d, expires: None })));
                 }
                 store.apply(&changes);
             }
             Err(e) => {
                 let body = e.body.unwrap_or(Value::Null);
-                let err = body
-                    .get("fields")
-                    .cloned()
-                    .unwrap_or_else(|| body.get("message").cloned().unwrap_or(Value::Null));
+                let err =
+                    body.get("fields").cloned().unwrap_or_else(|| body.get("message").cloned().unwrap_or(Value::Null));
                 if flatten {
                     let mut errs = Vec::new();
                     flatten_fields("", &err, &mut errs);
@@ -414,12 +326,7 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                     if !id.is_empty() {
                         fe["entity_id"] = json!(id);
                     }
-                    if let Some(n) = it
-                        .kind
-                        .endpoint_key()
-                        .and_then(|k| it.data.get(k))
-                        .filter(|v| v.is_string())
-                    {
+                    if let Some(n) = it.kind.endpoint_key().and_then(|k| it.data.get(k)).filter(|v| v.is_string()) {
                         fe["entity_name"] = n.clone();
                     }
                     if let Some(t) = it.data.get("tags").filter(|v| v.is_array()) {
@@ -432,38 +339,23 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
         }
     }
     for (group, consumer, path) in memberships {
-        let g = group
-            .as_str()
-            .and_then(|s| by_key.get(&(Kind::ConsumerGroup, s.to_owned())))
-            .cloned();
-        let c = consumer
-            .as_str()
-            .and_then(|s| by_key.get(&(Kind::Consumer, s.to_owned())))
-            .cloned();
+        let g = group.as_str().and_then(|s| by_key.get(&(Kind::ConsumerGroup, s.to_owned()))).cloned();
+        let c = consumer.as_str().and_then(|s| by_key.get(&(Kind::Consumer, s.to_owned()))).cloned();
         match (g, c) {
             (Some(g), Some(c))
-                if store.get(Kind::ConsumerGroup, &g).is_some()
-                    && store.get(Kind::Consumer, &c).is_some() =>
+                if store.get(Kind::ConsumerGroup, &g).is_some() && store.get(Kind::Consumer, &c).is_some() =>
             {
                 let mut d = Map::new();
                 d.insert("id".into(), json!(crate::model::membership_id(&g, &c)));
                 d.insert("created_at".into(), json!(entity::now_secs()));
                 d.insert("consumer_group".into(), json!({"id": g}));
                 d.insert("consumer".into(), json!({"id": c}));
-                store.apply(&[Change::Put(
-                    Kind::ConsumerGroupConsumer,
-                    Arc::new(Row {
-                        data: d,
-                        expires: None,
-                    }),
-                )]);
+                store.apply(&[Change::Put(Kind::ConsumerGroupConsumer, Arc::new(Row { data: d, expires: None }))]);
             }
             _ => set_error(
                 &mut errors,
                 &path,
-                json!(format!(
-                    "consumer group membership cannot be resolved ({group} / {consumer})"
-                )),
+                json!(format!("consumer group membership cannot be resolved ({group} / {consumer})")),
             ),
         }
     }
@@ -477,10 +369,7 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
         if flatten {
             body["flattened_errors"] = Value::Array(flat_errors);
         }
-        return Err(ApiError {
-            status: StatusCode::BAD_REQUEST,
-            body: Some(body),
-        });
+        return Err(ApiError { status: StatusCode::BAD_REQUEST, body: Some(body) });
     }
     Ok(store)
 }
@@ -508,41 +397,23 @@ fn collect(
             children.push((*ck, key.clone(), list));
         }
     }
-    let groups = if kind == Kind::Consumer {
-        data.remove("groups")
-    } else {
-        None
-    };
-    let group_consumers = if kind == Kind::ConsumerGroup {
-        data.remove("consumers")
-    } else {
-        None
-    };
+    let groups = if kind == Kind::Consumer { data.remove("groups") } else { None };
+    let group_consumers = if kind == Kind::ConsumerGroup { data.remove("consumers") } else { None };
     if let Some((field, pid)) = &parent {
         data.insert((*field).into(), json!({"id": pid}));
     }
     let id = match data.get("id").and_then(Value::as_str) {
         Some(s) if is_uuid(s) => s.to_ascii_lowercase(),
         _ => {
-            let key = kind
-                .endpoint_key()
-                .and_then(|k| data.get(k))
-                .and_then(Value::as_str)
-                .map(|s| match &parent {
-                    Some((_, pid)) if kind == Kind::Target => format!("{s}:{pid}"),
-                    _ => format!("{s}:*"),
-                });
+            let key = kind.endpoint_key().and_then(|k| data.get(k)).and_then(Value::as_str).map(|s| match &parent {
+                Some((_, pid)) if kind == Kind::Target => format!("{s}:{pid}"),
+                _ => format!("{s}:*"),
+            });
             let key = key.or_else(|| {
                 (kind == Kind::Plugin).then(|| {
                     let part = |f: &str| {
                         data.get(f)
-                            .map(|v| {
-                                v.get("id")
-                                    .and_then(Value::as_str)
-                                    .or(v.as_str())
-                                    .unwrap_or("")
-                                    .to_owned()
-                            })
+                            .map(|v| v.get("id").and_then(Value::as_str).or(v.as_str()).unwrap_or("").to_owned())
                             .unwrap_or_default()
                     };
                     format!(
@@ -559,38 +430,21 @@ fn collect(
     };
     data.insert("id".into(), json!(id));
     if let Some(Value::Array(gs)) = groups {
-        let me = data
-            .get("username")
-            .or_else(|| data.get("id"))
-            .cloned()
-            .unwrap_or(Value::Null);
+        let me = data.get("username").or_else(|| data.get("id")).cloned().unwrap_or(Value::Null);
         for g in gs {
-            let name = g
-                .get("name")
-                .or_else(|| g.get("id"))
-                .cloned()
-                .unwrap_or(g.clone());
+            let name = g.get("name").or_else(|| g.get("id")).cloned().unwrap_or(g.clone());
             members.push((name, me.clone(), path.clone()));
         }
     }
     if let Some(Value::Array(cs)) = group_consumers {
         let me = data.get("name").cloned().unwrap_or(Value::Null);
         for c in cs {
-            let name = c
-                .get("username")
-                .or_else(|| c.get("id"))
-                .or_else(|| c.get("custom_id"))
-                .cloned()
-                .unwrap_or(c.clone());
+            let name =
+                c.get("username").or_else(|| c.get("id")).or_else(|| c.get("custom_id")).cloned().unwrap_or(c.clone());
             members.push((me.clone(), name, path.clone()));
         }
     }
-    items.push(Item {
-        kind,
-        data,
-        path: path.clone(),
-        ref_errors: Map::new(),
-    });
+    items.push(Item { kind, data, path: path.clone(), ref_errors: Map::new() });
     for (ck, key, list) in children {
         let Some(fk) = ck.foreign_keys().iter().find(|f| f.parent == kind) else {
             continue;
@@ -599,15 +453,7 @@ fn collect(
             let mut p = path.clone();
             p.push(json!(key));
             p.push(json!(i));
-            collect(
-                ck,
-                child,
-                p,
-                Some((fk.field, id.clone())),
-                items,
-                members,
-                errors,
-            );
+            collect(ck, child, p, Some((fk.field, id.clone())), items, members, errors);
         }
     }
 }

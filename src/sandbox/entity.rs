@@ -16,8 +16,8 @@ use super::input::{couple_upstream, expand_url, resolve_foreign_keys};
 use super::store::{Row, Store, fk_id};
 use crate::model::{Kind, normalize_target};
 use crate::schema::{
-    Schema, SchemaViolation, Schemas, ValidationContext, custom, echo_shorthands,
-    expand_shorthands, merge_update, normalize_sets,
+    Schema, SchemaViolation, Schemas, ValidationContext, custom, echo_shorthands, expand_shorthands, merge_update,
+    normalize_sets,
 };
 
 /// What the pipeline needs besides the store: the schemas and the node's plugin set.
@@ -37,10 +37,7 @@ pub enum Mode<'a> {
     /// POST.
     Insert,
     /// PUT: full replacement keeping `id` (the existing row, if any).
-    Upsert {
-        id: &'a str,
-        existing: Option<&'a Row>,
-    },
+    Upsert { id: &'a str, existing: Option<&'a Row> },
     /// PATCH: merge into the existing row.
     Update { existing: &'a Row },
 }
@@ -56,9 +53,7 @@ pub struct Prepared {
 
 /// Current time in Unix seconds (float, ms precision).
 pub fn now_f64() -> f64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     (d.as_millis() as f64) / 1000.0
 }
 
@@ -72,32 +67,24 @@ pub fn random_secret() -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..32)
-        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
-        .collect()
+    (0..32).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
 }
 
 fn custom_plugin_schema(schemas: &Schemas) -> &'static Schema {
     static S: OnceLock<Schema> = OnceLock::new();
     S.get_or_init(|| {
-        schemas
-            .entity("plugins")
-            .cloned()
-            .unwrap_or_else(|| Schema {
-                name: "plugins".into(),
-                fields: Vec::new(),
-                entity_checks: Vec::new(),
-            })
+        schemas.entity("plugins").cloned().unwrap_or_else(|| Schema {
+            name: "plugins".into(),
+            fields: Vec::new(),
+            entity_checks: Vec::new(),
+        })
     })
 }
 
 fn vault_schema(schemas: &Schemas) -> &'static Schema {
     static S: OnceLock<Schema> = OnceLock::new();
     S.get_or_init(|| {
-        let mut json = schemas
-            .entity_json("vaults")
-            .cloned()
-            .unwrap_or(json!({"fields": []}));
+        let mut json = schemas.entity_json("vaults").cloned().unwrap_or(json!({"fields": []}));
         if let Some(fields) = json.get_mut("fields").and_then(Value::as_array_mut) {
             for f in fields.iter_mut() {
                 if f.get("config").is_some() {
@@ -140,17 +127,12 @@ impl Env {
                 } else {
                     Err(ApiError::schema_field(
                         "name",
-                        format!(
-                            "plugin '{name}' not enabled; add it to the 'plugins' configuration property"
-                        ),
+                        format!("plugin '{name}' not enabled; add it to the 'plugins' configuration property"),
                     ))
                 }
             }
             Kind::Vault => Ok(vault_schema(self.schemas)),
-            _ => self
-                .schemas
-                .entity(kind.table())
-                .ok_or_else(ApiError::internal),
+            _ => self.schemas.entity(kind.table()).ok_or_else(ApiError::internal),
         }
     }
 }
@@ -178,10 +160,7 @@ pub fn prepare(
             Some(n) if n.fract() == 0.0 && (0.0..=1e8).contains(&n) => ttl = Some(n as i64),
             _ if t.is_null() => {}
             _ => {
-                return Err(ApiError::invalid_option(
-                    "ttl",
-                    "must be an integer between 0 and 100000000",
-                ));
+                return Err(ApiError::invalid_option("ttl", "must be an integer between 0 and 100000000"));
             }
         }
     }
@@ -210,10 +189,7 @@ pub fn prepare(
                             None => names.push(s.to_owned()),
                         },
                         None => {
-                            errs.insert(
-                                i,
-                                crate::schema::FieldError::Msg("expected a string".into()),
-                            );
+                            errs.insert(i, crate::schema::FieldError::Msg("expected a string".into()));
                         }
                     }
                 }
@@ -233,9 +209,7 @@ pub fn prepare(
 
     let updating = matches!(mode, Mode::Update { .. });
     let schema_probe = match (mode, kind) {
-        (Mode::Update { existing }, Kind::Plugin) if !input.contains_key("name") => {
-            existing.data.clone()
-        }
+        (Mode::Update { existing }, Kind::Plugin) if !input.contains_key("name") => existing.data.clone(),
         _ => input.clone(),
     };
     let schema = env.schema(kind, &schema_probe)?;
@@ -269,10 +243,7 @@ pub fn prepare(
             }
             if kind == Kind::Plugin
                 && matches!(d.get("config"), None | Some(Value::Null))
-                && env
-                    .schemas
-                    .plugin(d.get("name").and_then(Value::as_str).unwrap_or(""))
-                    .is_none()
+                && env.schemas.plugin(d.get("name").and_then(Value::as_str).unwrap_or("")).is_none()
             {
                 d.insert("config".into(), json!({}));
             }
@@ -318,10 +289,7 @@ pub fn prepare(
             && let Some(name) = data.get("name").and_then(Value::as_str)
             && name != "env"
         {
-            violation.tree.set(
-                "name",
-                crate::schema::FieldError::Msg(format!("vault '{name}' is not installed")),
-            );
+            violation.tree.set("name", crate::schema::FieldError::Msg(format!("vault '{name}' is not installed")));
         }
     }
     if !violation.tree.is_empty() {
@@ -330,27 +298,15 @@ pub fn prepare(
     let expires = match (ttl, mode) {
         (Some(0), _) => None,
         (Some(t), Mode::Update { .. }) => Some(now as i64 + t),
-        (Some(t), _) => Some(
-            data.get("created_at")
-                .and_then(Value::as_f64)
-                .unwrap_or(now) as i64
-                + t,
-        ),
+        (Some(t), _) => Some(data.get("created_at").and_then(Value::as_f64).unwrap_or(now) as i64 + t),
         (None, Mode::Update { existing }) => existing.expires,
         (None, _) => None,
     };
-    Ok(Prepared {
-        row: Row { data, expires },
-        snis,
-    })
+    Ok(Prepared { row: Row { data, expires }, snis })
 }
 
 fn timestamp(kind: Kind, now: f64) -> Value {
-    if kind == Kind::Target {
-        json!(now)
-    } else {
-        json!(now as i64)
-    }
+    if kind == Kind::Target { json!(now) } else { json!(now as i64) }
 }
 
 fn fill_auto(kind: Kind, schema: &Schema, d: &mut Map<String, Value>, now: f64) {
@@ -387,27 +343,15 @@ fn check_key(d: &Map<String, Value>, v: &mut SchemaViolation) {
         }
         match serde_json::from_str::<Value>(jwk) {
             Ok(j) if j.get("kid").and_then(Value::as_str) == Some(kid) => {}
-            Ok(_) => v
-                .tree
-                .entity
-                .push("kid in jwk.kid must be equal to keys.kid".into()),
-            Err(_) => v.tree.set(
-                "jwk",
-                crate::schema::FieldError::Msg("could not json decode jwk string".into()),
-            ),
+            Ok(_) => v.tree.entity.push("kid in jwk.kid must be equal to keys.kid".into()),
+            Err(_) => v.tree.set("jwk", crate::schema::FieldError::Msg("could not json decode jwk string".into())),
         }
     }
 }
 
 /// Database checks (§1.7, §4.3): primary key on insert (code 3), foreign-key existence
 /// (code 4), uniqueness (code 5), plugin protocols against routes.
-pub fn check_db(
-    env: &Env,
-    store: &Store,
-    kind: Kind,
-    data: &Map<String, Value>,
-    insert: bool,
-) -> ApiResult<()> {
+pub fn check_db(env: &Env, store: &Store, kind: Kind, data: &Map<String, Value>, insert: bool) -> ApiResult<()> {
     let id = data.get("id").and_then(Value::as_str).unwrap_or("");
     if insert && store.get(kind, id).is_some() {
         return Err(ApiError::pk_violation(id));
@@ -436,10 +380,7 @@ pub fn check_db(
             if *name == "consumer_group" && data.get(*name).is_none_or(Value::is_null) {
                 continue;
             }
-            f.insert(
-                (*name).into(),
-                data.get(*name).cloned().unwrap_or(Value::Null),
-            );
+            f.insert((*name).into(), data.get(*name).cloned().unwrap_or(Value::Null));
         }
         let value = Value::Object(f.clone());
         return Err(ApiError::dao(
@@ -470,10 +411,7 @@ fn check_plugin_protocols(store: &Store, d: &Map<String, Value>) -> ApiResult<()
         if let Some(route) = store.get(Kind::Route, rid)
             && !protocols(&route.data).iter().any(|p| mine.contains(p))
         {
-            return Err(ApiError::schema_field(
-                "protocols",
-                "must match the associated route's protocols",
-            ));
+            return Err(ApiError::schema_field("protocols", "must match the associated route's protocols"));
         }
     } else if let Some(sid) = fk_id(d, "service") {
         let mut any_route = false;
@@ -503,10 +441,7 @@ pub fn render(env: &Env, store: &Store, kind: Kind, row: &Row, now: i64) -> Valu
     let mut d = row.data.clone();
     match kind {
         Kind::KeyauthCredential => {
-            d.insert(
-                "ttl".into(),
-                row.expires.map_or(Value::Null, |e| json!((e - now).max(0))),
-            );
+            d.insert("ttl".into(), row.expires.map_or(Value::Null, |e| json!((e - now).max(0))));
         }
         Kind::Certificate => {
             d.insert("snis".into(), json!(sni_names(store, row.id())));
@@ -526,12 +461,7 @@ pub fn sni_names(store: &Store, cert_id: &str) -> Vec<String> {
     let mut names: Vec<String> = store
         .children_of_kind(Kind::Certificate, cert_id, Kind::Sni)
         .filter_map(|id| store.get(Kind::Sni, id))
-        .filter_map(|r| {
-            r.data
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .filter_map(|r| r.data.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
     names.sort();
     names

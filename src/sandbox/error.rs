@@ -20,10 +20,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     /// `{"message": msg}` with `status`.
     pub fn message(status: StatusCode, msg: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            body: Some(json!({ "message": msg.into() })),
-        }
+        ApiError { status, body: Some(json!({ "message": msg.into() })) }
     }
 
     /// 404 `{"message":"Not found"}` (§3.1).
@@ -42,13 +39,7 @@ impl ApiError {
     }
 
     /// A DAO error body `{"code", "name", "message", "fields"?}` (§4.1).
-    pub fn dao(
-        status: StatusCode,
-        code: u32,
-        name: &str,
-        message: impl Into<String>,
-        fields: Option<Value>,
-    ) -> Self {
+    pub fn dao(status: StatusCode, code: u32, name: &str, message: impl Into<String>, fields: Option<Value>) -> Self {
         let mut body = Map::new();
         body.insert("code".into(), json!(code));
         body.insert("name".into(), json!(name));
@@ -56,21 +47,12 @@ impl ApiError {
         if let Some(f) = fields {
             body.insert("fields".into(), f);
         }
-        ApiError {
-            status,
-            body: Some(Value::Object(body)),
-        }
+        ApiError { status, body: Some(Value::Object(body)) }
     }
 
     /// Code 2, schema violation.
     pub fn schema(v: &SchemaViolation) -> Self {
-        Self::dao(
-            StatusCode::BAD_REQUEST,
-            2,
-            "schema violation",
-            v.message(),
-            Some(v.fields_json()),
-        )
+        Self::dao(StatusCode::BAD_REQUEST, 2, "schema violation", v.message(), Some(v.fields_json()))
     }
 
     /// Code 2 with one field message.
@@ -119,10 +101,7 @@ impl ApiError {
             StatusCode::NOT_FOUND,
             6,
             "not found",
-            format!(
-                "could not find the entity with '{{{field}={}}}'",
-                lua_str(value)
-            ),
+            format!("could not find the entity with '{{{field}={}}}'", lua_str(value)),
             Some(Value::Object(f)),
         )
     }
@@ -144,10 +123,7 @@ impl ApiError {
 
     /// 500 `{"message":"An unexpected error occurred"}`.
     pub fn internal() -> Self {
-        Self::message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "An unexpected error occurred",
-        )
+        Self::message(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error occurred")
     }
 }
 
@@ -164,16 +140,10 @@ pub fn lua_pretty(v: &Value) -> String {
         Value::Object(o) => {
             let mut keys: Vec<&String> = o.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{k}={}", lua_pretty(&o[*k])))
-                .collect();
+            let parts: Vec<String> = keys.iter().map(|k| format!("{k}={}", lua_pretty(&o[*k]))).collect();
             format!("{{{}}}", parts.join(","))
         }
-        Value::Array(a) => format!(
-            "{{{}}}",
-            a.iter().map(lua_pretty).collect::<Vec<_>>().join(",")
-        ),
+        Value::Array(a) => format!("{{{}}}", a.iter().map(lua_pretty).collect::<Vec<_>>().join(",")),
         other => crate::schema::lua_value(other),
     }
 }
@@ -184,11 +154,7 @@ mod tests {
 
     #[test]
     fn lua_pretty_sorts_keys() {
-        let v =
-            json!({"service": {"id": "S"}, "name": "basic-auth", "consumer": null, "route": null});
-        assert_eq!(
-            lua_pretty(&v),
-            "{consumer=null,name=\"basic-auth\",route=null,service={id=\"S\"}}"
-        );
+        let v = json!({"service": {"id": "S"}, "name": "basic-auth", "consumer": null, "route": null});
+        assert_eq!(lua_pretty(&v), "{consumer=null,name=\"basic-auth\",route=null,service={id=\"S\"}}");
     }
 }

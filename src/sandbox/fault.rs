@@ -47,10 +47,7 @@ pub struct FaultRule {
 
 impl FaultRule {
     fn matches(&self, method: &str, path: &str) -> bool {
-        let m = self
-            .method
-            .as_deref()
-            .is_none_or(|x| x.eq_ignore_ascii_case(method));
+        let m = self.method.as_deref().is_none_or(|x| x.eq_ignore_ascii_case(method));
         let p = match self.path.strip_suffix('*') {
             Some(prefix) => path.starts_with(prefix),
             None => self.path.trim_end_matches('/') == path.trim_end_matches('/'),
@@ -150,9 +147,7 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
     match method {
         "GET" => Ok((
             StatusCode::OK,
-            Some(
-                json!({"data": faults.list().iter().map(|(i, r)| rule_json(*i, r)).collect::<Vec<_>>()}),
-            ),
+            Some(json!({"data": faults.list().iter().map(|(i, r)| rule_json(*i, r)).collect::<Vec<_>>()})),
         )),
         "DELETE" => {
             faults.clear();
@@ -177,8 +172,5 @@ pub fn stats(ctx: &Ctx<'_>, method: &str) -> ApiResult<Resp> {
         return Ok((StatusCode::NO_CONTENT, None));
     }
     let by = ctx.inner.stats.by_method();
-    Ok((
-        StatusCode::OK,
-        Some(json!({"total": by.values().sum::<u64>(), "by_method": by})),
-    ))
+    Ok((StatusCode::OK, Some(json!({"total": by.values().sum::<u64>(), "by_method": by}))))
 }

@@ -27,14 +27,12 @@ pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub fn app(inner: Arc<Inner>) -> Router {
     Router::new()
         .fallback(handle)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                json_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Some(&serde_json::json!({"message": "An unexpected error occurred"})),
-                )
-            },
-        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&serde_json::json!({"message": "An unexpected error occurred"})),
+            )
+        }))
         .with_state(inner)
 }
 
@@ -42,10 +40,7 @@ fn json_response(status: StatusCode, body: Option<&Value>) -> Response {
     match body {
         Some(b) => {
             let mut r = (status, b.to_string()).into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            );
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
             r
         }
         None => {
@@ -90,10 +85,7 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 Some(status) => {
                     let mut r = json_response(status, rule.body.as_ref().filter(|b| !b.is_null()));
                     for (k, v) in &rule.headers {
-                        if let (Ok(k), Ok(v)) = (
-                            HeaderName::try_from(k.as_str()),
-                            HeaderValue::try_from(v.as_str()),
-                        ) {
+                        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::try_from(v.as_str())) {
                             r.headers_mut().insert(k, v);
                         }
                     }
@@ -105,22 +97,13 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         None => serve(&inner, req).await,
     };
     let h = resp.headers_mut();
-    h.insert(
-        header::SERVER,
-        HeaderValue::from_static(concat!("kong/", "3.9.3")),
-    );
+    h.insert(header::SERVER, HeaderValue::from_static(concat!("kong/", "3.9.3")));
     debug_assert_eq!(KONG_VERSION, "3.9.3");
     if let Ok(v) = HeaderValue::try_from(start.elapsed().as_millis().to_string()) {
         h.insert("x-kong-admin-latency", v);
     }
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        origin.unwrap_or(HeaderValue::from_static("*")),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        HeaderValue::from_static("true"),
-    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.unwrap_or(HeaderValue::from_static("*")));
+    h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
     resp
 }
 
@@ -132,15 +115,9 @@ async fn read_body(req: Request, for_config: bool) -> Result<Body, ApiError> {
     let headers: &HeaderMap = req.headers();
     let cts: Vec<&HeaderValue> = headers.get_all(header::CONTENT_TYPE).iter().collect();
     if cts.len() > 1 {
-        return Err(ApiError::bad_request(
-            "Multiple Content-Type headers not allowed",
-        ));
+        return Err(ApiError::bad_request("Multiple Content-Type headers not allowed"));
     }
-    let ct = cts
-        .first()
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ct = cts.first().and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let mime = ct.split(';').next().unwrap_or("").trim().to_owned();
     if mime == "multipart/form-data" {
         let mut mp = Multipart::from_request(req, &())
@@ -149,10 +126,7 @@ async fn read_body(req: Request, for_config: bool) -> Result<Body, ApiError> {
         let mut pairs = Vec::new();
         while let Ok(Some(field)) = mp.next_field().await {
             let name = field.name().unwrap_or("").to_owned();
-            let text = field
-                .text()
-                .await
-                .map_err(|_| ApiError::bad_request("Cannot parse multipart body"))?;
+            let text = field.text().await.map_err(|_| ApiError::bad_request("Cannot parse multipart body"))?;
             pairs.push((name, text));
         }
         return Ok(Body::Form(pairs));
@@ -163,17 +137,13 @@ async fn read_body(req: Request, for_config: bool) -> Result<Body, ApiError> {
     if bytes.is_empty() {
         return Ok(Body::None);
     }
-    let unsupported = ApiError {
-        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        body: None,
-    };
+    let unsupported = ApiError { status: StatusCode::UNSUPPORTED_MEDIA_TYPE, body: None };
     match mime.as_str() {
-        "application/json" => serde_json::from_slice(&bytes)
-            .map(Body::Json)
-            .map_err(|_| ApiError::bad_request("Cannot parse JSON body")),
+        "application/json" => {
+            serde_json::from_slice(&bytes).map(Body::Json).map_err(|_| ApiError::bad_request("Cannot parse JSON body"))
+        }
         "application/x-www-form-urlencoded" => {
-            let pairs: Vec<(String, String)> =
-                url::form_urlencoded::parse(&bytes).into_owned().collect();
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&bytes).into_owned().collect();
             if pairs.len() > 1000 {
                 return Err(ApiError::bad_request("Too many arguments"));
             }
@@ -188,11 +158,7 @@ async fn read_body(req: Request, for_config: bool) -> Result<Body, ApiError> {
 
 async fn serve(inner: &Arc<Inner>, req: Request) -> Response {
     let raw_path = req.uri().path().to_owned();
-    let segs: Vec<String> = raw_path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect();
+    let segs: Vec<String> = raw_path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
     let Some((target, allowed)) = router::resolve(&segs) else {
         return err(ApiError::not_found());
     };
@@ -224,15 +190,8 @@ async fn serve(inner: &Arc<Inner>, req: Request) -> Response {
     if !allowed.contains(&m) {
         return err(ApiError::method_not_allowed());
     }
-    let query: HashMap<String, String> = req
-        .uri()
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let query: HashMap<String, String> =
+        req.uri().query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     let body = if matches!(m, "POST" | "PUT" | "PATCH") {
         match read_body(req, matches!(target, Target::Config)).await {
             Ok(b) => b,
@@ -242,11 +201,7 @@ async fn serve(inner: &Arc<Inner>, req: Request) -> Response {
         Body::None
     };
     let path = format!("/{}", raw_path.trim_matches('/'));
-    let ctx = Ctx {
-        inner,
-        query: &query,
-        path: &path,
-    };
+    let ctx = Ctx { inner, query: &query, path: &path };
     let m = m.to_owned();
     let result = router::dispatch(&ctx, &m, target, body).await;
     let mut resp = match result {

@@ -65,13 +65,7 @@ const PRIORITIES: &[(&str, i64)] = &[
 ];
 
 fn enabled_plugins(ctx: &Ctx<'_>) -> Vec<String> {
-    let mut names: Vec<String> = ctx
-        .inner
-        .env
-        .schemas
-        .plugin_names()
-        .map(str::to_owned)
-        .collect();
+    let mut names: Vec<String> = ctx.inner.env.schemas.plugin_names().map(str::to_owned).collect();
     names.extend(ctx.inner.env.custom_plugins.iter().cloned());
     names.sort();
     names.dedup();
@@ -82,35 +76,19 @@ fn enabled_plugins(ctx: &Ctx<'_>) -> Vec<String> {
 pub fn root(ctx: &Ctx<'_>) -> ApiResult<Resp> {
     let mut available = Map::new();
     for name in enabled_plugins(ctx) {
-        let priority = PRIORITIES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(0, |(_, p)| *p);
-        let version = if ctx.inner.env.custom_plugins.contains(&name) {
-            "0.1.0"
-        } else {
-            KONG_VERSION
-        };
+        let priority = PRIORITIES.iter().find(|(n, _)| *n == name).map_or(0, |(_, p)| *p);
+        let version = if ctx.inner.env.custom_plugins.contains(&name) { "0.1.0" } else { KONG_VERSION };
         available.insert(name, json!({"version": version, "priority": priority}));
     }
     let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
     let mut in_cluster: Vec<String> = store
         .table(Kind::Plugin)
         .values()
-        .filter_map(|r| {
-            r.data
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .filter_map(|r| r.data.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
     in_cluster.sort();
     in_cluster.dedup();
-    let db = if ctx.inner.env.db_less {
-        "off"
-    } else {
-        "postgres"
-    };
+    let db = if ctx.inner.env.db_less { "off" } else { "postgres" };
     let plugins = enabled_plugins(ctx);
     Ok((
         StatusCode::OK,
@@ -144,13 +122,7 @@ pub fn status(ctx: &Ctx<'_>) -> ApiResult<Resp> {
         "server": {"connections_accepted": total, "connections_active": 1, "connections_handled": total, "connections_reading": 0, "connections_writing": 1, "connections_waiting": 0, "total_requests": total},
     });
     if ctx.inner.env.db_less {
-        body["configuration_hash"] = json!(
-            ctx.inner
-                .config_hash
-                .lock()
-                .map(|h| h.clone())
-                .unwrap_or_default()
-        );
+        body["configuration_hash"] = json!(ctx.inner.config_hash.lock().map(|h| h.clone()).unwrap_or_default());
     } else {
         body["database"] = json!({"reachable": true});
     }
@@ -163,9 +135,7 @@ pub fn entity_schema(name: &str) -> ApiResult<Resp> {
     let json = s
         .entity_json(name)
         .filter(|_| name != "consumer_group_consumers")
-        .ok_or_else(|| {
-            ApiError::message(StatusCode::NOT_FOUND, format!("No entity named '{name}'"))
-        })?;
+        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, format!("No entity named '{name}'")))?;
     Ok((StatusCode::OK, Some(json.clone())))
 }
 
@@ -182,10 +152,7 @@ pub fn plugin_schema(ctx: &Ctx<'_>, name: &str) -> ApiResult<Resp> {
             ),
         ));
     }
-    Err(ApiError::message(
-        StatusCode::NOT_FOUND,
-        format!("No plugin named '{name}'"),
-    ))
+    Err(ApiError::message(StatusCode::NOT_FOUND, format!("No plugin named '{name}'")))
 }
 
 /// `GET /plugins/schema/{name}` (deprecated): only the `config` record.
@@ -203,10 +170,7 @@ pub fn plugin_config_schema(ctx: &Ctx<'_>, name: &str) -> ApiResult<Resp> {
 /// `GET /schemas/vaults/{name}`.
 pub fn vault_schema(name: &str) -> ApiResult<Resp> {
     if name != "env" {
-        return Err(ApiError::message(
-            StatusCode::NOT_FOUND,
-            format!("No vault named '{name}'"),
-        ));
+        return Err(ApiError::message(StatusCode::NOT_FOUND, format!("No vault named '{name}'")));
     }
     Ok((
         StatusCode::OK,
@@ -220,24 +184,16 @@ pub fn vault_schema(name: &str) -> ApiResult<Resp> {
 pub fn validate_entity(ctx: &Ctx<'_>, name: &str, body: &Body) -> ApiResult<Resp> {
     let kind = Kind::from_table(name)
         .filter(|k| *k != Kind::ConsumerGroupConsumer)
-        .ok_or_else(|| {
-            ApiError::message(StatusCode::NOT_FOUND, format!("No entity named '{name}'"))
-        })?;
+        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, format!("No entity named '{name}'")))?;
     let input = body.to_input(&ctx.inner.env, kind)?;
     let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
     entity::prepare(&ctx.inner.env, &store, kind, Mode::Insert, input, None)?;
-    Ok((
-        StatusCode::OK,
-        Some(json!({"message": "schema validation successful"})),
-    ))
+    Ok((StatusCode::OK, Some(json!({"message": "schema validation successful"}))))
 }
 
 /// `GET /plugins/enabled`.
 pub fn plugins_enabled(ctx: &Ctx<'_>) -> ApiResult<Resp> {
-    Ok((
-        StatusCode::OK,
-        Some(json!({"enabled_plugins": enabled_plugins(ctx)})),
-    ))
+    Ok((StatusCode::OK, Some(json!({"enabled_plugins": enabled_plugins(ctx)}))))
 }
 
 /// `GET /tags[/{tag}]`: one row per entity × tag, ordered by entity id (§3.5).
@@ -249,18 +205,12 @@ pub fn tags(ctx: &Ctx<'_>, tag: Option<&str>) -> ApiResult<Resp> {
             StatusCode::BAD_REQUEST,
             10,
             "invalid unique tag",
-            format!(
-                "invalid tag '{t}': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
-            ),
+            format!("invalid tag '{t}': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"),
             None,
         ));
     }
     let size = parse_size(ctx.query.get("size").map(String::as_str))?;
-    let after = ctx
-        .query
-        .get("offset")
-        .map(|o| decode_offset(o))
-        .transpose()?;
+    let after = ctx.query.get("offset").map(|o| decode_offset(o)).transpose()?;
     let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
     let mut rows: Vec<(String, &'static str, String)> = Vec::new();
     for (kind, row) in store.all_rows() {
@@ -275,17 +225,11 @@ pub fn tags(ctx: &Ctx<'_>, tag: Option<&str>) -> ApiResult<Resp> {
     }
     rows.sort();
     let start = match &after {
-        Some(a) => rows
-            .iter()
-            .position(|r| format!("{}|{}", r.0, r.2) == *a)
-            .map_or(0, |i| i + 1),
+        Some(a) => rows.iter().position(|r| format!("{}|{}", r.0, r.2) == *a).map_or(0, |i| i + 1),
         None => 0,
     };
     let page: Vec<&(String, &str, String)> = rows.iter().skip(start).take(size).collect();
-    let data: Vec<Value> = page
-        .iter()
-        .map(|(id, k, t)| json!({"entity_name": k, "entity_id": id, "tag": t}))
-        .collect();
+    let data: Vec<Value> = page.iter().map(|(id, k, t)| json!({"entity_name": k, "entity_id": id, "tag": t})).collect();
     let mut body = json!({"data": data, "next": null});
     if start + page.len() < rows.len()
         && let Some(last) = page.last()

@@ -55,55 +55,27 @@ pub fn expand_url(obj: &mut Map<String, Value>) -> ApiResult<()> {
         },
         _ => None,
     };
-    let protocol = scheme.clone().unwrap_or_else(|| {
-        if port == Some(443) {
-            "https".into()
-        } else {
-            "http".into()
-        }
-    });
+    let protocol = scheme.clone().unwrap_or_else(|| if port == Some(443) { "https".into() } else { "http".into() });
     let port = port.unwrap_or(if protocol == "https" { 443 } else { 80 });
     obj.insert("protocol".into(), json!(protocol));
-    obj.insert(
-        "host".into(),
-        if host.is_empty() {
-            Value::Null
-        } else {
-            json!(host)
-        },
-    );
+    obj.insert("host".into(), if host.is_empty() { Value::Null } else { json!(host) });
     obj.insert("port".into(), json!(port));
-    obj.insert(
-        "path".into(),
-        if path.is_empty() || scheme.is_none() {
-            Value::Null
-        } else {
-            json!(path)
-        },
-    );
+    obj.insert("path".into(), if path.is_empty() || scheme.is_none() { Value::Null } else { json!(path) });
     Ok(())
 }
 
 /// Upstream `algorithm`/`hash_on` coupling (§2.5).
 pub fn couple_upstream(input: &mut Map<String, Value>, stored: Option<&Row>) {
-    let algorithm = input
-        .get("algorithm")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let algorithm = input.get("algorithm").and_then(Value::as_str).map(str::to_owned);
     if matches!(algorithm.as_deref(), Some("least-connections" | "latency")) {
         input.insert("hash_on".into(), json!("none"));
     }
     match input.get("hash_on").and_then(Value::as_str) {
         Some("none") => {
-            let current = algorithm.clone().or_else(|| {
-                stored
-                    .and_then(|r| r.data.get("algorithm"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            });
-            if current.as_deref() == Some("consistent-hashing")
-                || current.is_none() && stored.is_none()
-            {
+            let current = algorithm
+                .clone()
+                .or_else(|| stored.and_then(|r| r.data.get("algorithm")).and_then(Value::as_str).map(str::to_owned));
+            if current.as_deref() == Some("consistent-hashing") || current.is_none() && stored.is_none() {
                 input.insert("algorithm".into(), json!("round-robin"));
             }
         }
@@ -115,11 +87,7 @@ pub fn couple_upstream(input: &mut Map<String, Value>, stored: Option<&Row>) {
 }
 
 /// Resolves the foreign keys of `input` to `{"id": ...}` (§1.1; code 13 when unresolvable).
-pub fn resolve_foreign_keys(
-    store: &Store,
-    kind: Kind,
-    input: &mut Map<String, Value>,
-) -> ApiResult<()> {
+pub fn resolve_foreign_keys(store: &Store, kind: Kind, input: &mut Map<String, Value>) -> ApiResult<()> {
     let mut violation = SchemaViolation::default();
     for fk in kind.foreign_keys() {
         let Some(v) = input.get(fk.field) else {
@@ -129,10 +97,7 @@ pub fn resolve_foreign_keys(
             Value::Null => continue,
             Value::Object(o) => o.clone(),
             _ => {
-                violation.tree.set(
-                    fk.field,
-                    crate::schema::FieldError::Msg("expected a record".into()),
-                );
+                violation.tree.set(fk.field, crate::schema::FieldError::Msg("expected a record".into()));
                 continue;
             }
         };
@@ -141,18 +106,13 @@ pub fn resolve_foreign_keys(
                 Some(s) if is_uuid(s) => {
                     input.insert(fk.field.into(), json!({"id": s.to_ascii_lowercase()}));
                 }
-                _ => violation
-                    .tree
-                    .set_path(&format!("{}.id", fk.field), "expected a valid UUID".into()),
+                _ => violation.tree.set_path(&format!("{}.id", fk.field), "expected a valid UUID".into()),
             }
             continue;
         }
         let mut resolved = None;
         let mut tried = None;
-        for c in unique_constraints(fk.parent)
-            .iter()
-            .filter(|c| c.len() == 1)
-        {
+        for c in unique_constraints(fk.parent).iter().filter(|c| c.len() == 1) {
             let f = c[0];
             if let Some(Value::String(val)) = obj.get(f) {
                 tried = Some((f, val.clone()));
@@ -184,16 +144,10 @@ pub fn resolve_foreign_keys(
                     Some(Value::Object(fields)),
                 ));
             }
-            (None, None) => violation
-                .tree
-                .set_path(&format!("{}.id", fk.field), "missing primary key".into()),
+            (None, None) => violation.tree.set_path(&format!("{}.id", fk.field), "missing primary key".into()),
         }
     }
-    if violation.tree.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::schema(&violation))
-    }
+    if violation.tree.is_empty() { Ok(()) } else { Err(ApiError::schema(&violation)) }
 }
 
 #[cfg(test)]
@@ -202,19 +156,10 @@ mod tests {
 
     #[test]
     fn url_shorthand() {
-        let mut o = json!({"url": "https://example.test"})
-            .as_object()
-            .cloned()
-            .unwrap();
+        let mut o = json!({"url": "https://example.test"}).as_object().cloned().unwrap();
         expand_url(&mut o).unwrap();
-        assert_eq!(
-            Value::Object(o),
-            json!({"protocol": "https", "host": "example.test", "port": 443, "path": null})
-        );
-        let mut o = json!({"url": "http://example.test:8080/a/b?q"})
-            .as_object()
-            .cloned()
-            .unwrap();
+        assert_eq!(Value::Object(o), json!({"protocol": "https", "host": "example.test", "port": 443, "path": null}));
+        let mut o = json!({"url": "http://example.test:8080/a/b?q"}).as_object().cloned().unwrap();
         expand_url(&mut o).unwrap();
         assert_eq!(o["path"], "/a/b");
         assert_eq!(o["port"], 8080);

@@ -155,17 +155,9 @@ impl Sandbox {
 fn build(opts: &SandboxOptions, addr: SocketAddr) -> Result<Inner, SandboxError> {
     let (persist, store, hash) = match &opts.data {
         Some(path) => {
-            let p = Persist::open(path).map_err(|source| SandboxError::Data {
-                path: path.clone(),
-                source,
-            })?;
-            let store = p.load().map_err(|source| SandboxError::Data {
-                path: path.clone(),
-                source,
-            })?;
-            let hash = p
-                .meta("configuration_hash")
-                .and_then(|v| v.as_str().map(str::to_owned));
+            let p = Persist::open(path).map_err(|source| SandboxError::Data { path: path.clone(), source })?;
+            let store = p.load().map_err(|source| SandboxError::Data { path: path.clone(), source })?;
+            let hash = p.meta("configuration_hash").and_then(|v| v.as_str().map(str::to_owned));
             (Some(Mutex::new(p)), store, hash)
         }
         None => (None, Store::new(), None),
@@ -190,14 +182,8 @@ fn build(opts: &SandboxOptions, addr: SocketAddr) -> Result<Inner, SandboxError>
 pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
-        .map_err(|source| SandboxError::Bind {
-            addr: opts.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
-        addr: opts.listen,
-        source,
-    })?;
+        .map_err(|source| SandboxError::Bind { addr: opts.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: opts.listen, source })?;
     let inner = Arc::new(build(&opts, addr)?);
     let app = http::app(inner.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -209,19 +195,12 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
             tracing::error!("sandbox server stopped: {e}");
         }
     });
-    Ok(Sandbox {
-        inner,
-        shutdown: Some(tx),
-        task: Some(task),
-    })
+    Ok(Sandbox { inner, shutdown: Some(tx), task: Some(task) })
 }
 
 /// Runs a sandbox in the foreground until Ctrl-C or SIGTERM. `on_ready` is called with
 /// the listening URL once bound.
-pub async fn serve_with(
-    opts: SandboxOptions,
-    on_ready: impl FnOnce(&str),
-) -> Result<(), SandboxError> {
+pub async fn serve_with(opts: SandboxOptions, on_ready: impl FnOnce(&str)) -> Result<(), SandboxError> {
     let sandbox = start(opts).await?;
     on_ready(&sandbox.url());
     shutdown_signal().await;

@@ -33,28 +33,17 @@ pub struct Ctx<'a> {
 pub type Scope<'a> = Option<(&'static str, &'a str)>;
 
 /// Finds a row by id or endpoint key (§3.1: a UUID-looking segment is always an id).
-pub fn lookup(
-    store: &Store,
-    kind: Kind,
-    key: &str,
-    scope: Scope<'_>,
-) -> ApiResult<Option<Arc<Row>>> {
+pub fn lookup(store: &Store, kind: Kind, key: &str, scope: Scope<'_>) -> ApiResult<Option<Arc<Row>>> {
     let now = now_secs();
     let row = if is_uuid(key) {
         store.get(kind, &key.to_ascii_lowercase()).cloned()
     } else if let Some(ek) = kind.endpoint_key() {
-        let key = if kind == Kind::Target {
-            crate::model::normalize_target(key)
-        } else {
-            key.to_owned()
-        };
+        let key = if kind == Kind::Target { crate::model::normalize_target(key) } else { key.to_owned() };
         store.find_by(kind, ek, &key).cloned()
     } else {
         return Err(ApiError::invalid_pk());
     };
-    Ok(row
-        .filter(|r| !r.expired(now))
-        .filter(|r| scope.is_none_or(|(f, pid)| r.fk(f) == Some(pid))))
+    Ok(row.filter(|r| !r.expired(now)).filter(|r| scope.is_none_or(|(f, pid)| r.fk(f) == Some(pid))))
 }
 
 /// Writes a change set to the persistence layer, then to memory (all-or-nothing).
@@ -86,11 +75,7 @@ fn render(inner: &Inner, store: &Store, kind: Kind, row: &Row) -> Value {
 /// `GET` of a collection (§3.4, §3.5).
 pub fn list(ctx: &Ctx<'_>, kind: Kind, scope: Scope<'_>) -> ApiResult<Resp> {
     let size = parse_size(ctx.query.get("size").map(String::as_str))?;
-    let after = ctx
-        .query
-        .get("offset")
-        .map(|o| decode_offset(o))
-        .transpose()?;
+    let after = ctx.query.get("offset").map(|o| decode_offset(o)).transpose()?;
     let filter = match (scope, ctx.query.get("tags")) {
         (None, Some(t)) => Some(TagFilter::parse(t)?),
         _ => None,
@@ -103,27 +88,16 @@ pub fn list(ctx: &Ctx<'_>, kind: Kind, scope: Scope<'_>) -> ApiResult<Resp> {
         if cid.is_empty() {
             return Err(ApiError::bad_request("custom_id must be an unempty string"));
         }
-        let data: Vec<Value> = store
-            .find_by(kind, "custom_id", cid)
-            .map(|r| render(ctx.inner, &store, kind, r))
-            .into_iter()
-            .collect();
+        let data: Vec<Value> =
+            store.find_by(kind, "custom_id", cid).map(|r| render(ctx.inner, &store, kind, r)).into_iter().collect();
         return Ok((StatusCode::OK, Some(json!({"data": data, "next": null}))));
     }
     let now = now_secs();
-    let pass = |r: &Row| {
-        !r.expired(now)
-            && filter
-                .as_ref()
-                .is_none_or(|f| f.matches(r.data.get("tags")))
-    };
+    let pass = |r: &Row| !r.expired(now) && filter.as_ref().is_none_or(|f| f.matches(r.data.get("tags")));
     let mut rows: Vec<Arc<Row>> = Vec::with_capacity(size + 1);
     match scope {
         Some((field, pid)) => {
-            let parent = kind
-                .foreign_key(field)
-                .map(|f| f.parent)
-                .ok_or_else(ApiError::internal)?;
+            let parent = kind.foreign_key(field).map(|f| f.parent).ok_or_else(ApiError::internal)?;
             for id in store.children_of_kind(parent, pid, kind) {
                 if after.as_deref().is_some_and(|a| id <= a) {
                     continue;
@@ -142,10 +116,9 @@ pub fn list(ctx: &Ctx<'_>, kind: Kind, scope: Scope<'_>) -> ApiResult<Resp> {
         None => {
             let table = store.table(kind);
             let range: Box<dyn Iterator<Item = (&String, &Arc<Row>)>> = match &after {
-                Some(a) => Box::new(table.range::<String, _>((
-                    std::ops::Bound::Excluded(a.clone()),
-                    std::ops::Bound::Unbounded,
-                ))),
+                Some(a) => Box::new(
+                    table.range::<String, _>((std::ops::Bound::Excluded(a.clone()), std::ops::Bound::Unbounded)),
+                ),
                 None => Box::new(table.iter()),
             };
             for (_, r) in range {
@@ -160,10 +133,7 @@ pub fn list(ctx: &Ctx<'_>, kind: Kind, scope: Scope<'_>) -> ApiResult<Resp> {
     }
     let more = rows.len() > size;
     rows.truncate(size);
-    let data: Vec<Value> = rows
-        .iter()
-        .map(|r| render(ctx.inner, &store, kind, r))
-        .collect();
+    let data: Vec<Value> = rows.iter().map(|r| render(ctx.inner, &store, kind, r)).collect();
     let mut body = Map::new();
     body.insert("data".into(), Value::Array(data));
     if more && let Some(last) = rows.last() {
@@ -197,19 +167,11 @@ pub fn get(ctx: &Ctx<'_>, kind: Kind, key: &str, scope: Scope<'_>) -> ApiResult<
 
 /// Certificate `snis` replacement (§2.6): the changes that make the certificate own exactly
 /// `names`.
-fn sni_changes(
-    store: &Store,
-    cert_id: &str,
-    names: &[String],
-    tags: Option<&Value>,
-) -> ApiResult<Vec<Change>> {
+fn sni_changes(store: &Store, cert_id: &str, names: &[String], tags: Option<&Value>) -> ApiResult<Vec<Change>> {
     let mut seen = Vec::new();
     for n in names {
         if seen.contains(n) {
-            return Err(ApiError::schema(&SchemaViolation::field(
-                "snis",
-                format!("{n} is duplicated"),
-            )));
+            return Err(ApiError::schema(&SchemaViolation::field("snis", format!("{n} is duplicated"))));
         }
         seen.push(n.clone());
         if let Some(other) = store.find_by(Kind::Sni, "name", n)
@@ -225,9 +187,7 @@ fn sni_changes(
     let mut changes = Vec::new();
     for sid in store.children_of_kind(Kind::Certificate, cert_id, Kind::Sni) {
         if let Some(r) = store.get(Kind::Sni, sid)
-            && !names
-                .iter()
-                .any(|n| r.data.get("name").and_then(Value::as_str) == Some(n))
+            && !names.iter().any(|n| r.data.get("name").and_then(Value::as_str) == Some(n))
         {
             changes.push(Change::Delete(Kind::Sni, sid.to_owned()));
         }
@@ -242,13 +202,7 @@ fn sni_changes(
             d.insert("updated_at".into(), json!(now));
             d.insert("tags".into(), tags.cloned().unwrap_or(Value::Null));
             d.insert("certificate".into(), json!({"id": cert_id}));
-            changes.push(Change::Put(
-                Kind::Sni,
-                Arc::new(Row {
-                    data: d,
-                    expires: None,
-                }),
-            ));
+            changes.push(Change::Put(Kind::Sni, Arc::new(Row { data: d, expires: None })));
         }
     }
     Ok(changes)
@@ -274,23 +228,11 @@ fn finish_write(
 }
 
 /// `POST /{coll}` (201).
-pub fn create(
-    ctx: &Ctx<'_>,
-    kind: Kind,
-    input: Map<String, Value>,
-    scope: Scope<'_>,
-) -> ApiResult<Resp> {
+pub fn create(ctx: &Ctx<'_>, kind: Kind, input: Map<String, Value>, scope: Scope<'_>) -> ApiResult<Resp> {
     let mut store = ctx.inner.store.write().map_err(|_| ApiError::internal())?;
     purge_expired(ctx.inner, &mut store)?;
     let prepared = entity::prepare(&ctx.inner.env, &store, kind, Mode::Insert, input, scope)?;
-    finish_write(
-        ctx.inner,
-        &mut store,
-        kind,
-        prepared,
-        true,
-        StatusCode::CREATED,
-    )
+    finish_write(ctx.inner, &mut store, kind, prepared, true, StatusCode::CREATED)
 }
 
 /// `PUT /{coll}/{key}`: upsert by id or endpoint key, keeping the id (200).
@@ -325,10 +267,7 @@ pub fn upsert(
         &ctx.inner.env,
         &store,
         kind,
-        Mode::Upsert {
-            id: &id,
-            existing: existing.as_deref(),
-        },
+        Mode::Upsert { id: &id, existing: existing.as_deref() },
         input,
         scope,
     )?;
@@ -339,13 +278,7 @@ pub fn upsert(
 }
 
 /// `PATCH /{coll}/{key}` (200; 404 code 6 when missing).
-pub fn update(
-    ctx: &Ctx<'_>,
-    kind: Kind,
-    key: &str,
-    input: Map<String, Value>,
-    scope: Scope<'_>,
-) -> ApiResult<Resp> {
+pub fn update(ctx: &Ctx<'_>, kind: Kind, key: &str, input: Map<String, Value>, scope: Scope<'_>) -> ApiResult<Resp> {
     let mut store = ctx.inner.store.write().map_err(|_| ApiError::internal())?;
     purge_expired(ctx.inner, &mut store)?;
     let Some(existing) = lookup(&store, kind, key, scope)? else {
@@ -359,16 +292,7 @@ pub fn update(
     };
     let mut input = input;
     input.remove("id");
-    let prepared = entity::prepare(
-        &ctx.inner.env,
-        &store,
-        kind,
-        Mode::Update {
-            existing: &existing,
-        },
-        input,
-        scope,
-    )?;
+    let prepared = entity::prepare(&ctx.inner.env, &store, kind, Mode::Update { existing: &existing }, input, scope)?;
     finish_write(ctx.inner, &mut store, kind, prepared, false, StatusCode::OK)
 }
 
@@ -377,10 +301,7 @@ pub fn plan_delete(store: &Store, kind: Kind, id: &str, out: &mut Vec<Change>) -
     if kind == Kind::CaCertificate {
         for (sid, svc) in store.table(Kind::Service) {
             let refs = svc.data.get("ca_certificates").and_then(Value::as_array);
-            if refs.is_some_and(|a| {
-                a.iter()
-                    .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(id)))
-            }) {
+            if refs.is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(id)))) {
                 return Err(ApiError::dao(
                     StatusCode::BAD_REQUEST,
                     19,
@@ -396,30 +317,19 @@ pub fn plan_delete(store: &Store, kind: Kind, id: &str, out: &mut Vec<Change>) -
         let Some(row) = store.get(ck, &cid) else {
             continue;
         };
-        for fk in ck
-            .foreign_keys()
-            .iter()
-            .filter(|f| f.parent == kind && row.fk(f.field) == Some(id))
-        {
+        for fk in ck.foreign_keys().iter().filter(|f| f.parent == kind && row.fk(f.field) == Some(id)) {
             match fk.on_delete {
                 OnDelete::Restrict => {
                     return Err(ApiError::dao(
                         StatusCode::BAD_REQUEST,
                         4,
                         "foreign key violation",
-                        format!(
-                            "an existing '{}' entity references this '{}' entity",
-                            ck.table(),
-                            kind.table()
-                        ),
+                        format!("an existing '{}' entity references this '{}' entity", ck.table(), kind.table()),
                         Some(json!({"@referenced_by": ck.table()})),
                     ));
                 }
                 OnDelete::Cascade => {
-                    if !out
-                        .iter()
-                        .any(|c| matches!(c, Change::Delete(k, i) if *k == ck && *i == cid))
-                    {
+                    if !out.iter().any(|c| matches!(c, Change::Delete(k, i) if *k == ck && *i == cid)) {
                         plan_delete(store, ck, &cid, out)?;
                     }
                 }
@@ -458,9 +368,7 @@ pub fn parent(
     let pid = {
         let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
         let row = lookup(&store, kind, key, None)?.ok_or_else(ApiError::not_found)?;
-        row.fk(field)
-            .map(str::to_owned)
-            .ok_or_else(ApiError::not_found)?
+        row.fk(field).map(str::to_owned).ok_or_else(ApiError::not_found)?
     };
     match method {
         "GET" => get(ctx, fk.parent, &pid, None),

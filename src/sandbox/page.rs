@@ -10,15 +10,10 @@ use super::error::{ApiError, ApiResult};
 /// Page size: default 100, 1..=1000 (§3.4).
 pub fn parse_size(raw: Option<&str>) -> ApiResult<usize> {
     let Some(raw) = raw else { return Ok(100) };
-    let n: f64 = raw.trim().parse().map_err(|_| {
-        ApiError::dao(
-            StatusCode::BAD_REQUEST,
-            9,
-            "invalid size",
-            "size must be a number",
-            None,
-        )
-    })?;
+    let n: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::dao(StatusCode::BAD_REQUEST, 9, "invalid size", "size must be a number", None))?;
     if n.fract() != 0.0 || !(1.0..=1000.0).contains(&n) {
         return Err(ApiError::dao(
             StatusCode::BAD_REQUEST,
@@ -53,9 +48,7 @@ pub fn decode_offset(token: &str) -> ApiResult<String> {
         .map_err(|_| bad("bad base64 encoding"))?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad("bad json encoding"))?;
     match v {
-        Value::Array(a) if a.len() == 1 && a[0].is_string() => {
-            Ok(a[0].as_str().unwrap_or_default().to_owned())
-        }
+        Value::Array(a) if a.len() == 1 && a[0].is_string() => Ok(a[0].as_str().unwrap_or_default().to_owned()),
         _ => Err(bad("bad json encoding")),
     }
 }
@@ -87,24 +80,15 @@ impl TagFilter {
             return Err(ApiError::invalid_option("tags", "invalid filter syntax"));
         }
         if tags.len() > 5 {
-            return Err(ApiError::invalid_option(
-                "tags",
-                "cannot query more than 5 tags",
-            ));
+            return Err(ApiError::invalid_option("tags", "cannot query more than 5 tags"));
         }
-        Ok(if has_or {
-            TagFilter::Any(tags)
-        } else {
-            TagFilter::All(tags)
-        })
+        Ok(if has_or { TagFilter::Any(tags) } else { TagFilter::All(tags) })
     }
 
     /// Whether an entity with `tags` (its `tags` field) passes.
     pub fn matches(&self, tags: Option<&Value>) -> bool {
-        let own: Vec<&str> = tags
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let own: Vec<&str> =
+            tags.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         match self {
             TagFilter::All(t) => t.iter().all(|x| own.contains(&x.as_str())),
             TagFilter::Any(t) => t.iter().any(|x| own.contains(&x.as_str())),
@@ -114,9 +98,7 @@ impl TagFilter {
 
 /// Percent-escapes a query value.
 pub fn escape(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 #[cfg(test)]
@@ -127,22 +109,11 @@ mod tests {
     #[test]
     fn offsets_round_trip_and_reject_garbage() {
         let t = encode_offset("0b9b6f9e-0000-4000-8000-000000000000");
-        assert_eq!(
-            decode_offset(&t).unwrap(),
-            "0b9b6f9e-0000-4000-8000-000000000000"
-        );
+        assert_eq!(decode_offset(&t).unwrap(), "0b9b6f9e-0000-4000-8000-000000000000");
         let e = decode_offset("x").unwrap_err();
-        assert_eq!(
-            e.body.unwrap()["message"],
-            "'x' is not a valid offset: bad base64 encoding"
-        );
+        assert_eq!(e.body.unwrap()["message"], "'x' is not a valid offset: bad base64 encoding");
         let e = decode_offset(&URL_SAFE_NO_PAD.encode("nope")).unwrap_err();
-        assert!(
-            e.body.unwrap()["message"]
-                .as_str()
-                .unwrap()
-                .ends_with("bad json encoding")
-        );
+        assert!(e.body.unwrap()["message"].as_str().unwrap().ends_with("bad json encoding"));
     }
 
     #[test]
@@ -150,10 +121,7 @@ mod tests {
         assert_eq!(parse_size(None).unwrap(), 100);
         assert_eq!(parse_size(Some("1000")).unwrap(), 1000);
         assert!(parse_size(Some("1001")).is_err());
-        assert_eq!(
-            parse_size(Some("x")).unwrap_err().body.unwrap()["message"],
-            "size must be a number"
-        );
+        assert_eq!(parse_size(Some("x")).unwrap_err().body.unwrap()["message"], "size must be a number");
     }
 
     #[test]

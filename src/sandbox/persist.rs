@@ -32,17 +32,10 @@ impl Persist {
     /// Loads every row into a new store.
     pub fn load(&self) -> rusqlite::Result<Store> {
         let mut store = Store::new();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT kind, data, expires FROM entities")?;
+        let mut stmt = self.conn.prepare("SELECT kind, data, expires FROM entities")?;
         let mut changes = Vec::new();
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-            ))
-        })?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?)))?;
         for row in rows {
             let (kind, data, expires) = row?;
             let Some(kind) = Kind::from_table(&kind) else {
@@ -54,10 +47,7 @@ impl Persist {
             changes.push((kind, Arc::new(Row { data, expires })));
         }
         changes.sort_by_key(|(k, _)| *k);
-        let changes: Vec<Change> = changes
-            .into_iter()
-            .map(|(k, r)| Change::Put(k, r))
-            .collect();
+        let changes: Vec<Change> = changes.into_iter().map(|(k, r)| Change::Put(k, r)).collect();
         store.apply(&changes);
         Ok(store)
     }
@@ -66,9 +56,8 @@ impl Persist {
     pub fn write(&mut self, changes: &[Change]) -> rusqlite::Result<()> {
         let tx = self.conn.transaction()?;
         {
-            let mut put = tx.prepare(
-                "INSERT OR REPLACE INTO entities (kind, id, data, expires) VALUES (?1, ?2, ?3, ?4)",
-            )?;
+            let mut put =
+                tx.prepare("INSERT OR REPLACE INTO entities (kind, id, data, expires) VALUES (?1, ?2, ?3, ?4)")?;
             let mut del = tx.prepare("DELETE FROM entities WHERE kind = ?1 AND id = ?2")?;
             for c in changes {
                 match c {
@@ -86,30 +75,16 @@ impl Persist {
     }
 
     /// Replaces everything with `store`'s rows (DB-less `/config`).
-    pub fn replace_all(
-        &mut self,
-        store: &Store,
-        meta: &Map<String, Value>,
-    ) -> rusqlite::Result<()> {
+    pub fn replace_all(&mut self, store: &Store, meta: &Map<String, Value>) -> rusqlite::Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM entities", [])?;
         {
-            let mut put = tx.prepare(
-                "INSERT INTO entities (kind, id, data, expires) VALUES (?1, ?2, ?3, ?4)",
-            )?;
+            let mut put = tx.prepare("INSERT INTO entities (kind, id, data, expires) VALUES (?1, ?2, ?3, ?4)")?;
             for (k, row) in store.all_rows() {
-                put.execute(params![
-                    k.table(),
-                    row.id(),
-                    Value::Object(row.data.clone()).to_string(),
-                    row.expires
-                ])?;
+                put.execute(params![k.table(), row.id(), Value::Object(row.data.clone()).to_string(), row.expires])?;
             }
             for (key, v) in meta {
-                tx.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-                    params![key, v.to_string()],
-                )?;
+                tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![key, v.to_string()])?;
             }
         }
         tx.commit()
@@ -117,12 +92,8 @@ impl Persist {
 
     /// A stored meta value (e.g. the DB-less configuration hash).
     pub fn meta(&self, key: &str) -> Option<Value> {
-        let s: String = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
-                r.get(0)
-            })
-            .ok()?;
+        let s: String =
+            self.conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).ok()?;
         serde_json::from_str(&s).ok()
     }
 }

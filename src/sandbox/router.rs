@@ -72,22 +72,15 @@ const COLL: &[&str] = &["GET", "POST"];
 const ONE: &[&str] = &["DELETE", "GET", "PATCH", "PUT"];
 
 fn kind_of_collection(seg: &str) -> Option<Kind> {
-    Kind::ALL
-        .iter()
-        .copied()
-        .find(|k| *k != Kind::ConsumerGroupConsumer && k.collection() == seg)
+    Kind::ALL.iter().copied().find(|k| *k != Kind::ConsumerGroupConsumer && k.collection() == seg)
 }
 
 /// A child kind nested under `parent` at segment `seg`, with its foreign-key field.
 fn nested_kind(parent: Kind, seg: &str) -> Option<(Kind, &'static str)> {
-    Kind::ALL
-        .iter()
-        .copied()
-        .filter(|k| *k != Kind::ConsumerGroupConsumer && *k != Kind::Target)
-        .find_map(|k| {
-            let fk = k.foreign_keys().iter().find(|f| f.parent == parent)?;
-            (k.nested_collection() == seg).then_some((k, fk.field))
-        })
+    Kind::ALL.iter().copied().filter(|k| *k != Kind::ConsumerGroupConsumer && *k != Kind::Target).find_map(|k| {
+        let fk = k.foreign_keys().iter().find(|f| f.parent == parent)?;
+        (k.nested_collection() == seg).then_some((k, fk.field))
+    })
 }
 
 /// Resolves path segments to a target and its allowed verbs; `None` = 404.
@@ -119,27 +112,20 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
         | ["upstreams", u, "targets", t, _, "healthy" | "unhealthy"] => {
             (Target::TargetHealth((*u).into(), (*t).into()), &["PUT"][..])
         }
-        ["consumer_groups", g, "consumers"] => (
-            Target::Membership(true, (*g).into(), None),
-            &["DELETE", "GET", "POST"][..],
-        ),
-        ["consumer_groups", g, "consumers", c] => (
-            Target::Membership(true, (*g).into(), Some((*c).into())),
-            &["DELETE", "GET"][..],
-        ),
-        ["consumers", c, "consumer_groups"] => (
-            Target::Membership(false, (*c).into(), None),
-            &["DELETE", "GET", "POST"][..],
-        ),
-        ["consumers", c, "consumer_groups", g] => (
-            Target::Membership(false, (*c).into(), Some((*g).into())),
-            &["DELETE", "GET"][..],
-        ),
+        ["consumer_groups", g, "consumers"] => {
+            (Target::Membership(true, (*g).into(), None), &["DELETE", "GET", "POST"][..])
+        }
+        ["consumer_groups", g, "consumers", c] => {
+            (Target::Membership(true, (*g).into(), Some((*c).into())), &["DELETE", "GET"][..])
+        }
+        ["consumers", c, "consumer_groups"] => {
+            (Target::Membership(false, (*c).into(), None), &["DELETE", "GET", "POST"][..])
+        }
+        ["consumers", c, "consumer_groups", g] => {
+            (Target::Membership(false, (*c).into(), Some((*g).into())), &["DELETE", "GET"][..])
+        }
         [coll] => (Target::Collection(kind_of_collection(coll)?), COLL),
-        [coll, key] => (
-            Target::Entity(kind_of_collection(coll)?, (*key).into()),
-            ONE,
-        ),
+        [coll, key] => (Target::Entity(kind_of_collection(coll)?, (*key).into()), ONE),
         [coll, key, sub] => {
             let kind = kind_of_collection(coll)?;
             if let Some(fk) = kind.foreign_keys().iter().find(|f| f.field == *sub) {
@@ -152,10 +138,7 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
         [coll, key, sub, ckey] => {
             let kind = kind_of_collection(coll)?;
             let (child, field) = nested_kind(kind, sub)?;
-            (
-                Target::NestedEntity(kind, (*key).into(), child, field, (*ckey).into()),
-                ONE,
-            )
+            (Target::NestedEntity(kind, (*key).into(), child, field, (*ckey).into()), ONE)
         }
         _ => return None,
     };
@@ -194,11 +177,7 @@ pub fn templates() -> Vec<String> {
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    for k in Kind::ALL
-        .iter()
-        .copied()
-        .filter(|k| *k != Kind::ConsumerGroupConsumer && *k != Kind::Target)
-    {
+    for k in Kind::ALL.iter().copied().filter(|k| *k != Kind::ConsumerGroupConsumer && *k != Kind::Target) {
         let c = k.collection();
         let p = k.table();
         out.push(format!("/{c}"));
@@ -233,10 +212,7 @@ fn dbless_refusal(method: &str, kind: Kind, key: Option<&str>) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         12,
         "operation unsupported",
-        format!(
-            "cannot {verb} '{}' entities{by} when not using a database",
-            kind.table()
-        ),
+        format!("cannot {verb} '{}' entities{by} when not using a database", kind.table()),
         None,
     )
 }
@@ -256,9 +232,7 @@ fn entity_kind(t: &Target) -> Option<(Kind, Option<&str>)> {
 /// Resolves a parent key to its id (404 when missing).
 fn parent_id(ctx: &Ctx<'_>, kind: Kind, key: &str) -> ApiResult<String> {
     let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
-    ops::lookup(&store, kind, key, None)?
-        .map(|r| r.id().to_owned())
-        .ok_or_else(ApiError::not_found)
+    ops::lookup(&store, kind, key, None)?.map(|r| r.id().to_owned()).ok_or_else(ApiError::not_found)
 }
 
 /// Dispatches one request to its handler.
@@ -275,10 +249,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
     match target {
         Target::Root => info::root(ctx),
         Target::Status => info::status(ctx),
-        Target::Endpoints => Ok((
-            StatusCode::OK,
-            Some(serde_json::json!({ "data": templates() })),
-        )),
+        Target::Endpoints => Ok((StatusCode::OK, Some(serde_json::json!({ "data": templates() })))),
         Target::Config => declarative::handle(ctx, method, &body),
         Target::Schema(e) => info::entity_schema(&e),
         Target::SchemaValidate(e) => info::validate_entity(ctx, &e, &body),
@@ -296,11 +267,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
         },
         Target::Entity(kind, key) => {
             if kind == Kind::Certificate && !is_uuid(&key) {
-                let inp = if method == "GET" || method == "DELETE" {
-                    None
-                } else {
-                    Some(input(kind)?)
-                };
+                let inp = if method == "GET" || method == "DELETE" { None } else { Some(input(kind)?) };
                 return special::certificate_by_sni(ctx, method, &key, inp);
             }
             match method {
@@ -312,15 +279,8 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
             }
         }
         Target::Parent(kind, key, field) => {
-            let pk = kind
-                .foreign_key(field)
-                .map(|f| f.parent)
-                .ok_or_else(ApiError::not_found)?;
-            let inp = if matches!(method, "PUT" | "PATCH") {
-                Some(input(pk)?)
-            } else {
-                None
-            };
+            let pk = kind.foreign_key(field).map(|f| f.parent).ok_or_else(ApiError::not_found)?;
+            let inp = if matches!(method, "PUT" | "PATCH") { Some(input(pk)?) } else { None };
             ops::parent(ctx, method, kind, &key, field, inp)
         }
         Target::Nested(pk, pkey, child, field) => {
@@ -334,11 +294,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
             let pid = parent_id(ctx, pk, &pkey)?;
             let scope = Some((field, pid.as_str()));
             if child == Kind::Acl {
-                let inp = if matches!(method, "PUT" | "PATCH") {
-                    Some(input(child)?)
-                } else {
-                    None
-                };
+                let inp = if matches!(method, "PUT" | "PATCH") { Some(input(child)?) } else { None };
                 return special::acl_by_group(ctx, method, &pid, &key, inp);
             }
             match method {
@@ -352,12 +308,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
             let uid = special::upstream_id(ctx, &u)?;
             match method {
                 "GET" => special::list_targets(ctx, &uid),
-                _ => ops::create(
-                    ctx,
-                    Kind::Target,
-                    input(Kind::Target)?,
-                    Some(("upstream", &uid)),
-                ),
+                _ => ops::create(ctx, Kind::Target, input(Kind::Target)?, Some(("upstream", &uid))),
             }
         }
         Target::TargetsAll(u) => {
@@ -366,11 +317,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
         }
         Target::TargetOne(u, t) => {
             let uid = special::upstream_id(ctx, &u)?;
-            let inp = if matches!(method, "PUT" | "PATCH") {
-                Some(input(Kind::Target)?)
-            } else {
-                None
-            };
+            let inp = if matches!(method, "PUT" | "PATCH") { Some(input(Kind::Target)?) } else { None };
             special::target(ctx, method, &uid, &t, inp)
         }
         Target::TargetHealth(u, t) => {
@@ -383,10 +330,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
         }
         Target::Membership(from_group, key, other) => {
             let inp = if method == "POST" {
-                Some(
-                    body.to_input(env, Kind::ConsumerGroupConsumer)
-                        .unwrap_or_default(),
-                )
+                Some(body.to_input(env, Kind::ConsumerGroupConsumer).unwrap_or_default())
             } else {
                 None
             };
@@ -400,45 +344,23 @@ mod tests {
     use super::*;
 
     fn r(path: &str) -> Option<Target> {
-        let segs: Vec<String> = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
         resolve(&segs).map(|t| t.0)
     }
 
     #[test]
     fn routes_resolve() {
-        assert!(matches!(
-            r("/services"),
-            Some(Target::Collection(Kind::Service))
-        ));
-        assert!(matches!(
-            r("/services/x/routes"),
-            Some(Target::Nested(Kind::Service, _, Kind::Route, "service"))
-        ));
-        assert!(matches!(
-            r("/routes/x/service"),
-            Some(Target::Parent(Kind::Route, _, "service"))
-        ));
+        assert!(matches!(r("/services"), Some(Target::Collection(Kind::Service))));
+        assert!(matches!(r("/services/x/routes"), Some(Target::Nested(Kind::Service, _, Kind::Route, "service"))));
+        assert!(matches!(r("/routes/x/service"), Some(Target::Parent(Kind::Route, _, "service"))));
         assert!(matches!(
             r("/consumers/c/key-auth/k"),
-            Some(Target::NestedEntity(
-                Kind::Consumer,
-                _,
-                Kind::KeyauthCredential,
-                "consumer",
-                _
-            ))
+            Some(Target::NestedEntity(Kind::Consumer, _, Kind::KeyauthCredential, "consumer", _))
         ));
         assert!(r("/targets").is_none());
         assert!(r("/snis/x/certificate").is_none());
         assert!(r("/nope").is_none());
-        assert!(matches!(
-            r("/key-sets/s/keys"),
-            Some(Target::Nested(Kind::KeySet, _, Kind::Key, "set"))
-        ));
+        assert!(matches!(r("/key-sets/s/keys"), Some(Target::Nested(Kind::KeySet, _, Kind::Key, "set"))));
         assert!(templates().contains(&"/services/{services}/routes".to_owned()));
     }
 }

@@ -15,9 +15,7 @@ use crate::schema::is_uuid;
 /// The upstream id for `/upstreams/{u}/...` (404 when missing).
 pub fn upstream_id(ctx: &Ctx<'_>, key: &str) -> ApiResult<String> {
     let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
-    ops::lookup(&store, Kind::Upstream, key, None)?
-        .map(|r| r.id().to_owned())
-        .ok_or_else(ApiError::not_found)
+    ops::lookup(&store, Kind::Upstream, key, None)?.map(|r| r.id().to_owned()).ok_or_else(ApiError::not_found)
 }
 
 fn find_target(store: &Store, upstream: &str, key: &str) -> Option<Arc<Row>> {
@@ -55,24 +53,11 @@ pub fn list_targets(ctx: &Ctx<'_>, upstream: &str) -> ApiResult<Resp> {
         .filter_map(|id| store.get(Kind::Target, id))
         .collect();
     rows.sort_by(|a, b| {
-        let ca = a
-            .data
-            .get("created_at")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
-        let cb = b
-            .data
-            .get("created_at")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
+        let ca = a.data.get("created_at").and_then(Value::as_f64).unwrap_or(0.0);
+        let cb = b.data.get("created_at").and_then(Value::as_f64).unwrap_or(0.0);
         cb.total_cmp(&ca).then_with(|| b.id().cmp(a.id()))
     });
-    let page: Vec<Value> = rows
-        .iter()
-        .skip(start)
-        .take(size)
-        .map(|r| Value::Object(r.data.clone()))
-        .collect();
+    let page: Vec<Value> = rows.iter().skip(start).take(size).map(|r| Value::Object(r.data.clone())).collect();
     let end = start + page.len();
     let mut body = json!({"data": page, "next": null});
     if end < rows.len() {
@@ -124,10 +109,7 @@ pub fn upstream_health(ctx: &Ctx<'_>, upstream: &str) -> ApiResult<Resp> {
             Value::Object(d)
         })
         .collect();
-    Ok((
-        StatusCode::OK,
-        Some(json!({"data": data, "next": null, "node_id": ctx.inner.node_id})),
-    ))
+    Ok((StatusCode::OK, Some(json!({"data": data, "next": null, "node_id": ctx.inner.node_id}))))
 }
 
 /// `/certificates/{x}` where `x` is not a UUID: addressed through the SNI named `x` (§2.6).
@@ -139,26 +121,16 @@ pub fn certificate_by_sni(
 ) -> ApiResult<Resp> {
     let cert_id = {
         let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
-        store
-            .find_by(Kind::Sni, "name", name)
-            .and_then(|r| r.fk("certificate").map(str::to_owned))
+        store.find_by(Kind::Sni, "name", name).and_then(|r| r.fk("certificate").map(str::to_owned))
     };
     match (cert_id, method) {
         (Some(id), "GET") => ops::get(ctx, Kind::Certificate, &id, None),
-        (Some(id), "PATCH") => {
-            ops::update(ctx, Kind::Certificate, &id, input.unwrap_or_default(), None)
-        }
-        (Some(id), "PUT") => {
-            ops::upsert(ctx, Kind::Certificate, &id, input.unwrap_or_default(), None)
-        }
+        (Some(id), "PATCH") => ops::update(ctx, Kind::Certificate, &id, input.unwrap_or_default(), None),
+        (Some(id), "PUT") => ops::upsert(ctx, Kind::Certificate, &id, input.unwrap_or_default(), None),
         (Some(id), _) => ops::delete(ctx, Kind::Certificate, &id, None),
         (None, "PUT") => {
             let mut input = input.unwrap_or_default();
-            let mut names: Vec<Value> = input
-                .get("snis")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let mut names: Vec<Value> = input.get("snis").and_then(Value::as_array).cloned().unwrap_or_default();
             if !names.iter().any(|n| n.as_str() == Some(name)) {
                 names.push(json!(name));
             }
@@ -192,9 +164,7 @@ pub fn acl_by_group(
         let mut probe = Map::new();
         probe.insert("consumer".into(), json!({"id": consumer}));
         probe.insert("group".into(), json!(key));
-        store
-            .find_unique(Kind::Acl, &["consumer", "group"], &probe)
-            .map(str::to_owned)
+        store.find_unique(Kind::Acl, &["consumer", "group"], &probe).map(str::to_owned)
     };
     match (id, method) {
         (Some(id), "GET") => ops::get(ctx, Kind::Acl, &id, scope),
@@ -210,16 +180,9 @@ pub fn acl_by_group(
     }
 }
 
-fn render_many(
-    ctx: &Ctx<'_>,
-    store: &Store,
-    kind: Kind,
-    ids: impl Iterator<Item = String>,
-) -> Vec<Value> {
+fn render_many(ctx: &Ctx<'_>, store: &Store, kind: Kind, ids: impl Iterator<Item = String>) -> Vec<Value> {
     ids.filter_map(|id| {
-        store.get(kind, &id).map(|r| {
-            super::entity::render(&ctx.inner.env, store, kind, r, super::entity::now_secs())
-        })
+        store.get(kind, &id).map(|r| super::entity::render(&ctx.inner.env, store, kind, r, super::entity::now_secs()))
     })
     .collect()
 }
@@ -247,17 +210,10 @@ pub fn consumer_group(ctx: &Ctx<'_>, key: &str) -> ApiResult<Resp> {
     let gid = g.id().to_owned();
     let mut body = json!({"consumer_group": Value::Object(g.data.clone())});
     if ctx.query.get("list_consumers").map(String::as_str) != Some("false") {
-        body["consumers"] = json!(render_many(
-            ctx,
-            &store,
-            Kind::Consumer,
-            members(&store, &gid).into_iter()
-        ));
+        body["consumers"] = json!(render_many(ctx, &store, Kind::Consumer, members(&store, &gid).into_iter()));
     }
-    let plugins: Vec<String> = store
-        .children_of_kind(Kind::ConsumerGroup, &gid, Kind::Plugin)
-        .map(str::to_owned)
-        .collect();
+    let plugins: Vec<String> =
+        store.children_of_kind(Kind::ConsumerGroup, &gid, Kind::Plugin).map(str::to_owned).collect();
     body["plugins"] = json!(render_many(ctx, &store, Kind::Plugin, plugins.into_iter()));
     Ok((StatusCode::OK, Some(body)))
 }
@@ -269,20 +225,13 @@ fn member_row(group: &str, consumer: &str) -> Arc<Row> {
     d.insert("created_at".into(), json!(super::entity::now_secs()));
     d.insert("consumer_group".into(), json!({"id": group}));
     d.insert("consumer".into(), json!({"id": consumer}));
-    Arc::new(Row {
-        data: d,
-        expires: None,
-    })
+    Arc::new(Row { data: d, expires: None })
 }
 
 fn key_values(input: &Map<String, Value>, field: &str) -> Vec<String> {
     match input.get(field) {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         Some(Value::Object(o)) => o
             .get("id")
             .or_else(|| o.get("username"))
@@ -313,18 +262,10 @@ pub fn membership(
     let own = ops::lookup(&store, own_kind, key, None)?.ok_or_else(ApiError::not_found)?;
     let own_id = own.id().to_owned();
     let pair = |o: &str, x: &str| {
-        if from_group {
-            (o.to_owned(), x.to_owned())
-        } else {
-            (x.to_owned(), o.to_owned())
-        }
+        if from_group { (o.to_owned(), x.to_owned()) } else { (x.to_owned(), o.to_owned()) }
     };
     let listing = |store: &Store| {
-        if from_group {
-            members(store, &own_id)
-        } else {
-            groups_of(store, &own_id)
-        }
+        if from_group { members(store, &own_id) } else { groups_of(store, &own_id) }
     };
     match (method, other) {
         ("GET", None) => {
@@ -339,8 +280,7 @@ pub fn membership(
             }
             let mut changes = Vec::new();
             for k in keys {
-                let o =
-                    ops::lookup(&store, other_kind, &k, None)?.ok_or_else(ApiError::not_found)?;
+                let o = ops::lookup(&store, other_kind, &k, None)?.ok_or_else(ApiError::not_found)?;
                 let (g, c) = pair(&own_id, o.id());
                 let row = member_row(&g, &c);
                 if store.get(Kind::ConsumerGroupConsumer, row.id()).is_some() {
@@ -355,13 +295,7 @@ pub fn membership(
                 changes.push(Change::Put(Kind::ConsumerGroupConsumer, row));
             }
             ops::commit(ctx.inner, &mut store, changes)?;
-            let own_body = super::entity::render(
-                &ctx.inner.env,
-                &store,
-                own_kind,
-                &own,
-                super::entity::now_secs(),
-            );
+            let own_body = super::entity::render(&ctx.inner.env, &store, own_kind, &own, super::entity::now_secs());
             let list = render_many(ctx, &store, other_kind, listing(&store).into_iter());
             let body = if from_group {
                 json!({"consumer_group": own_body, "consumers": list})
@@ -375,10 +309,7 @@ pub fn membership(
                 .into_iter()
                 .map(|x| {
                     let (g, c) = pair(&own_id, &x);
-                    Change::Delete(
-                        Kind::ConsumerGroupConsumer,
-                        member_row(&g, &c).id().to_owned(),
-                    )
+                    Change::Delete(Kind::ConsumerGroupConsumer, member_row(&g, &c).id().to_owned())
                 })
                 .collect();
             ops::commit(ctx.inner, &mut store, changes)?;
@@ -392,20 +323,10 @@ pub fn membership(
                 return Err(ApiError::not_found());
             }
             if method == "GET" {
-                let body = super::entity::render(
-                    &ctx.inner.env,
-                    &store,
-                    other_kind,
-                    &o,
-                    super::entity::now_secs(),
-                );
+                let body = super::entity::render(&ctx.inner.env, &store, other_kind, &o, super::entity::now_secs());
                 return Ok((StatusCode::OK, Some(body)));
             }
-            ops::commit(
-                ctx.inner,
-                &mut store,
-                vec![Change::Delete(Kind::ConsumerGroupConsumer, mid)],
-            )?;
+            ops::commit(ctx.inner, &mut store, vec![Change::Delete(Kind::ConsumerGroupConsumer, mid)])?;
             Ok((StatusCode::NO_CONTENT, None))
         }
         _ => Err(ApiError::method_not_allowed()),

@@ -56,17 +56,9 @@ pub enum Change {
 /// composite cache keys (nulls take part), `kong-admin-api.md` §1.6, §2.
 pub fn unique_constraints(kind: Kind) -> &'static [&'static [&'static str]] {
     match kind {
-        Kind::Service
-        | Kind::Route
-        | Kind::Upstream
-        | Kind::Sni
-        | Kind::KeySet
-        | Kind::ConsumerGroup => &[&["name"]],
+        Kind::Service | Kind::Route | Kind::Upstream | Kind::Sni | Kind::KeySet | Kind::ConsumerGroup => &[&["name"]],
         Kind::Consumer => &[&["username"], &["custom_id"]],
-        Kind::Plugin => &[
-            &["instance_name"],
-            &["name", "route", "service", "consumer", "consumer_group"],
-        ],
+        Kind::Plugin => &[&["instance_name"], &["name", "route", "service", "consumer", "consumer_group"]],
         Kind::Target => &[&["upstream", "target"]],
         Kind::CaCertificate => &[&["cert_digest"]],
         Kind::Vault => &[&["prefix"]],
@@ -96,9 +88,7 @@ pub fn constraint_key(fields: &[&str], data: &Map<String, Value>) -> Option<Stri
                 key.push('\u{0}');
             }
             Some(Value::String(s)) => key.push_str(s),
-            Some(Value::Object(o)) => {
-                key.push_str(o.get("id").and_then(Value::as_str).unwrap_or(""))
-            }
+            Some(Value::Object(o)) => key.push_str(o.get("id").and_then(Value::as_str).unwrap_or("")),
             Some(other) => key.push_str(&other.to_string()),
         }
     }
@@ -133,18 +123,10 @@ impl Store {
     }
 
     /// The id of the row of `kind` whose constraint `fields` has the value(s) of `probe`.
-    pub fn find_unique(
-        &self,
-        kind: Kind,
-        fields: &[&str],
-        probe: &Map<String, Value>,
-    ) -> Option<&str> {
+    pub fn find_unique(&self, kind: Kind, fields: &[&str], probe: &Map<String, Value>) -> Option<&str> {
         let idx = unique_constraints(kind).iter().position(|c| *c == fields)?;
         let key = constraint_key(fields, probe)?;
-        self.uniques
-            .get(&(kind, idx))?
-            .get(&key)
-            .map(String::as_str)
+        self.uniques.get(&(kind, idx))?.get(&key).map(String::as_str)
     }
 
     /// The row of `kind` whose single unique field `field` equals `value`.
@@ -179,22 +161,12 @@ impl Store {
     /// Children referencing `(parent kind, parent id)` through any foreign key, ordered by
     /// (kind, id).
     pub fn children(&self, parent: Kind, id: &str) -> impl Iterator<Item = &(Kind, String)> {
-        self.children
-            .get(&(parent, id.to_owned()))
-            .into_iter()
-            .flatten()
+        self.children.get(&(parent, id.to_owned())).into_iter().flatten()
     }
 
     /// Children of one kind, ordered by id.
-    pub fn children_of_kind(
-        &self,
-        parent: Kind,
-        id: &str,
-        kind: Kind,
-    ) -> impl Iterator<Item = &str> {
-        self.children(parent, id)
-            .filter(move |(k, _)| *k == kind)
-            .map(|(_, id)| id.as_str())
+    pub fn children_of_kind(&self, parent: Kind, id: &str, kind: Kind) -> impl Iterator<Item = &str> {
+        self.children(parent, id).filter(move |(k, _)| *k == kind).map(|(_, id)| id.as_str())
     }
 
     /// Number of rows of every kind.
@@ -219,18 +191,12 @@ impl Store {
         let id = row.id().to_owned();
         for (i, c) in unique_constraints(kind).iter().enumerate() {
             if let Some(key) = constraint_key(c, &row.data) {
-                self.uniques
-                    .entry((kind, i))
-                    .or_default()
-                    .insert(key, id.clone());
+                self.uniques.entry((kind, i)).or_default().insert(key, id.clone());
             }
         }
         for fk in kind.foreign_keys() {
             if let Some(pid) = row.fk(fk.field) {
-                self.children
-                    .entry((fk.parent, pid.to_owned()))
-                    .or_default()
-                    .insert((kind, id.clone()));
+                self.children.entry((fk.parent, pid.to_owned())).or_default().insert((kind, id.clone()));
             }
         }
         if let Some(e) = row.expires {
@@ -274,10 +240,7 @@ impl Store {
                         self.unindex(*kind, &old);
                     }
                     self.index(*kind, row);
-                    self.tables
-                        .entry(*kind)
-                        .or_default()
-                        .insert(id, row.clone());
+                    self.tables.entry(*kind).or_default().insert(id, row.clone());
                 }
                 Change::Delete(kind, id) => {
                     if let Some(old) = self.tables.get_mut(kind).and_then(|t| t.remove(id)) {
@@ -290,9 +253,7 @@ impl Store {
 
     /// Every row of every kind, parents before children.
     pub fn all_rows(&self) -> impl Iterator<Item = (Kind, &Arc<Row>)> {
-        Kind::ALL
-            .iter()
-            .flat_map(move |k| self.table(*k).values().map(move |r| (*k, r)))
+        Kind::ALL.iter().flat_map(move |k| self.table(*k).values().map(move |r| (*k, r)))
     }
 }
 
@@ -302,10 +263,7 @@ mod tests {
     use serde_json::json;
 
     fn row(v: Value) -> Arc<Row> {
-        Arc::new(Row {
-            data: v.as_object().cloned().unwrap(),
-            expires: None,
-        })
+        Arc::new(Row { data: v.as_object().cloned().unwrap(), expires: None })
     }
 
     #[test]
@@ -313,38 +271,21 @@ mod tests {
         let mut s = Store::new();
         s.apply(&[
             Change::Put(Kind::Service, row(json!({"id": "s1", "name": "a"}))),
-            Change::Put(
-                Kind::Route,
-                row(json!({"id": "r1", "name": "r", "service": {"id": "s1"}})),
-            ),
+            Change::Put(Kind::Route, row(json!({"id": "r1", "name": "r", "service": {"id": "s1"}}))),
         ]);
         assert_eq!(s.find_by(Kind::Service, "name", "a").unwrap().id(), "s1");
-        assert_eq!(
-            s.children_of_kind(Kind::Service, "s1", Kind::Route)
-                .collect::<Vec<_>>(),
-            vec!["r1"]
-        );
-        s.apply(&[Change::Put(
-            Kind::Service,
-            row(json!({"id": "s1", "name": "b"})),
-        )]);
+        assert_eq!(s.children_of_kind(Kind::Service, "s1", Kind::Route).collect::<Vec<_>>(), vec!["r1"]);
+        s.apply(&[Change::Put(Kind::Service, row(json!({"id": "s1", "name": "b"})))]);
         assert!(s.find_by(Kind::Service, "name", "a").is_none());
         s.apply(&[Change::Delete(Kind::Route, "r1".into())]);
         assert_eq!(s.children(Kind::Service, "s1").count(), 0);
-        let conflict = s.unique_conflict(
-            Kind::Service,
-            json!({"name": "b"}).as_object().unwrap(),
-            "other",
-        );
+        let conflict = s.unique_conflict(Kind::Service, json!({"name": "b"}).as_object().unwrap(), "other");
         assert_eq!(conflict.map(|c| c.1), Some("s1".into()));
     }
 
     #[test]
     fn composite_keys_include_nulls() {
-        let d = json!({"name": "cors", "route": null, "service": {"id": "S"}})
-            .as_object()
-            .cloned()
-            .unwrap();
+        let d = json!({"name": "cors", "route": null, "service": {"id": "S"}}).as_object().cloned().unwrap();
         assert!(constraint_key(&["name", "route", "service", "consumer"], &d).is_some());
         assert!(constraint_key(&["instance_name"], &d).is_none());
     }

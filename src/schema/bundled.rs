@@ -80,4 +80,5 @@ pub(crate) const ENTERPRISE_ENTITIES: &[(&str, &str)] = &[
 ];
 
 /// The Enterprise `consumer_group` field of `plugins`, as a one-field object.
-pub(crate) const PLUGIN_CONSUMER_GROUP_FIELD: &str = include_str!("../../schemas/kong/enterprise/plugins.consumer_group.json");
+pub(crate) const PLUGIN_CONSUMER_GROUP_FIELD: &str =
+    include_str!("../../schemas/kong/enterprise/plugins.consumer_group.json");

@@ -21,11 +21,7 @@ fn find_field<'a>(fields: &'a [(String, Field)], path: &str) -> Option<&'a Field
 }
 
 fn quoted(list: &[Value]) -> String {
-    list.iter()
-        .filter_map(Value::as_str)
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    list.iter().filter_map(Value::as_str).map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
 }
 
 /// Validates `value` against a `*_match` spec laid over the schema field at `path`
@@ -37,9 +33,7 @@ fn matches_spec(
     value: &Value,
     ctx: &ValidationContext,
 ) -> Result<(), String> {
-    let mut attrs = find_field(fields, path)
-        .map(|f| f.attrs.clone())
-        .unwrap_or_default();
+    let mut attrs = find_field(fields, path).map(|f| f.attrs.clone()).unwrap_or_default();
     if let Some(spec) = spec.as_object() {
         for (k, v) in spec {
             attrs.insert(k.clone(), v.clone());
@@ -67,12 +61,7 @@ pub(crate) fn run_entity_check(
     };
     let names: Vec<String> = match kind.as_str() {
         "conditional" | "conditional_at_least_one_of" => {
-            let mut v = vec![
-                arg.get("if_field")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned(),
-            ];
+            let mut v = vec![arg.get("if_field").and_then(Value::as_str).unwrap_or("").to_owned()];
             if let Some(t) = arg.get("then_field").and_then(Value::as_str) {
                 v.push(t.to_owned());
             }
@@ -86,13 +75,7 @@ pub(crate) fn run_entity_check(
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect(),
-        _ => arg
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
+        _ => arg.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect(),
     };
     if names.iter().any(|n| tree.has_error_at(n)) {
         return;
@@ -102,48 +85,18 @@ pub(crate) fn run_entity_check(
     let prefix = if ctx.updating { "when updating, " } else { "" };
     match kind.as_str() {
         "at_least_one_of" if !list.iter().filter_map(Value::as_str).any(present) => {
-            tree.entity.push(format!(
-                "{prefix}at least one of these fields must be non-empty: {}",
-                quoted(&list)
-            ));
+            tree.entity.push(format!("{prefix}at least one of these fields must be non-empty: {}", quoted(&list)));
         }
-        "only_one_of"
-            if list
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|n| present(n))
-                .count()
-                != 1 =>
-        {
-            tree.entity.push(format!(
-                "{prefix}exactly one of these fields must be non-empty: {}",
-                quoted(&list)
-            ));
+        "only_one_of" if list.iter().filter_map(Value::as_str).filter(|n| present(n)).count() != 1 => {
+            tree.entity.push(format!("{prefix}exactly one of these fields must be non-empty: {}", quoted(&list)));
         }
-        "mutually_exclusive"
-            if list
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|n| present(n))
-                .count()
-                > 1 =>
-        {
-            tree.entity.push(format!(
-                "only one or none of these fields must be set: {}",
-                quoted(&list)
-            ));
+        "mutually_exclusive" if list.iter().filter_map(Value::as_str).filter(|n| present(n)).count() > 1 => {
+            tree.entity.push(format!("only one or none of these fields must be set: {}", quoted(&list)));
         }
         "mutually_required" => {
-            let n = list
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|n| present(n))
-                .count();
+            let n = list.iter().filter_map(Value::as_str).filter(|n| present(n)).count();
             if n != 0 && n != list.len() {
-                tree.entity.push(format!(
-                    "all or none of these fields must be set: {}",
-                    quoted(&list)
-                ));
+                tree.entity.push(format!("all or none of these fields must be set: {}", quoted(&list)));
             }
         }
         "distinct" => {
@@ -153,15 +106,9 @@ pub(crate) fn run_entity_check(
                 .filter_map(|n| get_path(obj, n))
                 .filter(|v| !v.is_null())
                 .collect();
-            let dup = vals
-                .iter()
-                .enumerate()
-                .any(|(i, a)| vals[i + 1..].contains(a));
+            let dup = vals.iter().enumerate().any(|(i, a)| vals[i + 1..].contains(a));
             if dup {
-                tree.entity.push(format!(
-                    "values of these fields must be distinct: {}",
-                    quoted(&list)
-                ));
+                tree.entity.push(format!("values of these fields must be distinct: {}", quoted(&list)));
             }
         }
         "conditional" => {
@@ -178,22 +125,15 @@ pub(crate) fn run_entity_check(
             }
             let then_value = get_path(obj, then_field).cloned().unwrap_or(Value::Null);
             let then_match = arg.get("then_match").cloned().unwrap_or(Value::Null);
-            let err =
-                if then_match.get("required") == Some(&Value::Bool(true)) && then_value.is_null() {
-                    Some("required field missing".to_owned())
-                } else {
-                    matches_spec(fields, then_field, &then_match, &then_value, ctx).err()
-                };
+            let err = if then_match.get("required") == Some(&Value::Bool(true)) && then_value.is_null() {
+                Some("required field missing".to_owned())
+            } else {
+                matches_spec(fields, then_field, &then_match, &then_value, ctx).err()
+            };
             if let Some(e) = err {
-                let msg = arg
-                    .get("then_err")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .unwrap_or(e);
+                let msg = arg.get("then_err").and_then(Value::as_str).map(str::to_owned).unwrap_or(e);
                 tree.set_path(then_field, msg);
-                tree.entity.push(format!(
-                    "failed conditional validation given value of field '{if_field}'"
-                ));
+                tree.entity.push(format!("failed conditional validation given value of field '{if_field}'"));
             }
         }
         "conditional_at_least_one_of" => {
@@ -206,24 +146,15 @@ pub(crate) fn run_entity_check(
                 if matches_spec(fields, if_field, else_match, &if_value, ctx).is_err() {
                     return;
                 }
-                (
-                    arg.get("else_then_at_least_one_of"),
-                    arg.get("else_then_err"),
-                )
+                (arg.get("else_then_at_least_one_of"), arg.get("else_then_err"))
             } else {
                 return;
             };
             let list = list.and_then(Value::as_array).cloned().unwrap_or_default();
             if !list.iter().filter_map(Value::as_str).any(present) {
-                let msg = err
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| {
-                        format!(
-                            "{prefix}at least one of these fields must be non-empty: {}",
-                            quoted(&list)
-                        )
-                    });
+                let msg = err.and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| {
+                    format!("{prefix}at least one of these fields must be non-empty: {}", quoted(&list))
+                });
                 tree.entity.push(msg);
             }
         }

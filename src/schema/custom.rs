@@ -17,10 +17,7 @@ pub fn check_field(schema: &str, path: &str, value: &Value) -> Option<String> {
         ("services", "path") => check_path(s),
         ("routes", "hosts.*") => check_host(&s.replace('*', "x"), true),
         ("routes" | "certificates", "snis.*") | ("snis", "name") => check_wildcard_host(s),
-        ("routes", "paths.*") => s
-            .starts_with('/')
-            .then(|| check_path(s).or_else(|| check_normalized(s)))
-            .flatten(),
+        ("routes", "paths.*") => s.starts_with('/').then(|| check_path(s).or_else(|| check_normalized(s))).flatten(),
         ("routes", "sources.*.ip" | "destinations.*.ip") => check_ip_or_cidr(s),
         ("upstreams", "name") => check_upstream_name(s),
         ("upstreams", "host_header") => check_host(s, true),
@@ -41,10 +38,7 @@ pub fn entity_check(schema: &str, sources: &[String], obj: &Map<String, Value>) 
 }
 
 fn strs<'a>(obj: &'a Map<String, Value>, f: &str) -> Vec<&'a str> {
-    obj.get(f)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
+    obj.get(f).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
 
 fn nonempty(obj: &Map<String, Value>, f: &str) -> bool {
@@ -63,30 +57,29 @@ fn route_matching_rule(obj: &Map<String, Value>) -> Option<String> {
     let has = |p: &str| protocols.contains(&p);
     let any = |fields: &[&str]| fields.iter().any(|f| nonempty(obj, f));
     if has("https") {
-        return (!any(&["methods", "hosts", "headers", "paths", "snis"])).then(|| "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'".into());
+        return (!any(&["methods", "hosts", "headers", "paths", "snis"])).then(|| {
+            "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'".into()
+        });
     }
     if has("http") {
-        return (!any(&["methods", "hosts", "headers", "paths"])).then(|| {
-            "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"
-                .into()
-        });
+        return (!any(&["methods", "hosts", "headers", "paths"]))
+            .then(|| "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'".into());
     }
     if has("grpcs") {
-        return (!any(&["hosts", "headers", "paths", "snis"])).then(|| {
-            "must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'grpcs'".into()
-        });
+        return (!any(&["hosts", "headers", "paths", "snis"]))
+            .then(|| "must set one of 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'grpcs'".into());
     }
     if has("grpc") {
-        return (!any(&["hosts", "headers", "paths"])).then(|| {
-            "must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpc'".into()
-        });
+        return (!any(&["hosts", "headers", "paths"]))
+            .then(|| "must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpc'".into());
     }
     if has("tcp") || has("tls") || has("udp") {
-        return (!any(&["sources", "destinations", "snis"])).then(|| "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'".into());
+        return (!any(&["sources", "destinations", "snis"])).then(|| {
+            "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'".into()
+        });
     }
     if has("tls_passthrough") {
-        return (!any(&["snis"]))
-            .then(|| "must set snis when 'protocols' is 'tls_passthrough'".into());
+        return (!any(&["snis"])).then(|| "must set snis when 'protocols' is 'tls_passthrough'".into());
     }
     None
 }
@@ -102,10 +95,7 @@ pub fn route_subschema_errors(obj: &Map<String, Value>) -> Vec<(String, String)>
     let mut forbid = |fields: &[&str], when: &str| {
         for f in fields {
             if nonempty(obj, f) {
-                out.push((
-                    (*f).to_owned(),
-                    format!("cannot set '{f}' when 'protocols' is {when}"),
-                ));
+                out.push(((*f).to_owned(), format!("cannot set '{f}' when 'protocols' is {when}")));
             }
         }
     };
@@ -114,34 +104,25 @@ pub fn route_subschema_errors(obj: &Map<String, Value>) -> Vec<(String, String)>
         "grpc" | "grpcs" => {
             forbid(&["sources", "destinations", "methods"], "'grpc' or 'grpcs'");
             if obj.get("strip_path") == Some(&Value::Bool(true)) {
-                out.push((
-                    "strip_path".into(),
-                    "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'".into(),
-                ));
+                out.push(("strip_path".into(), "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'".into()));
             }
         }
-        _ => forbid(
-            &["methods", "hosts", "paths", "headers"],
-            "'tcp', 'tls', 'tls_passthrough' or 'udp'",
-        ),
+        _ => forbid(&["methods", "hosts", "paths", "headers"], "'tcp', 'tls', 'tls_passthrough' or 'udp'"),
     }
     out
 }
 
 /// Tags (§1.5).
 pub fn check_tag(t: &str) -> Option<String> {
-    let ok = !t.is_empty()
-        && t.bytes()
-            .all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'/' || b >= 0x80);
+    let ok = !t.is_empty() && t.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'/' || b >= 0x80);
     (!ok).then(|| format!("invalid tag '{t}': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"))
 }
 
 /// `utf8_name` typedef (§2.1).
 pub fn check_utf8_name(s: &str) -> Option<String> {
-    let ok = s
-        .chars()
-        .all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~'));
-    (!ok).then(|| format!("invalid value '{s}': the only accepted ascii characters are alphanumerics or ., -, _, and ~"))
+    let ok = s.chars().all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~'));
+    (!ok)
+        .then(|| format!("invalid value '{s}': the only accepted ascii characters are alphanumerics or ., -, _, and ~"))
 }
 
 fn is_hostname(h: &str) -> bool {
@@ -150,9 +131,7 @@ fn is_hostname(h: &str) -> bool {
         && h.split('.').enumerate().all(|(i, label)| {
             (!label.is_empty() || i > 0 && h.ends_with('.'))
                 && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
 }
 
@@ -185,11 +164,7 @@ pub fn check_host(s: &str, allow_port: bool) -> Option<String> {
             return Some(format!("invalid value: {s}"));
         }
     }
-    if host.parse::<IpAddr>().is_ok() || is_hostname(host) {
-        None
-    } else {
-        Some(format!("invalid value: {s}"))
-    }
+    if host.parse::<IpAddr>().is_ok() || is_hostname(host) { None } else { Some(format!("invalid value: {s}")) }
 }
 
 /// SNI-style host names: wildcard at the leftmost or rightmost label, no IP, no port (§2.6).
@@ -208,11 +183,7 @@ pub fn check_wildcard_host(s: &str) -> Option<String> {
     if stars == 1 && !(host.starts_with("*.") || host.ends_with(".*")) {
         return Some("invalid wildcard: must be placed at leftmost or rightmost label".into());
     }
-    if is_hostname(&host.replace('*', "x")) {
-        None
-    } else {
-        Some(format!("invalid value: {s}"))
-    }
+    if is_hostname(&host.replace('*', "x")) { None } else { Some(format!("invalid value: {s}")) }
 }
 
 fn is_rfc3986(c: u8) -> bool {
@@ -222,16 +193,13 @@ fn is_rfc3986(c: u8) -> bool {
 /// Path characters and percent-encoding (§2.1).
 pub fn check_path(s: &str) -> Option<String> {
     if !s.bytes().all(is_rfc3986) {
-        return Some(format!(
-            "invalid path: '{s}' (characters outside of the reserved list of RFC 3986 found)"
-        ));
+        return Some(format!("invalid path: '{s}' (characters outside of the reserved list of RFC 3986 found)"));
     }
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let ok =
-                b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
+            let ok = b.len() > i + 2 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
             if !ok {
                 let end = (i + 3).min(b.len());
                 return Some(format!("invalid url-encoded value: '{}'", &s[i..end]));
@@ -319,12 +287,8 @@ fn check_upstream_name(s: &str) -> Option<String> {
 }
 
 fn check_token(s: &str, what: &str) -> Option<String> {
-    let ok = s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    (!ok).then(|| {
-        format!("bad {what} name '{s}', allowed characters are A-Z, a-z, 0-9, '_', and '-'")
-    })
+    let ok = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (!ok).then(|| format!("bad {what} name '{s}', allowed characters are A-Z, a-z, 0-9, '_', and '-'"))
 }
 
 fn check_target(s: &str) -> Option<String> {
@@ -334,8 +298,7 @@ fn check_target(s: &str) -> Option<String> {
     let (host, port) = split_host_port(s);
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
     let host_ok = host.parse::<IpAddr>().is_ok() || is_hostname(host);
-    (!(port_ok && host_ok))
-        .then(|| format!("Invalid target ('{s}'); not a valid hostname or ip address"))
+    (!(port_ok && host_ok)).then(|| format!("Invalid target ('{s}'); not a valid hostname or ip address"))
 }
 
 #[cfg(test)]
@@ -347,10 +310,7 @@ mod tests {
         assert!(check_utf8_name("svc-a.b_c~").is_none());
         assert!(check_utf8_name("sérvice").is_none());
         assert!(check_utf8_name("a b").is_some());
-        assert_eq!(
-            check_host("a.test:80", false).as_deref(),
-            Some("must not have a port")
-        );
+        assert_eq!(check_host("a.test:80", false).as_deref(), Some("must not have a port"));
         assert!(check_host("10.0.0.1", false).is_none());
         assert!(check_host("::1", false).is_none());
         assert!(check_host("bad host", false).is_some());
@@ -367,10 +327,7 @@ mod tests {
             check_wildcard_host("a.*.com").as_deref(),
             Some("invalid wildcard: must be placed at leftmost or rightmost label")
         );
-        assert_eq!(
-            check_wildcard_host("1.2.3.4").as_deref(),
-            Some("must not be an IP")
-        );
+        assert_eq!(check_wildcard_host("1.2.3.4").as_deref(), Some("must not be an IP"));
     }
 
     #[test]
@@ -393,9 +350,6 @@ mod tests {
             check_upstream_name("1.2.3.4").as_deref(),
             Some("Invalid name ('1.2.3.4'); no ip addresses allowed")
         );
-        assert_eq!(
-            check_upstream_name("a.test:80").as_deref(),
-            Some("Invalid name ('a.test:80'); no port allowed")
-        );
+        assert_eq!(check_upstream_name("a.test:80").as_deref(), Some("Invalid name ('a.test:80'); no port allowed"));
     }
 }

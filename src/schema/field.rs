@@ -131,9 +131,7 @@ impl Field {
 
 /// Parses a `fields` list: `[{"<name>": {definition}}, ...]`.
 pub(crate) fn parse_field_list(path: &str, list: &Value) -> Result<Vec<(String, Field)>, SchemaError> {
-    let items = list
-        .as_array()
-        .ok_or_else(|| SchemaError::Malformed(format!("{path}: `fields` is not an array")))?;
+    let items = list.as_array().ok_or_else(|| SchemaError::Malformed(format!("{path}: `fields` is not an array")))?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let obj = item

@@ -47,17 +47,8 @@ pub fn is_match(pattern: &str, subject: &str) -> Result<bool, PatternError> {
 pub fn find(pattern: &str, subject: &str) -> Result<Option<(usize, usize)>, PatternError> {
     let pat = pattern.as_bytes();
     let src = subject.as_bytes();
-    let (anchor, p0) = if pat.first() == Some(&b'^') {
-        (true, 1)
-    } else {
-        (false, 0)
-    };
-    let mut m = Matcher {
-        src,
-        pat,
-        caps: Vec::new(),
-        depth: 0,
-    };
+    let (anchor, p0) = if pat.first() == Some(&b'^') { (true, 1) } else { (false, 0) };
+    let mut m = Matcher { src, pat, caps: Vec::new(), depth: 0 };
     let mut s = 0;
     loop {
         m.caps.clear();
@@ -86,11 +77,7 @@ fn class_matches(c: u8, class: u8) -> bool {
         b'x' => c.is_ascii_hexdigit(),
         _ => return class == c,
     };
-    if class.is_ascii_uppercase() {
-        !res
-    } else {
-        res
-    }
+    if class.is_ascii_uppercase() { !res } else { res }
 }
 
 impl Matcher<'_> {
@@ -244,11 +231,7 @@ impl Matcher<'_> {
                         }
                         Some(b'*') => break self.max_expand(s, p, ep)?,
                         Some(b'+') => {
-                            break if m {
-                                self.max_expand(s + 1, p, ep)?
-                            } else {
-                                None
-                            };
+                            break if m { self.max_expand(s + 1, p, ep)? } else { None };
                         }
                         Some(b'-') => break self.min_expand(s, p, ep)?,
                         _ => {
@@ -282,12 +265,7 @@ impl Matcher<'_> {
         }
     }
 
-    fn min_expand(
-        &mut self,
-        mut s: usize,
-        p: usize,
-        ep: usize,
-    ) -> Result<Option<usize>, PatternError> {
+    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Result<Option<usize>, PatternError> {
         loop {
             if let Some(r) = self.do_match(s, ep + 1)? {
                 return Ok(Some(r));
@@ -300,12 +278,7 @@ impl Matcher<'_> {
         }
     }
 
-    fn start_capture(
-        &mut self,
-        s: usize,
-        p: usize,
-        what: CapLen,
-    ) -> Result<Option<usize>, PatternError> {
+    fn start_capture(&mut self, s: usize, p: usize, what: CapLen) -> Result<Option<usize>, PatternError> {
         if self.caps.len() >= MAX_CAPTURES {
             return Err(PatternError("too many captures".into()));
         }
@@ -318,11 +291,7 @@ impl Matcher<'_> {
     }
 
     fn end_capture(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
-        let Some(l) = self
-            .caps
-            .iter()
-            .rposition(|(_, len)| matches!(len, CapLen::Unfinished))
-        else {
+        let Some(l) = self.caps.iter().rposition(|(_, len)| matches!(len, CapLen::Unfinished)) else {
             return Err(PatternError("invalid pattern capture".into()));
         };
         self.caps[l].1 = CapLen::Len(s - self.caps[l].0);

@@ -25,7 +25,7 @@ pub use defaults::{absent_value, fill_defaults, fill_value};
 pub use field::{Field, FieldType};
 pub use normalize::{dedupe_set, merge_update, normalize_sets};
 pub use shorthand::{echo_shorthands, expand_shorthands, shorthand_names, strip_shorthands};
-pub use validate::{get_path, is_nonempty, is_uuid, lua_value, validate_value, ValidationContext};
+pub use validate::{ValidationContext, get_path, is_nonempty, is_uuid, lua_value, validate_value};
 pub use violation::{ErrorTree, FieldError, SchemaViolation};
 
 /// A schema file that does not have the shape `{"fields": [...], "entity_checks": [...]}`.
@@ -52,9 +52,7 @@ pub struct Schema {
 impl Schema {
     /// Parses `{"fields": [...], "entity_checks": [...]}`.
     pub fn from_json(name: &str, json: &Value) -> Result<Schema, SchemaError> {
-        let fields = json
-            .get("fields")
-            .ok_or_else(|| SchemaError::Malformed(format!("{name}: no `fields`")))?;
+        let fields = json.get("fields").ok_or_else(|| SchemaError::Malformed(format!("{name}: no `fields`")))?;
         let fields = field::parse_field_list("", fields)?;
         let entity_checks = json.get("entity_checks").and_then(Value::as_array).cloned().unwrap_or_default();
         Ok(Schema { name: name.to_owned(), fields, entity_checks })
@@ -133,13 +131,15 @@ impl Schemas {
             let cg = parse("plugins.consumer_group", bundled::PLUGIN_CONSUMER_GROUP_FIELD);
             let cg_fields = field::parse_field_list("", &Value::Array(vec![cg])).expect("bundled consumer_group field");
             if let Some(plugins) = s.entities.get_mut("plugins") {
-                let at = plugins.fields.iter().position(|(n, _)| n == "consumer").map_or(plugins.fields.len(), |i| i + 1);
+                let at =
+                    plugins.fields.iter().position(|(n, _)| n == "consumer").map_or(plugins.fields.len(), |i| i + 1);
                 for (i, f) in cg_fields.into_iter().enumerate() {
                     plugins.fields.insert(at + i, f);
                 }
             }
             for (name, text) in bundled::PLUGINS {
-                s.insert_plugin(name, parse(name, text)).unwrap_or_else(|e| panic!("bundled plugin schema {name}: {e}"));
+                s.insert_plugin(name, parse(name, text))
+                    .unwrap_or_else(|e| panic!("bundled plugin schema {name}: {e}"));
             }
             s
         })

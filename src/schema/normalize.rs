@@ -57,17 +57,11 @@ fn normalize_value(field: &Field, v: &mut Value) {
 
 /// Merges a partial update into a stored entity as Kong's PATCH does: records merge field by
 /// field (recursively), everything else (arrays, sets, maps, scalars, `null`) replaces.
-pub fn merge_update(
-    fields: &[(String, Field)],
-    stored: &mut Map<String, Value>,
-    patch: Map<String, Value>,
-) {
+pub fn merge_update(fields: &[(String, Field)], stored: &mut Map<String, Value>, patch: Map<String, Value>) {
     for (k, v) in patch {
         let field = fields.iter().find(|(n, _)| *n == k).map(|(_, f)| f);
         match (field, stored.get_mut(&k), v) {
-            (Some(f), Some(Value::Object(old)), Value::Object(new))
-                if f.ty == FieldType::Record =>
-            {
+            (Some(f), Some(Value::Object(old)), Value::Object(new)) if f.ty == FieldType::Record => {
                 let sub: &[(String, Field)] = f.fields.as_deref().unwrap_or(&[]);
                 if sub.is_empty() {
                     // abstract record (custom plugin config): shallow merge
@@ -101,18 +95,14 @@ mod tests {
     #[test]
     fn patch_merges_records() {
         let s = Schemas::bundled().plugin("key-auth").unwrap();
-        let mut stored =
-            json!({"config": {"key_names": ["a"], "hide_credentials": false}, "tags": ["x"]})
-                .as_object()
-                .cloned()
-                .unwrap();
+        let mut stored = json!({"config": {"key_names": ["a"], "hide_credentials": false}, "tags": ["x"]})
+            .as_object()
+            .cloned()
+            .unwrap();
         merge_update(
             &s.fields,
             &mut stored,
-            json!({"config": {"hide_credentials": true}, "tags": ["y"]})
-                .as_object()
-                .cloned()
-                .unwrap(),
+            json!({"config": {"hide_credentials": true}, "tags": ["y"]}).as_object().cloned().unwrap(),
         );
         assert_eq!(
             stored,

@@ -18,12 +18,7 @@ fn target_path(name: &str, def: &Field) -> Option<Vec<String>> {
         .and_then(|r| r.get("path"))
         .and_then(Value::as_array);
     if let Some(path) = replaced {
-        return Some(
-            path.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-        );
+        return Some(path.iter().filter_map(Value::as_str).map(str::to_owned).collect());
     }
     let fixed = match name {
         "cookie_lifetime" => "rolling_timeout",
@@ -44,9 +39,7 @@ fn set_path(obj: &mut Map<String, Value>, path: &[String], value: Value) {
     };
     let mut cur = obj;
     for p in parents {
-        let slot = cur
-            .entry(p.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let slot = cur.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
         if !slot.is_object() {
             *slot = Value::Object(Map::new());
         }
@@ -95,12 +88,7 @@ pub fn shorthand_names(field: &Field) -> Vec<String> {
     field
         .shorthand_fields
         .iter()
-        .filter(|(_, d)| {
-            d.attrs
-                .get("deprecation")
-                .and_then(|d| d.get("replaced_with"))
-                .is_some()
-        })
+        .filter(|(_, d)| d.attrs.get("deprecation").and_then(|d| d.get("replaced_with")).is_some())
         .map(|(n, _)| n.clone())
         .collect()
 }
@@ -119,12 +107,7 @@ pub fn echo_shorthands(fields: &[(String, Field)], obj: &mut Map<String, Value>)
             echo_shorthands(sub, rec);
         }
         for short in shorthand_names(field) {
-            let Some(def) = field
-                .shorthand_fields
-                .iter()
-                .find(|(n, _)| *n == short)
-                .map(|(_, d)| d)
-            else {
+            let Some(def) = field.shorthand_fields.iter().find(|(n, _)| *n == short).map(|(_, d)| d) else {
                 continue;
             };
             let Some(path) = target_path(&short, def) else {
@@ -164,11 +147,10 @@ mod tests {
     #[test]
     fn redis_host_expands_and_echoes() {
         let s = Schemas::bundled().plugin("rate-limiting").unwrap();
-        let mut p =
-            json!({"name": "rate-limiting", "config": {"minute": 5, "redis_host": "r.test"}})
-                .as_object()
-                .cloned()
-                .unwrap();
+        let mut p = json!({"name": "rate-limiting", "config": {"minute": 5, "redis_host": "r.test"}})
+            .as_object()
+            .cloned()
+            .unwrap();
         expand_shorthands(&s.fields, &mut p);
         assert_eq!(p["config"]["redis"]["host"], "r.test");
         assert!(p["config"].get("redis_host").is_none());
@@ -183,10 +165,7 @@ mod tests {
     #[test]
     fn session_shorthands_have_fixed_targets() {
         let s = Schemas::bundled().plugin("session").unwrap();
-        let mut p = json!({"config": {"cookie_lifetime": 10}})
-            .as_object()
-            .cloned()
-            .unwrap();
+        let mut p = json!({"config": {"cookie_lifetime": 10}}).as_object().cloned().unwrap();
         expand_shorthands(&s.fields, &mut p);
         assert_eq!(p["config"], json!({"rolling_timeout": 10}));
     }

@@ -27,26 +27,10 @@ pub struct ValidationContext {
 impl Schema {
     /// Validates a complete entity (defaults already filled, shorthands expanded, foreign
     /// keys as `{"id": ...}`). Returns Kong's structured errors on failure.
-    pub fn validate(
-        &self,
-        obj: &Map<String, Value>,
-        ctx: &ValidationContext,
-    ) -> Result<(), SchemaViolation> {
+    pub fn validate(&self, obj: &Map<String, Value>, ctx: &ValidationContext) -> Result<(), SchemaViolation> {
         let mut tree = ErrorTree::default();
-        validate_record(
-            &self.name,
-            "",
-            &self.fields,
-            &self.entity_checks,
-            obj,
-            ctx,
-            &mut tree,
-        );
-        if tree.is_empty() {
-            Ok(())
-        } else {
-            Err(SchemaViolation { tree })
-        }
+        validate_record(&self.name, "", &self.fields, &self.entity_checks, obj, ctx, &mut tree);
+        if tree.is_empty() { Ok(()) } else { Err(SchemaViolation { tree }) }
     }
 }
 
@@ -98,12 +82,8 @@ pub fn validate_value(
         }
         (FieldType::Record, Value::Object(obj)) => {
             if let Some(fields) = &field.fields {
-                let checks = field
-                    .attrs
-                    .get("entity_checks")
-                    .and_then(Value::as_array)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
+                let checks =
+                    field.attrs.get("entity_checks").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
                 let mut tree = ErrorTree::default();
                 validate_record(schema, path, fields, checks, obj, ctx, &mut tree);
                 if !tree.is_empty() {
@@ -115,13 +95,7 @@ pub fn validate_value(
             let mut tree = ErrorTree::default();
             for (k, v) in obj {
                 if let Some(kf) = &field.keys
-                    && let Err(e) = validate_value(
-                        schema,
-                        &format!("{path}.<key>"),
-                        kf,
-                        &Value::String(k.clone()),
-                        ctx,
-                    )
+                    && let Err(e) = validate_value(schema, &format!("{path}.<key>"), kf, &Value::String(k.clone()), ctx)
                 {
                     tree.set(k, e);
                     continue;
@@ -159,11 +133,7 @@ fn validate_record(
         }
     }
     for (name, field) in fields {
-        let path = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}.{name}")
-        };
+        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
         match obj.get(name) {
             None => {
                 if field.required && !field.auto {
@@ -185,9 +155,7 @@ fn validate_record(
 fn check_type(field: &Field, value: &Value) -> Result<(), FieldError> {
     let ok = match field.ty {
         FieldType::String => value.is_string(),
-        FieldType::Integer => value
-            .as_f64()
-            .is_some_and(|f| f.fract() == 0.0 && f.is_finite()),
+        FieldType::Integer => value.as_f64().is_some_and(|f| f.fract() == 0.0 && f.is_finite()),
         FieldType::Number => value.is_number(),
         FieldType::Boolean => value.is_boolean(),
         FieldType::Array | FieldType::Set => value.is_array(),
@@ -266,10 +234,7 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
     if let (Some(gt), Some(n)) = (a.get("gt").and_then(Value::as_f64), num)
         && n <= gt
     {
-        return Err(format!(
-            "value must be greater than {}",
-            lua_value(&a["gt"])
-        ));
+        return Err(format!("value must be greater than {}", lua_value(&a["gt"])));
     }
     if a.get("timestamp") == Some(&Value::Bool(true)) && num.is_some_and(|n| n <= 0.0) {
         return Err("expected a valid timestamp".into());
@@ -286,11 +251,7 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
         let lo = to_f64(&b[0]).unwrap_or(f64::NEG_INFINITY);
         let hi = to_f64(&b[1]).unwrap_or(f64::INFINITY);
         if n < lo || n > hi {
-            return Err(format!(
-                "value should be between {} and {}",
-                lua_value(&b[0]),
-                lua_value(&b[1])
-            ));
+            return Err(format!("value should be between {} and {}", lua_value(&b[0]), lua_value(&b[1])));
         }
     }
     if let Some(len) = length(value) {
@@ -299,10 +260,7 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
         {
             return Err(format!("length must be {n}"));
         }
-        let min = a
-            .get("len_min")
-            .and_then(Value::as_u64)
-            .or(if value.is_string() { Some(1) } else { None });
+        let min = a.get("len_min").and_then(Value::as_u64).or(if value.is_string() { Some(1) } else { None });
         if let Some(n) = min
             && (len as u64) < n
         {
@@ -347,16 +305,8 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
             }
         }
         if let Some(m) = a.get("match_any") {
-            let pats = m
-                .get("patterns")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if !pats
-                .iter()
-                .filter_map(Value::as_str)
-                .any(|p| pattern_ok(p, s))
-            {
+            let pats = m.get("patterns").and_then(Value::as_array).cloned().unwrap_or_default();
+            if !pats.iter().filter_map(Value::as_str).any(|p| pattern_ok(p, s)) {
                 return Err(err_or(m, || format!("invalid value: {s}")));
             }
         }
@@ -367,15 +317,10 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
         {
             return Err(format!("expected to contain: {}", lua_value(c)));
         }
-        if let Some(subsets) = a
-            .get("mutually_exclusive_subsets")
-            .and_then(Value::as_array)
-        {
+        if let Some(subsets) = a.get("mutually_exclusive_subsets").and_then(Value::as_array) {
             let mut member_of: Vec<usize> = Vec::new();
             for item in items {
-                if let Some(i) = subsets
-                    .iter()
-                    .position(|s| s.as_array().is_some_and(|s| s.contains(item)))
+                if let Some(i) = subsets.iter().position(|s| s.as_array().is_some_and(|s| s.contains(item)))
                     && !member_of.contains(&i)
                 {
                     member_of.push(i);
@@ -394,10 +339,7 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
                         format!("({})", names.join(", "))
                     })
                     .collect();
-                return Err(format!(
-                    "these sets are mutually exclusive: {}",
-                    sets.join(", ")
-                ));
+                return Err(format!("these sets are mutually exclusive: {}", sets.join(", ")));
             }
         }
     }
@@ -405,10 +347,7 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
 }
 
 fn err_or(m: &Value, default: impl FnOnce() -> String) -> String {
-    m.get("err")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(default)
+    m.get("err").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(default)
 }
 
 fn to_f64(v: &Value) -> Option<f64> {
@@ -487,11 +426,7 @@ mod tests {
             "2 schema violations (connect_timeout: expected an integer; host: required field missing)"
         );
         assert!(check("services", json!({"host": "example.test"})).is_ok());
-        let e = check(
-            "services",
-            json!({"host": "a", "protocol": "tcp", "path": "/x"}),
-        )
-        .unwrap_err();
+        let e = check("services", json!({"host": "a", "protocol": "tcp", "path": "/x"})).unwrap_err();
         assert_eq!(
             e.fields_json(),
             json!({"@entity": ["failed conditional validation given value of field 'protocol'"], "path": "value must be null"})
@@ -505,11 +440,7 @@ mod tests {
             e.message(),
             "schema violation (protocols.1: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp)"
         );
-        let e = check(
-            "routes",
-            json!({"protocols": ["http", "tcp"], "paths": ["/"]}),
-        )
-        .unwrap_err();
+        let e = check("routes", json!({"protocols": ["http", "tcp"], "paths": ["/"]})).unwrap_err();
         assert_eq!(
             e.fields_json()["protocols"],
             json!("these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp')")
@@ -524,12 +455,7 @@ mod tests {
             "schema violation (at least one of these fields must be non-empty: 'custom_id', 'username')"
         );
         let s = Schemas::bundled().entity("consumers").unwrap();
-        let e = s
-            .validate(
-                &obj(json!({"username": null})),
-                &ValidationContext { updating: true },
-            )
-            .unwrap_err();
+        let e = s.validate(&obj(json!({"username": null})), &ValidationContext { updating: true }).unwrap_err();
         assert!(e.message().contains("when updating, at least one"));
     }
 

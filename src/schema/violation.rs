@@ -42,10 +42,8 @@ impl ErrorTree {
         match path.split_once('.') {
             None => self.set(path, FieldError::Msg(msg)),
             Some((head, rest)) => {
-                let slot = self
-                    .fields
-                    .entry(head.to_owned())
-                    .or_insert_with(|| FieldError::Record(ErrorTree::default()));
+                let slot =
+                    self.fields.entry(head.to_owned()).or_insert_with(|| FieldError::Record(ErrorTree::default()));
                 if let FieldError::Record(t) = slot {
                     t.set_path(rest, msg);
                 }
@@ -70,10 +68,7 @@ impl ErrorTree {
     pub fn to_json(&self) -> Value {
         let mut obj = Map::new();
         if !self.entity.is_empty() {
-            obj.insert(
-                "@entity".into(),
-                Value::Array(self.entity.iter().cloned().map(Value::String).collect()),
-            );
+            obj.insert("@entity".into(), Value::Array(self.entity.iter().cloned().map(Value::String).collect()));
         }
         for (k, v) in &self.fields {
             obj.insert(k.clone(), v.to_json());
@@ -83,8 +78,7 @@ impl ErrorTree {
 
     /// Every message with its dotted path (`None` for top-level entity messages).
     pub fn flatten(&self) -> Vec<(Option<String>, String)> {
-        let mut out: Vec<(Option<String>, String)> =
-            self.entity.iter().map(|m| (None, m.clone())).collect();
+        let mut out: Vec<(Option<String>, String)> = self.entity.iter().map(|m| (None, m.clone())).collect();
         let mut rest = Vec::new();
         for (k, v) in &self.fields {
             v.flatten_into(k, &mut rest);
@@ -149,12 +143,7 @@ impl SchemaViolation {
 
     /// A violation with one entity-level message.
     pub fn entity(msg: impl Into<String>) -> Self {
-        SchemaViolation {
-            tree: ErrorTree {
-                fields: BTreeMap::new(),
-                entity: vec![msg.into()],
-            },
-        }
+        SchemaViolation { tree: ErrorTree { fields: BTreeMap::new(), entity: vec![msg.into()] } }
     }
 
     /// Kong's `fields` object.
@@ -211,10 +200,7 @@ mod tests {
     fn messages_follow_kong() {
         let mut t = ErrorTree::default();
         t.set("host", FieldError::Msg("required field missing".into()));
-        t.set(
-            "connect_timeout",
-            FieldError::Msg("expected an integer".into()),
-        );
+        t.set("connect_timeout", FieldError::Msg("expected an integer".into()));
         let v = SchemaViolation { tree: t };
         assert_eq!(
             v.message(),
@@ -230,13 +216,7 @@ mod tests {
         t.set_path("config.http_endpoint", "required field missing".into());
         t.entity.push("e".into());
         let v = SchemaViolation { tree: t };
-        assert_eq!(
-            v.fields_json(),
-            json!({"@entity": ["e"], "config": {"http_endpoint": "required field missing"}})
-        );
-        assert_eq!(
-            v.message(),
-            "2 schema violations (e; config.http_endpoint: required field missing)"
-        );
+        assert_eq!(v.fields_json(), json!({"@entity": ["e"], "config": {"http_endpoint": "required field missing"}}));
+        assert_eq!(v.message(), "2 schema violations (e; config.http_endpoint: required field missing)");
     }
 }

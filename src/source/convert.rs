@@ -51,8 +51,7 @@ impl FormatVersion {
 /// Whether a route path contains a regular-expression character: anything outside
 /// `[a-zA-Z0-9._~/%-]`.
 pub fn is_regex_like(path: &str) -> bool {
-    path.chars()
-        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '/' | '%' | '-')))
+    path.chars().any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '/' | '%' | '-')))
 }
 
 /// The 3.0 form of a pre-3.0 route path, when it differs: `~` added to a regex-like path
@@ -74,10 +73,7 @@ mod tests {
     #[test]
     fn versions() {
         assert_eq!(FormatVersion::parse("3.0"), Ok(FormatVersion::V3));
-        assert_eq!(
-            FormatVersion::parse("2.1"),
-            Ok(FormatVersion::Legacy("2.1".into()))
-        );
+        assert_eq!(FormatVersion::parse("2.1"), Ok(FormatVersion::Legacy("2.1".into())));
         assert_eq!(
             FormatVersion::parse("3.1").unwrap_err(),
             "_format_version \"3.1\" is not supported: use \"3.0\" (or \"1.1\"/\"2.1\", which are converted)"
@@ -91,10 +87,7 @@ mod tests {
         assert_eq!(upgrade_path("/api/v1/fleet/assets"), None);
         assert_eq!(upgrade_path("/auth/v1/.well-known/jwks.json"), None);
         assert_eq!(upgrade_path("/users/\\d+"), Some("~/users/\\d+".into()));
-        assert_eq!(
-            upgrade_path("/api/v1/[^/]+/download"),
-            Some("~/api/v1/[^/]+/download".into())
-        );
+        assert_eq!(upgrade_path("/api/v1/[^/]+/download"), Some("~/api/v1/[^/]+/download".into()));
         assert_eq!(upgrade_path("~/api/v1/[^/]+"), None);
         assert_eq!(upgrade_path("/path$"), Some("~/path$".into()));
         assert!(looks_unconverted("/a(b)"));

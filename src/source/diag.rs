@@ -44,22 +44,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `origin`.
     pub fn error(origin: Option<Origin>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Error,
-            message: message.into(),
-            origin,
-            entity: None,
-        }
+        Diagnostic { severity: Severity::Error, message: message.into(), origin, entity: None }
     }
 
     /// A warning at `origin`.
     pub fn warning(origin: Option<Origin>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            message: message.into(),
-            origin,
-            entity: None,
-        }
+        Diagnostic { severity: Severity::Warning, message: message.into(), origin, entity: None }
     }
 
     /// The same diagnostic, about `entity`.
@@ -127,16 +117,9 @@ mod tests {
 
     #[test]
     fn display_puts_the_place_first() {
-        let origin = Origin {
-            file: Arc::from("kong.yaml"),
-            line: 12,
-            column: 5,
-        };
-        let d = Diagnostic::error(
-            Some(origin),
-            "route \"r1\" refers to service \"nope\", which is not defined",
-        )
-        .about("route \"r1\"");
+        let origin = Origin { file: Arc::from("kong.yaml"), line: 12, column: 5 };
+        let d = Diagnostic::error(Some(origin), "route \"r1\" refers to service \"nope\", which is not defined")
+            .about("route \"r1\"");
         assert_eq!(
             d.to_string(),
             "kong.yaml:12:5: error: route \"r1\" refers to service \"nope\", which is not defined"

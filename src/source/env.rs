@@ -75,9 +75,7 @@ struct Segment {
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect()
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
 }
 
 fn byte_of(text: &str, lines: &[usize], pos: Pos) -> usize {
@@ -85,9 +83,7 @@ fn byte_of(text: &str, lines: &[usize], pos: Pos) -> usize {
         return text.len();
     };
     let rest = &text[start..];
-    rest.char_indices()
-        .nth(pos.column.saturating_sub(1))
-        .map_or(text.len(), |(i, _)| start + i)
+    rest.char_indices().nth(pos.column.saturating_sub(1)).map_or(text.len(), |(i, _)| start + i)
 }
 
 fn pos_of(text: &str, lines: &[usize], byte: usize) -> Pos {
@@ -108,19 +104,12 @@ impl SourceMap {
             return pos;
         }
         let byte = byte_of(&self.rendered, &self.rendered_lines, pos);
-        pos_of(
-            &self.original,
-            &self.original_lines,
-            self.original_byte(byte),
-        )
+        pos_of(&self.original, &self.original_lines, self.original_byte(byte))
     }
 
     /// The original byte offset of a rendered byte offset.
     fn original_byte(&self, byte: usize) -> usize {
-        let i = self
-            .segments
-            .partition_point(|s| s.rendered <= byte)
-            .saturating_sub(1);
+        let i = self.segments.partition_point(|s| s.rendered <= byte).saturating_sub(1);
         match self.segments.get(i) {
             Some(s) if s.literal => s.original + (byte - s.rendered).min(s.len),
             Some(s) => s.original,
@@ -161,12 +150,7 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
         if range.is_empty() {
             return;
         }
-        segments.push(Segment {
-            rendered: out.len(),
-            len: range.len(),
-            original: range.start,
-            literal: true,
-        });
+        segments.push(Segment { rendered: out.len(), len: range.len(), original: range.start, literal: true });
         out.push_str(&text[range]);
     };
 
@@ -199,17 +183,9 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
         trim_next = action.trim_right;
         let start = out.len();
         match eval_action(&text[action.body.clone()], env) {
-            Ok(Output {
-                text: rendered,
-                env_used,
-            }) => {
+            Ok(Output { text: rendered, env_used }) => {
                 if !rendered.is_empty() {
-                    segments.push(Segment {
-                        rendered: start,
-                        len: rendered.len(),
-                        original: found,
-                        literal: false,
-                    });
+                    segments.push(Segment { rendered: start, len: rendered.len(), original: found, literal: false });
                     out.push_str(&rendered);
                 }
                 if !env_used.is_empty() {
@@ -217,10 +193,7 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
                     env_values.extend(env_used);
                 }
             }
-            Err(message) => errors.push(EnvError {
-                message,
-                pos: pos_at(found),
-            }),
+            Err(message) => errors.push(EnvError { message, pos: pos_at(found) }),
         }
         cursor = action.end;
         search = action.end;
@@ -234,12 +207,7 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
         return Err(errors);
     }
     if segments.is_empty() {
-        segments.push(Segment {
-            rendered: 0,
-            len: 0,
-            original: 0,
-            literal: true,
-        });
+        segments.push(Segment { rendered: 0, len: 0, original: 0, literal: true });
     }
     let map = SourceMap {
         segments,
@@ -248,12 +216,7 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
         original: text.to_owned(),
         rendered: out.clone(),
     };
-    Ok(Rendered {
-        text: out,
-        map,
-        env_ranges,
-        env_values,
-    })
+    Ok(Rendered { text: out, map, env_ranges, env_values })
 }
 
 #[cfg(test)]

@@ -2,10 +2,7 @@ use super::template::go_float;
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 fn render_ok(text: &str, vars: &[(&str, &str)]) -> Rendered {
@@ -16,10 +13,7 @@ fn render_ok(text: &str, vars: &[(&str, &str)]) -> Rendered {
 fn text_without_expressions_is_unchanged() {
     let r = render_ok("a: 1\nb: two\n", &[]);
     assert_eq!(r.text, "a: 1\nb: two\n");
-    assert_eq!(
-        r.map.original(Pos { line: 2, column: 4 }),
-        Pos { line: 2, column: 4 }
-    );
+    assert_eq!(r.map.original(Pos { line: 2, column: 4 }), Pos { line: 2, column: 4 });
     assert!(r.env_ranges.is_empty());
 }
 
@@ -30,10 +24,7 @@ fn env_substitutes_and_records_values() {
         &[("DECK_HOST", "example.test"), ("DECK_B", "x")],
     );
     assert_eq!(r.text, "host: example.test\ntags:\n- baz:x\n");
-    assert_eq!(
-        r.env_values,
-        vec!["example.test".to_owned(), "x".to_owned()]
-    );
+    assert_eq!(r.env_values, vec!["example.test".to_owned(), "x".to_owned()]);
     assert_eq!(r.env_ranges, vec![6..18, 31..32]);
 }
 
@@ -43,22 +34,10 @@ fn positions_after_a_substitution_map_back() {
     let r = render_ok(text, &[("DECK_LONG_NAME", "v")]);
     assert_eq!(r.text, "a: v # c\nb: [1, 2\n");
     // `#` is at column 6 rendered, column 32 originally.
-    assert_eq!(
-        r.map.original(Pos { line: 1, column: 6 }),
-        Pos {
-            line: 1,
-            column: 32
-        }
-    );
+    assert_eq!(r.map.original(Pos { line: 1, column: 6 }), Pos { line: 1, column: 32 });
     // Inside the substituted value: the start of the expression.
-    assert_eq!(
-        r.map.original(Pos { line: 1, column: 4 }),
-        Pos { line: 1, column: 4 }
-    );
-    assert_eq!(
-        r.map.original(Pos { line: 2, column: 7 }),
-        Pos { line: 2, column: 7 }
-    );
+    assert_eq!(r.map.original(Pos { line: 1, column: 4 }), Pos { line: 1, column: 4 });
+    assert_eq!(r.map.original(Pos { line: 2, column: 7 }), Pos { line: 2, column: 7 });
 }
 
 #[test]
@@ -66,14 +45,8 @@ fn multi_line_values_keep_later_lines_mapped() {
     let text = "k: |\n  ${{ env \"DECK_PEM\" | indent 2 }}\nnext: 1\n";
     let r = render_ok(text, &[("DECK_PEM", "l1\nl2\nl3")]);
     assert_eq!(r.text, "k: |\n  l1\n  l2\n  l3\nnext: 1\n");
-    assert_eq!(
-        r.map.original(Pos { line: 5, column: 1 }),
-        Pos { line: 3, column: 1 }
-    );
-    assert_eq!(
-        r.map.original(Pos { line: 4, column: 3 }),
-        Pos { line: 2, column: 3 }
-    );
+    assert_eq!(r.map.original(Pos { line: 5, column: 1 }), Pos { line: 3, column: 1 });
+    assert_eq!(r.map.original(Pos { line: 4, column: 3 }), Pos { line: 2, column: 3 });
 }
 
 #[test]
@@ -81,67 +54,39 @@ fn missing_variable_is_an_error_at_the_expression() {
     let errs = render("a: 1\nb: x-${{ env \"DECK_NOPE\" }}\n", &env(&[])).unwrap_err();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].pos, Pos { line: 2, column: 6 });
-    assert_eq!(
-        errs[0].message,
-        "environment variable 'DECK_NOPE' present in state file but not set"
-    );
+    assert_eq!(errs[0].message, "environment variable 'DECK_NOPE' present in state file but not set");
 }
 
 #[test]
 fn variables_must_start_with_deck() {
     let errs = render("a: ${{ env \"HOME\" }}\n", &env(&[("HOME", "/root")])).unwrap_err();
-    assert_eq!(
-        errs[0].message,
-        "environment variables in the state file must be prefixed with 'DECK_', found: 'HOME'"
-    );
+    assert_eq!(errs[0].message, "environment variables in the state file must be prefixed with 'DECK_', found: 'HOME'");
 }
 
 #[test]
 fn every_error_is_reported() {
-    let errs = render(
-        "a: ${{ env \"DECK_A\" }}\nb: ${{ env \"DECK_B\" }}\n",
-        &env(&[]),
-    )
-    .unwrap_err();
-    assert_eq!(
-        errs.iter().map(|e| e.pos.line).collect::<Vec<_>>(),
-        vec![1, 2]
-    );
+    let errs = render("a: ${{ env \"DECK_A\" }}\nb: ${{ env \"DECK_B\" }}\n", &env(&[])).unwrap_err();
+    assert_eq!(errs.iter().map(|e| e.pos.line).collect::<Vec<_>>(), vec![1, 2]);
 }
 
 #[test]
 fn comment_lines_are_left_alone() {
-    let text =
-        "# host: ${{ env \"DECK_UNSET\" }}\n  # ${{ nonsense }}\na: 1 # ${{ env \"DECK_A\" }}\n";
+    let text = "# host: ${{ env \"DECK_UNSET\" }}\n  # ${{ nonsense }}\na: 1 # ${{ env \"DECK_A\" }}\n";
     let r = render_ok(text, &[("DECK_A", "x")]);
-    assert_eq!(
-        r.text,
-        "# host: ${{ env \"DECK_UNSET\" }}\n  # ${{ nonsense }}\na: 1 # x\n"
-    );
+    assert_eq!(r.text, "# host: ${{ env \"DECK_UNSET\" }}\n  # ${{ nonsense }}\na: 1 # x\n");
 }
 
 #[test]
 fn conversion_helpers() {
-    let vars = [
-        ("DECK_N", "42"),
-        ("DECK_B", "True"),
-        ("DECK_F", "1.5"),
-        ("DECK_BIG", "1000000"),
-        ("DECK_TINY", "0.00001"),
-    ];
+    let vars =
+        [("DECK_N", "42"), ("DECK_B", "True"), ("DECK_F", "1.5"), ("DECK_BIG", "1000000"), ("DECK_TINY", "0.00001")];
     let r = render_ok(
         "a: ${{ env \"DECK_N\" | toInt }}\nb: ${{ toBool (env \"DECK_B\") }}\nc: ${{ env \"DECK_F\" | toFloat }}\nd: ${{ env \"DECK_BIG\" | toFloat }}\ne: ${{ env \"DECK_TINY\" | toFloat }}\nf: ${{ env \"DECK_N\" | toFloat }}\n",
         &vars,
     );
-    assert_eq!(
-        r.text,
-        "a: 42\nb: true\nc: 1.5\nd: 1e+06\ne: 1e-05\nf: 42\n"
-    );
+    assert_eq!(r.text, "a: 42\nb: true\nc: 1.5\nd: 1e+06\ne: 1e-05\nf: 42\n");
     let errs = render("a: ${{ env \"DECK_F\" | toInt }}\n", &env(&vars)).unwrap_err();
-    assert_eq!(
-        errs[0].message,
-        "error calling toInt: strconv.Atoi: parsing \"1.5\": invalid syntax"
-    );
+    assert_eq!(errs[0].message, "error calling toInt: strconv.Atoi: parsing \"1.5\": invalid syntax");
     let errs = render("a: ${{ env \"DECK_N\" | toBool }}\n", &env(&vars)).unwrap_err();
     assert!(errs[0].message.contains("ParseBool"), "{}", errs[0].message);
 }
@@ -175,34 +120,20 @@ fn trim_markers_remove_white_space() {
 
 #[test]
 fn comments_and_literals() {
-    let r = render_ok(
-        "a: ${{/* a comment */}}b\nc: ${{ \"lit\" }} ${{ `raw` }} ${{ 7 }}\n",
-        &[],
-    );
+    let r = render_ok("a: ${{/* a comment */}}b\nc: ${{ \"lit\" }} ${{ `raw` }} ${{ 7 }}\n", &[]);
     assert_eq!(r.text, "a: b\nc: lit raw 7\n");
 }
 
 #[test]
 fn unsupported_constructs_are_errors() {
     let errs = render("${{ if true }}x${{ end }}", &env(&[])).unwrap_err();
-    assert!(
-        errs[0].message.contains("not supported"),
-        "{}",
-        errs[0].message
-    );
+    assert!(errs[0].message.contains("not supported"), "{}", errs[0].message);
     let errs = render("${{ .Foo }}", &env(&[])).unwrap_err();
-    assert!(
-        errs[0].message.contains("unsupported"),
-        "{}",
-        errs[0].message
-    );
+    assert!(errs[0].message.contains("unsupported"), "{}", errs[0].message);
     let errs = render("${{ upper \"x\" }}", &env(&[])).unwrap_err();
     assert_eq!(errs[0].message, "function \"upper\" not defined");
     let errs = render("a: ${{ env \"DECK_X\"\n", &env(&[])).unwrap_err();
-    assert_eq!(
-        errs[0].message,
-        "template expression `${{` is not closed by `}}`"
-    );
+    assert_eq!(errs[0].message, "template expression `${{` is not closed by `}}`");
 }
 
 #[test]
@@ -213,20 +144,8 @@ fn braces_inside_strings_do_not_end_the_action() {
 
 #[test]
 fn non_ascii_text_inside_and_around_actions() {
-    let r = render_ok(
-        "é: ${{ \"ü}\" }} ñ ${{ env \"DECK_X\" }}\nß: 1\n",
-        &[("DECK_X", "日本")],
-    );
+    let r = render_ok("é: ${{ \"ü}\" }} ñ ${{ env \"DECK_X\" }}\nß: 1\n", &[("DECK_X", "日本")]);
     assert_eq!(r.text, "é: ü} ñ 日本\nß: 1\n");
-    assert_eq!(
-        r.map.original(Pos { line: 1, column: 7 }),
-        Pos {
-            line: 1,
-            column: 16
-        }
-    );
-    assert_eq!(
-        r.map.original(Pos { line: 2, column: 4 }),
-        Pos { line: 2, column: 4 }
-    );
+    assert_eq!(r.map.original(Pos { line: 1, column: 7 }), Pos { line: 1, column: 16 });
+    assert_eq!(r.map.original(Pos { line: 2, column: 4 }), Pos { line: 2, column: 4 });
 }

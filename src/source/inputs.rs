@@ -19,10 +19,7 @@ pub struct Input {
 impl Input {
     /// An input from a name and a text.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        Input {
-            name: name.into(),
-            text: text.into(),
-        }
+        Input { name: name.into(), text: text.into() }
     }
 }
 
@@ -51,30 +48,21 @@ pub fn read_inputs(args: &[PathBuf]) -> Result<Vec<Input>, Diagnostics> {
     for arg in args {
         if arg.as_os_str() == "-" {
             if stdin_read {
-                errors.push(Diagnostic::error(
-                    None,
-                    "`-` (standard input) is given more than once",
-                ));
+                errors.push(Diagnostic::error(None, "`-` (standard input) is given more than once"));
                 continue;
             }
             stdin_read = true;
             let mut text = String::new();
             match std::io::stdin().read_to_string(&mut text) {
                 Ok(_) => inputs.push(Input::new("<stdin>", text)),
-                Err(e) => errors.push(Diagnostic::error(
-                    None,
-                    format!("cannot read standard input: {e}"),
-                )),
+                Err(e) => errors.push(Diagnostic::error(None, format!("cannot read standard input: {e}"))),
             }
             continue;
         }
         if arg.is_dir() {
             let mut files = Vec::new();
             if let Err(e) = walk(arg, &mut files) {
-                errors.push(Diagnostic::error(
-                    None,
-                    format!("cannot read directory {}: {e}", arg.display()),
-                ));
+                errors.push(Diagnostic::error(None, format!("cannot read directory {}: {e}", arg.display())));
                 continue;
             }
             files.sort();
@@ -85,11 +73,7 @@ pub fn read_inputs(args: &[PathBuf]) -> Result<Vec<Input>, Diagnostics> {
             read_file(arg, &mut inputs, &mut errors);
         }
     }
-    if errors.is_empty() {
-        Ok(inputs)
-    } else {
-        Err(Diagnostics(errors))
-    }
+    if errors.is_empty() { Ok(inputs) } else { Err(Diagnostics(errors)) }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -108,15 +92,10 @@ fn read_file(path: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<Diagnostic>)
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => inputs.push(Input::new(path.display().to_string(), text)),
-            Err(_) => errors.push(Diagnostic::error(
-                None,
-                format!("cannot read {}: the file is not UTF-8 text", path.display()),
-            )),
+            Err(_) => errors
+                .push(Diagnostic::error(None, format!("cannot read {}: the file is not UTF-8 text", path.display()))),
         },
-        Err(e) => errors.push(Diagnostic::error(
-            None,
-            format!("cannot read {}: {e}", path.display()),
-        )),
+        Err(e) => errors.push(Diagnostic::error(None, format!("cannot read {}: {e}", path.display()))),
     }
 }
 
@@ -142,18 +121,9 @@ mod tests {
 
     #[test]
     fn unreadable_files_are_all_reported() {
-        let err = read_inputs(&[
-            PathBuf::from("/nonexistent/one.yaml"),
-            PathBuf::from("/nonexistent/two.yaml"),
-        ])
-        .unwrap_err();
+        let err =
+            read_inputs(&[PathBuf::from("/nonexistent/one.yaml"), PathBuf::from("/nonexistent/two.yaml")]).unwrap_err();
         assert_eq!(err.0.len(), 2);
-        assert!(
-            err.0[0]
-                .to_string()
-                .starts_with("error: cannot read /nonexistent/one.yaml: "),
-            "{}",
-            err.0[0]
-        );
+        assert!(err.0[0].to_string().starts_with("error: cannot read /nonexistent/one.yaml: "), "{}", err.0[0]);
     }
 }

@@ -13,6 +13,7 @@ pub mod env;
 pub mod inputs;
 pub mod yaml;
 
+pub use deck::read::finish::add_tags;
 pub use deck::read::{Desired, LoadOptions, load};
 pub use deck::write::{DumpError, DumpFormat, DumpOptions, dump};
 pub use diag::{Diagnostic, Diagnostics, Severity};

@@ -255,11 +255,19 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, merge: Node) -> Result<(), YamlEr
     let sources = match merge.value {
         NodeValue::Map(_) => vec![merge],
         NodeValue::Seq(items) => items,
-        _ => return Err(YamlError { message: "a merge key (<<) needs a mapping or a list of mappings".into(), pos: merge.pos }),
+        _ => {
+            return Err(YamlError {
+                message: "a merge key (<<) needs a mapping or a list of mappings".into(),
+                pos: merge.pos,
+            });
+        }
     };
     for source in sources {
         let NodeValue::Map(src) = source.value else {
-            return Err(YamlError { message: "a merge key (<<) needs a mapping or a list of mappings".into(), pos: source.pos });
+            return Err(YamlError {
+                message: "a merge key (<<) needs a mapping or a list of mappings".into(),
+                pos: source.pos,
+            });
         };
         for (k, v) in src {
             if !entries.iter().any(|(e, _)| e.key_text() == k.key_text()) {
@@ -314,22 +322,27 @@ fn plain_scalar(text: &str) -> NodeValue {
         _ => {}
     }
     if let Some(hex) = text.strip_prefix("0x")
-        && let Ok(i) = i64::from_str_radix(hex, 16) {
-            return NodeValue::Int(i);
-        }
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return NodeValue::Int(i);
+    }
     if let Some(oct) = text.strip_prefix("0o")
-        && let Ok(i) = i64::from_str_radix(oct, 8) {
-            return NodeValue::Int(i);
-        }
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return NodeValue::Int(i);
+    }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(i) = text.parse::<i64>() {
-            return NodeValue::Int(i);
-        }
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return NodeValue::Int(i);
+    }
     if is_core_float(digits)
-        && let Ok(f) = text.parse::<f64>() {
-            return NodeValue::Float(f);
-        }
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return NodeValue::Float(f);
+    }
     NodeValue::Str(text.to_owned())
 }
 

@@ -34,39 +34,17 @@ fn env() -> BTreeMap<String, String> {
 fn load_file(name: &str) -> Result<Desired, String> {
     let inputs = read_inputs(&[dir().join(name)]).map_err(|e| e.to_string())?;
     // Messages name the file as given; keep only its file name for stable assertions.
-    let inputs: Vec<Input> = inputs
-        .into_iter()
-        .map(|i| Input::new(name, i.text))
-        .collect();
-    load(
-        &inputs,
-        &LoadOptions {
-            env: env(),
-            schemas: Schemas::bundled(),
-        },
-    )
-    .map_err(|e| e.to_string())
+    let inputs: Vec<Input> = inputs.into_iter().map(|i| Input::new(name, i.text)).collect();
+    load(&inputs, &LoadOptions { env: env(), schemas: Schemas::bundled() }).map_err(|e| e.to_string())
 }
 
 /// Files that load, with their entity count per kind.
 const LOADS: &[(&str, &[(Kind, usize)])] = &[
-    (
-        "FIWARE__tutorials.PEP-Proxy__kong__kong.yaml",
-        &[(Kind::Service, 1), (Kind::Route, 1), (Kind::Plugin, 1)],
-    ),
-    (
-        "GSA-TTS__identity-idva-api-gateway__kong.yaml",
-        &[(Kind::Service, 1), (Kind::Route, 1), (Kind::Plugin, 2)],
-    ),
+    ("FIWARE__tutorials.PEP-Proxy__kong__kong.yaml", &[(Kind::Service, 1), (Kind::Route, 1), (Kind::Plugin, 1)]),
+    ("GSA-TTS__identity-idva-api-gateway__kong.yaml", &[(Kind::Service, 1), (Kind::Route, 1), (Kind::Plugin, 2)]),
     (
         "Klasmart-Engineering__api-management-poc__kong__kong.yaml",
-        &[
-            (Kind::Service, 1),
-            (Kind::Route, 1),
-            (Kind::Plugin, 1),
-            (Kind::Upstream, 1),
-            (Kind::Target, 1),
-        ],
+        &[(Kind::Service, 1), (Kind::Route, 1), (Kind::Plugin, 1), (Kind::Upstream, 1), (Kind::Target, 1)],
     ),
     (
         "Kong__deck__tests__integration__testdata__apply__011-konnect-workspace__konnect-workspace-with-multiple-entities.yaml",
@@ -81,10 +59,7 @@ const LOADS: &[(&str, &[(Kind, usize)])] = &[
             (Kind::Consumer, 1),
         ],
     ),
-    (
-        "Kong__deck__tests__integration__testdata__diff__002-mask__kong3x.yaml",
-        &[(Kind::Service, 1), (Kind::Plugin, 1)],
-    ),
+    ("Kong__deck__tests__integration__testdata__diff__002-mask__kong3x.yaml", &[(Kind::Service, 1), (Kind::Plugin, 1)]),
     (
         "Kong__deck__tests__integration__testdata__dump__001-entities-with-tags__kong.yaml",
         &[
@@ -128,28 +103,12 @@ const LOADS: &[(&str, &[(Kind, usize)])] = &[
     ),
     (
         "Kong__kubernetes-ingress-controller__internal__dataplane__translator__testdata__golden__consumer-group-example-ee__default_golden.yaml",
-        &[
-            (Kind::ConsumerGroup, 2),
-            (Kind::Consumer, 2),
-            (Kind::ConsumerGroupConsumer, 3),
-        ],
+        &[(Kind::ConsumerGroup, 2), (Kind::Consumer, 2), (Kind::ConsumerGroupConsumer, 3)],
     ),
-    (
-        "amey-admane__kong-deck-configuration__kong__kong.yaml",
-        &[(Kind::Service, 2), (Kind::Route, 18)],
-    ),
-    (
-        "dascole__deck-actions__kong__kong.yaml",
-        &[(Kind::Service, 1), (Kind::Route, 1)],
-    ),
-    (
-        "jonathanlazaro1__kong-dbless-sample__kong.json",
-        &[(Kind::Service, 1), (Kind::Route, 1)],
-    ),
-    (
-        "robincher__kong-se-deck-flow__deck__kong.yaml",
-        &[(Kind::Service, 1)],
-    ),
+    ("amey-admane__kong-deck-configuration__kong__kong.yaml", &[(Kind::Service, 2), (Kind::Route, 18)]),
+    ("dascole__deck-actions__kong__kong.yaml", &[(Kind::Service, 1), (Kind::Route, 1)]),
+    ("jonathanlazaro1__kong-dbless-sample__kong.json", &[(Kind::Service, 1), (Kind::Route, 1)]),
+    ("robincher__kong-se-deck-flow__deck__kong.yaml", &[(Kind::Service, 1)]),
     (
         "supabase__supabase__docker__volumes__api__kong.yml",
         &[
@@ -201,11 +160,8 @@ fn every_real_file_is_covered() {
         .filter(|n| n != "SOURCES.md")
         .collect();
     on_disk.sort();
-    let mut covered: Vec<String> = LOADS
-        .iter()
-        .map(|(n, _)| (*n).to_owned())
-        .chain(FAILS.iter().map(|(n, _)| (*n).to_owned()))
-        .collect();
+    let mut covered: Vec<String> =
+        LOADS.iter().map(|(n, _)| (*n).to_owned()).chain(FAILS.iter().map(|(n, _)| (*n).to_owned())).collect();
     covered.sort();
     assert_eq!(on_disk, covered);
 }
@@ -221,12 +177,7 @@ fn real_files_load() {
         let expected: BTreeMap<Kind, usize> = counts.iter().copied().collect();
         assert_eq!(by_kind, expected, "{name}");
         for e in &d.state.entities {
-            assert!(
-                e.origin
-                    .as_ref()
-                    .is_some_and(|o| &*o.file == *name && o.line > 0),
-                "{name}: {e:?}"
-            );
+            assert!(e.origin.as_ref().is_some_and(|o| &*o.file == *name && o.line > 0), "{name}: {e:?}");
         }
     }
 }
@@ -234,9 +185,7 @@ fn real_files_load() {
 #[test]
 fn real_files_that_cannot_load_say_why() {
     for (name, expected) in FAILS {
-        let err = load_file(name)
-            .err()
-            .unwrap_or_else(|| panic!("{name} loaded"));
+        let err = load_file(name).err().unwrap_or_else(|| panic!("{name} loaded"));
         let errors: Vec<&str> = err.lines().filter(|l| l.contains(": error: ")).collect();
         assert_eq!(errors, *expected, "{name}");
     }
@@ -244,35 +193,21 @@ fn real_files_that_cannot_load_say_why() {
 
 #[test]
 fn variables_are_substituted_and_tracked() {
-    let d = load_file(
-        "Kong__deck__tests__integration__testdata__sync__053-mask-short-values__kong.yaml",
-    )
-    .unwrap();
-    assert_eq!(
-        d.env_values,
-        vec!["1", "10", "3", "42", "mask.example.test"]
-    );
+    let d = load_file("Kong__deck__tests__integration__testdata__sync__053-mask-short-values__kong.yaml").unwrap();
+    assert_eq!(d.env_values, vec!["1", "10", "3", "42", "mask.example.test"]);
     let svc = &d.state.entities[0];
     assert_eq!(svc.fields["retries"], 3);
     assert!(d.env_fields.contains(&(0, "host".to_owned())));
-    assert!(
-        d.env_fields
-            .contains(&(2, "config.redis_database".to_owned()))
-    );
+    assert!(d.env_fields.contains(&(2, "config.redis_database".to_owned())));
 }
 
 #[test]
 fn distributed_config_refers_to_groups_on_the_gateway() {
-    let d = load_file(
-        "Kong__deck__tests__integration__testdata__sync__015-consumer-groups__kong-consumer-1.yaml",
-    )
-    .unwrap();
+    let d =
+        load_file("Kong__deck__tests__integration__testdata__sync__015-consumer-groups__kong-consumer-1.yaml").unwrap();
     assert_eq!(d.select_tags, vec!["user1"]);
     assert_eq!(d.lookup_tags[&Kind::ConsumerGroup], vec!["group-tag"]);
-    assert_eq!(
-        d.state.entities[1].refs["consumer_group"],
-        Ref::Key("foo-group".into())
-    );
+    assert_eq!(d.state.entities[1].refs["consumer_group"], Ref::Key("foo-group".into()));
 }
 
 /// An entity as a comparable string: kind, fields (keys sorted), parents recursively.
@@ -288,12 +223,8 @@ fn canon(state: &State, i: usize) -> String {
         }
     }
     let e = &state.entities[i];
-    let fields: BTreeMap<&String, Value> = e
-        .fields
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k, sorted(v)))
-        .collect();
+    let fields: BTreeMap<&String, Value> =
+        e.fields.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, sorted(v))).collect();
     let parents: Vec<String> = e
         .refs
         .iter()
@@ -302,45 +233,21 @@ fn canon(state: &State, i: usize) -> String {
             other => format!("{f}={other:?}"),
         })
         .collect();
-    format!(
-        "{} {:?} {} {}",
-        e.kind,
-        e.id,
-        serde_json::to_string(&fields).unwrap_or_default(),
-        parents.join(" ")
-    )
+    format!("{} {:?} {} {}", e.kind, e.id, serde_json::to_string(&fields).unwrap_or_default(), parents.join(" "))
 }
 
 #[test]
 fn loaded_files_survive_dump_and_reload() {
     for (name, _) in LOADS {
         let d = load_file(name).unwrap();
-        if d.state
-            .entities
-            .iter()
-            .any(|e| e.refs.values().any(|r| matches!(r, Ref::Key(_))))
-        {
+        if d.state.entities.iter().any(|e| e.refs.values().any(|r| matches!(r, Ref::Key(_)))) {
             continue; // references to the gateway cannot be written without it
         }
-        let text = dump(
-            &d.state,
-            &DumpOptions {
-                with_ids: true,
-                ..DumpOptions::default()
-            },
-        )
-        .unwrap();
-        let back = load(
-            &[Input::new("dump.yaml", text.clone())],
-            &LoadOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{name}: dump does not reload:\n{e}\n{text}"));
-        let mut before: Vec<String> = (0..d.state.entities.len())
-            .map(|i| canon(&d.state, i))
-            .collect();
-        let mut after: Vec<String> = (0..back.state.entities.len())
-            .map(|i| canon(&back.state, i))
-            .collect();
+        let text = dump(&d.state, &DumpOptions { with_ids: true, ..DumpOptions::default() }).unwrap();
+        let back = load(&[Input::new("dump.yaml", text.clone())], &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: dump does not reload:\n{e}\n{text}"));
+        let mut before: Vec<String> = (0..d.state.entities.len()).map(|i| canon(&d.state, i)).collect();
+        let mut after: Vec<String> = (0..back.state.entities.len()).map(|i| canon(&back.state, i)).collect();
         before.sort();
         after.sort();
         assert_eq!(after, before, "{name}\n{text}");

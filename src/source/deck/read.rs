@@ -22,7 +22,7 @@
 mod build;
 mod check;
 mod file;
-mod finish;
+pub mod finish;
 mod refs;
 mod resolve;
 #[cfg(test)]
@@ -54,10 +54,7 @@ pub struct LoadOptions<'a> {
 
 impl Default for LoadOptions<'static> {
     fn default() -> Self {
-        LoadOptions {
-            env: BTreeMap::new(),
-            schemas: Schemas::bundled(),
-        }
+        LoadOptions { env: BTreeMap::new(), schemas: Schemas::bundled() }
     }
 }
 
@@ -97,23 +94,13 @@ pub fn load(inputs: &[Input], opts: &LoadOptions<'_>) -> Result<Desired, Diagnos
     let mut env_values = Vec::new();
     let mut files: Vec<SourceFile> = Vec::new();
     for input in inputs {
-        if let Some(f) = open(
-            &input.name,
-            &input.text,
-            &opts.env,
-            &mut env_values,
-            &mut diags,
-        ) {
+        if let Some(f) = open(&input.name, &input.text, &opts.env, &mut env_values, &mut diags) {
             files.push(f);
         }
     }
     if inputs.is_empty() {
         diags.push(Diagnostic::error(None, "no configuration file given"));
-    } else if diags.is_empty()
-        && files
-            .iter()
-            .all(|f| matches!(f.root.value, NodeValue::Null))
-    {
+    } else if diags.is_empty() && files.iter().all(|f| matches!(f.root.value, NodeValue::Null)) {
         diags.push(Diagnostic::error(
             Some(files[0].origin(files[0].root.pos)),
             "the configuration is empty; an empty configuration must still say `_format_version: \"3.0\"`",
@@ -127,12 +114,8 @@ pub fn load(inputs: &[Input], opts: &LoadOptions<'_>) -> Result<Desired, Diagnos
         for (name, node) in &f.header.plugin_configs {
             match b.plugin_configs.get(name) {
                 Some((other, first)) if first.to_json() != node.to_json() => {
-                    let msg = format!(
-                        "_plugin_configs.{name} differs from the one in {}",
-                        files[*other].name
-                    );
-                    b.diags
-                        .push(Diagnostic::error(Some(f.origin(node.pos)), msg));
+                    let msg = format!("_plugin_configs.{name} differs from the one in {}", files[*other].name);
+                    b.diags.push(Diagnostic::error(Some(f.origin(node.pos)), msg));
                 }
                 Some(_) => {}
                 None => {
@@ -152,16 +135,7 @@ pub fn load(inputs: &[Input], opts: &LoadOptions<'_>) -> Result<Desired, Diagnos
     conversion_warnings(&mut b);
 
     let file_order = |d: &Diagnostic| {
-        d.origin.as_ref().map(|o| {
-            (
-                files
-                    .iter()
-                    .position(|f| f.name == o.file)
-                    .unwrap_or(usize::MAX),
-                o.line,
-                o.column,
-            )
-        })
+        d.origin.as_ref().map(|o| (files.iter().position(|f| f.name == o.file).unwrap_or(usize::MAX), o.line, o.column))
     };
     b.diags.sort_by_key(|d| file_order(d));
     if b.diags.iter().any(Diagnostic::is_error) {
@@ -170,18 +144,12 @@ pub fn load(inputs: &[Input], opts: &LoadOptions<'_>) -> Result<Desired, Diagnos
     env_values.sort();
     env_values.dedup();
     Ok(Desired {
-        state: State {
-            entities: b.entities,
-        },
+        state: State { entities: b.entities },
         select_tags: merged.select_tags,
         lookup_tags: merged.lookup_tags,
         workspace: merged.workspace,
         format_version: "3.0".to_owned(),
-        warnings: b
-            .diags
-            .into_iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .collect(),
+        warnings: b.diags.into_iter().filter(|d| d.severity == Severity::Warning).collect(),
         env_values,
         env_fields: b.env_fields,
     })
@@ -197,11 +165,7 @@ struct Merged {
 /// Merges the files' headers: files that state `_workspace` or `_info.select_tags` must
 /// agree (an error at the second file, naming the first); lookup tags are united.
 fn merge_headers(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> Merged {
-    let mut m = Merged {
-        select_tags: Vec::new(),
-        lookup_tags: BTreeMap::new(),
-        workspace: None,
-    };
+    let mut m = Merged { select_tags: Vec::new(), lookup_tags: BTreeMap::new(), workspace: None };
     let mut tags_from: Option<usize> = None;
     let mut ws_from: Option<usize> = None;
     for (fi, f) in files.iter().enumerate() {
@@ -237,7 +201,10 @@ fn merge_headers(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> Merged {
             match (&m.workspace, ws_from) {
                 (Some(first_ws), Some(first)) if first_ws != ws => diags.push(Diagnostic::error(
                     Some(f.origin(*pos)),
-                    format!("_workspace \"{ws}\" differs from \"{first_ws}\" in {}; one run manages one workspace", files[first].name),
+                    format!(
+                        "_workspace \"{ws}\" differs from \"{first_ws}\" in {}; one run manages one workspace",
+                        files[first].name
+                    ),
                 )),
                 (Some(_), _) => {}
                 (None, _) => {
@@ -281,26 +248,15 @@ fn check_defaults(b: &mut Builder<'_>) -> Vec<Defaults> {
             values.remove("created_at");
             values.remove("updated_at");
             for p in checker.problems {
-                b.diags.push(Diagnostic::error(
-                    Some(f.origin(p.pos)),
-                    format!("{}: {}", p.path, p.message),
-                ));
+                b.diags.push(Diagnostic::error(Some(f.origin(p.pos)), format!("{}: {}", p.path, p.message)));
             }
             match out.iter().find(|(_, d)| d.kind == *kind) {
                 Some((first, d)) if d.values != values => {
                     let msg = format!("{path} differs from the one in {}", files[*first].name);
-                    b.diags
-                        .push(Diagnostic::error(Some(f.origin(node.pos)), msg));
+                    b.diags.push(Diagnostic::error(Some(f.origin(node.pos)), msg));
                 }
                 Some(_) => {}
-                None => out.push((
-                    fi,
-                    Defaults {
-                        kind: *kind,
-                        values,
-                        env_paths: checker.env_paths,
-                    },
-                )),
+                None => out.push((fi, Defaults { kind: *kind, values, env_paths: checker.env_paths })),
             }
         }
     }
@@ -318,13 +274,9 @@ fn conversion_warnings(b: &mut Builder<'_>) {
         let pos = f.header.version_pos.unwrap_or(f.root.pos);
         let mut msg = match version {
             FormatVersion::Missing => {
-                "no _format_version: read as \"1.1\" (as decK does) and converted to \"3.0\""
-                    .to_owned()
+                "no _format_version: read as \"1.1\" (as decK does) and converted to \"3.0\"".to_owned()
             }
-            _ => format!(
-                "_format_version \"{}\" converted to \"3.0\"",
-                version.declared()
-            ),
+            _ => format!("_format_version \"{}\" converted to \"3.0\"", version.declared()),
         };
         let changes = &b.conversions[fi];
         if changes.is_empty() {

@@ -23,41 +23,22 @@ const fn child(kind: Kind, field: &'static str) -> Nest {
 
 /// Nested collection keys of `kind`, in the order decK writes them.
 pub(crate) fn nested_keys(kind: Kind) -> &'static [(&'static str, Nest)] {
-    const SERVICE: &[(&str, Nest)] = &[
-        ("plugins", child(Kind::Plugin, "service")),
-        ("routes", child(Kind::Route, "service")),
-    ];
+    const SERVICE: &[(&str, Nest)] =
+        &[("plugins", child(Kind::Plugin, "service")), ("routes", child(Kind::Route, "service"))];
     const ROUTE: &[(&str, Nest)] = &[("plugins", child(Kind::Plugin, "route"))];
     const CONSUMER: &[(&str, Nest)] = &[
         ("acls", child(Kind::Acl, "consumer")),
-        (
-            "basicauth_credentials",
-            child(Kind::BasicauthCredential, "consumer"),
-        ),
+        ("basicauth_credentials", child(Kind::BasicauthCredential, "consumer")),
         ("groups", Nest::GroupsOfConsumer),
-        (
-            "hmacauth_credentials",
-            child(Kind::HmacauthCredential, "consumer"),
-        ),
+        ("hmacauth_credentials", child(Kind::HmacauthCredential, "consumer")),
         ("jwt_secrets", child(Kind::JwtSecret, "consumer")),
-        (
-            "keyauth_credentials",
-            child(Kind::KeyauthCredential, "consumer"),
-        ),
-        (
-            "mtls_auth_credentials",
-            child(Kind::MtlsAuthCredential, "consumer"),
-        ),
-        (
-            "oauth2_credentials",
-            child(Kind::Oauth2Credential, "consumer"),
-        ),
+        ("keyauth_credentials", child(Kind::KeyauthCredential, "consumer")),
+        ("mtls_auth_credentials", child(Kind::MtlsAuthCredential, "consumer")),
+        ("oauth2_credentials", child(Kind::Oauth2Credential, "consumer")),
         ("plugins", child(Kind::Plugin, "consumer")),
     ];
-    const GROUP: &[(&str, Nest)] = &[
-        ("consumers", Nest::ConsumersOfGroup),
-        ("plugins", child(Kind::Plugin, "consumer_group")),
-    ];
+    const GROUP: &[(&str, Nest)] =
+        &[("consumers", Nest::ConsumersOfGroup), ("plugins", child(Kind::Plugin, "consumer_group"))];
     const UPSTREAM: &[(&str, Nest)] = &[("targets", child(Kind::Target, "upstream"))];
     const CERTIFICATE: &[(&str, Nest)] = &[("snis", child(Kind::Sni, "certificate"))];
     const KEY_SET: &[(&str, Nest)] = &[("keys", child(Kind::Key, "set"))];
@@ -75,10 +56,7 @@ pub(crate) fn nested_keys(kind: Kind) -> &'static [(&'static str, Nest)] {
 
 /// The nested collection `key` of `kind`, if it is one.
 pub(crate) fn nested(kind: Kind, key: &str) -> Option<Nest> {
-    nested_keys(kind)
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, n)| *n)
+    nested_keys(kind).iter().find(|(k, _)| *k == key).map(|(_, n)| *n)
 }
 
 /// Input-only keys an entity may carry besides its schema fields.
@@ -114,13 +92,9 @@ pub(crate) fn extra(kind: Kind, key: &str) -> Option<Extra> {
 pub(crate) fn ref_fields(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Consumer => &["username", "custom_id"],
-        Kind::Service
-        | Kind::Route
-        | Kind::Upstream
-        | Kind::ConsumerGroup
-        | Kind::KeySet
-        | Kind::Sni
-        | Kind::Key => &["name"],
+        Kind::Service | Kind::Route | Kind::Upstream | Kind::ConsumerGroup | Kind::KeySet | Kind::Sni | Kind::Key => {
+            &["name"]
+        }
         Kind::Vault => &["prefix"],
         _ => &[],
     }
@@ -141,13 +115,11 @@ pub(crate) fn lookup_key(kind: Kind, field: &str, value: &str) -> String {
 pub(crate) fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                *c == b'-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        })
+        && b.iter().enumerate().all(
+            |(i, c)| {
+                if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() }
+            },
+        )
 }
 
 /// The short name of an entity for messages: its name (or username, target, prefix...),
@@ -170,12 +142,7 @@ pub(crate) fn label(kind: Kind, fields: &Map<String, Value>, id: Option<&str>) -
 
 /// How messages name an entity: `route "r1"`, `plugin "cors" at services[0].plugins[0]`,
 /// `route at services[0].routes[1]`.
-pub(crate) fn describe(
-    kind: Kind,
-    fields: &Map<String, Value>,
-    id: Option<&str>,
-    path: &str,
-) -> String {
+pub(crate) fn describe(kind: Kind, fields: &Map<String, Value>, id: Option<&str>, path: &str) -> String {
     match label(kind, fields, id) {
         Some(l) => format!("{} \"{l}\"", kind.singular()),
         None => match (kind, fields.get("name").and_then(Value::as_str)) {
@@ -201,35 +168,19 @@ mod tests {
     #[test]
     fn descriptions() {
         let f = |v: Value| v.as_object().cloned().unwrap();
-        assert_eq!(
-            describe(Kind::Route, &f(json!({"name": "r1"})), None, "routes[0]"),
-            "route \"r1\""
-        );
+        assert_eq!(describe(Kind::Route, &f(json!({"name": "r1"})), None, "routes[0]"), "route \"r1\"");
         assert_eq!(
             describe(Kind::Route, &f(json!({})), None, "services[0].routes[1]"),
             "route at services[0].routes[1]"
         );
         assert_eq!(
-            describe(
-                Kind::Plugin,
-                &f(json!({"name": "cors"})),
-                None,
-                "plugins[2]"
-            ),
+            describe(Kind::Plugin, &f(json!({"name": "cors"})), None, "plugins[2]"),
             "plugin \"cors\" at plugins[2]"
         );
         assert_eq!(
-            describe(
-                Kind::KeyauthCredential,
-                &f(json!({"key": "secret"})),
-                None,
-                "x"
-            ),
+            describe(Kind::KeyauthCredential, &f(json!({"key": "secret"})), None, "x"),
             "keyauth_credential at x"
         );
-        assert_eq!(
-            describe(Kind::Consumer, &f(json!({"custom_id": "c"})), None, "x"),
-            "consumer \"c\""
-        );
+        assert_eq!(describe(Kind::Consumer, &f(json!({"custom_id": "c"})), None, "x"), "consumer \"c\"");
     }
 }

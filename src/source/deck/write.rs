@@ -127,11 +127,7 @@ impl<'s> Writer<'s> {
                 let parent = match r {
                     Ref::Local(i) if *i < state.entities.len() => Parent::Entity(*i),
                     Ref::Local(i) => {
-                        return Err(DumpError::BadIndex {
-                            kind: e.kind,
-                            id: id(),
-                            index: *i,
-                        });
+                        return Err(DumpError::BadIndex { kind: e.kind, id: id(), index: *i });
                     }
                     Ref::Id(pid) => match by_id.get(&(fk.parent, pid.as_str())) {
                         Some(i) => Parent::Entity(*i),
@@ -150,14 +146,8 @@ impl<'s> Writer<'s> {
             }
             parents.push(p);
         }
-        let mut w = Writer {
-            state,
-            opts,
-            parents,
-            children: HashMap::new(),
-            top: BTreeMap::new(),
-            needs_id: BTreeSet::new(),
-        };
+        let mut w =
+            Writer { state, opts, parents, children: HashMap::new(), top: BTreeMap::new(), needs_id: BTreeSet::new() };
         w.place();
         Ok(w)
     }
@@ -224,12 +214,7 @@ impl<'s> Writer<'s> {
 
     fn parent_id(&self, i: usize, field: &str) -> Option<String> {
         match self.parents[i].get(field)? {
-            Parent::Entity(p) => Some(
-                self.state.entities[*p]
-                    .id
-                    .clone()
-                    .unwrap_or_else(|| format!("#{p}")),
-            ),
+            Parent::Entity(p) => Some(self.state.entities[*p].id.clone().unwrap_or_else(|| format!("#{p}"))),
             Parent::Missing(id) => Some(id.clone()),
         }
     }
@@ -237,17 +222,10 @@ impl<'s> Writer<'s> {
     /// The field and value that name entity `p` in references, if it has a name.
     fn name_of(&self, p: usize) -> Option<(&'static str, String)> {
         let e = &self.state.entities[p];
-        let s = |f: &'static str| {
-            e.fields
-                .get(f)
-                .and_then(Value::as_str)
-                .map(|v| (f, v.to_owned()))
-        };
+        let s = |f: &'static str| e.fields.get(f).and_then(Value::as_str).map(|v| (f, v.to_owned()));
         match e.kind {
             Kind::Consumer => s("username"),
-            Kind::Service | Kind::Route | Kind::Upstream | Kind::ConsumerGroup | Kind::KeySet => {
-                s("name")
-            }
+            Kind::Service | Kind::Route | Kind::Upstream | Kind::ConsumerGroup | Kind::KeySet => s("name"),
             _ => None,
         }
         .filter(|(_, v)| !super::shape::is_uuid(v))
@@ -256,11 +234,7 @@ impl<'s> Writer<'s> {
     fn sort_key(&self, i: usize) -> (bool, String, String) {
         let e = &self.state.entities[i];
         let key = natural_key(e.kind, &e.fields, &|f| self.parent_id(i, f));
-        (
-            key.is_none(),
-            key.unwrap_or_default(),
-            e.id.clone().unwrap_or_default(),
-        )
+        (key.is_none(), key.unwrap_or_default(), e.id.clone().unwrap_or_default())
     }
 
     fn sorted_indexes(&self, mut list: Vec<usize>) -> Vec<usize> {
@@ -272,27 +246,12 @@ impl<'s> Writer<'s> {
         let mut doc = Map::new();
         doc.insert("_format_version".into(), Value::String("3.0".into()));
         if !self.opts.select_tags.is_empty() {
-            let tags = self
-                .opts
-                .select_tags
-                .iter()
-                .cloned()
-                .map(Value::String)
-                .collect();
-            doc.insert(
-                "_info".into(),
-                Value::Object(Map::from_iter([(
-                    "select_tags".to_owned(),
-                    Value::Array(tags),
-                )])),
-            );
+            let tags = self.opts.select_tags.iter().cloned().map(Value::String).collect();
+            doc.insert("_info".into(), Value::Object(Map::from_iter([("select_tags".to_owned(), Value::Array(tags))])));
         }
         for (table, list) in &self.top {
-            let items: Vec<Value> = self
-                .sorted_indexes(list.clone())
-                .into_iter()
-                .map(|i| self.entity(i, None))
-                .collect();
+            let items: Vec<Value> =
+                self.sorted_indexes(list.clone()).into_iter().map(|i| self.entity(i, None)).collect();
             doc.insert((*table).to_owned(), Value::Array(items));
         }
         Value::Object(doc)
@@ -330,11 +289,8 @@ impl<'s> Writer<'s> {
                 Some(Nest::Child { field, .. }) => Some(field),
                 _ => None,
             };
-            let items: Vec<Value> = self
-                .sorted_indexes(list.clone())
-                .into_iter()
-                .map(|c| self.entity(c, field.or(Some(""))))
-                .collect();
+            let items: Vec<Value> =
+                self.sorted_indexes(list.clone()).into_iter().map(|c| self.entity(c, field.or(Some("")))).collect();
             out.insert((*key).to_owned(), Value::Array(items));
         }
         Value::Object(out)
@@ -358,13 +314,8 @@ impl<'s> Writer<'s> {
     /// A membership under its consumer (`groups: [{name}]`) or its group (`consumers: [{username}]`).
     fn membership(&self, i: usize, nested_field: Option<&str>) -> Value {
         let parents = &self.parents[i];
-        let under_consumer =
-            nested_field.is_some() && matches!(parents.get("consumer"), Some(Parent::Entity(_)));
-        let other = if under_consumer {
-            parents.get("consumer_group")
-        } else {
-            parents.get("consumer")
-        };
+        let under_consumer = nested_field.is_some() && matches!(parents.get("consumer"), Some(Parent::Entity(_)));
+        let other = if under_consumer { parents.get("consumer_group") } else { parents.get("consumer") };
         let mut out = Map::new();
         match other {
             Some(Parent::Entity(p)) => {

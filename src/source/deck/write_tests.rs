@@ -51,30 +51,15 @@ fn live() -> State {
                 json!({"host": "b.test", "port": 443, "protocol": "https", "client_certificate": null}),
                 &[("client_certificate", CERT)],
             ),
-            e(
-                Kind::Service,
-                S3,
-                json!({"name": "s3", "host": "c.test", "port": 80, "protocol": "http"}),
-                &[],
-            ),
+            e(Kind::Service, S3, json!({"name": "s3", "host": "c.test", "port": 80, "protocol": "http"}), &[]),
             e(
                 Kind::Route,
                 R1,
                 json!({"name": "r1", "paths": ["/r1", "~/re/\\d+$"], "strip_path": true, "headers": {"x-h": ["a", "b"]}}),
                 &[("service", S1)],
             ),
-            e(
-                Kind::Route,
-                R2,
-                json!({"paths": ["/unnamed"], "methods": ["GET"]}),
-                &[("service", S1)],
-            ),
-            e(
-                Kind::Route,
-                R3,
-                json!({"name": "free", "hosts": ["free.test"]}),
-                &[],
-            ),
+            e(Kind::Route, R2, json!({"paths": ["/unnamed"], "methods": ["GET"]}), &[("service", S1)]),
+            e(Kind::Route, R3, json!({"name": "free", "hosts": ["free.test"]}), &[]),
             e(
                 Kind::Plugin,
                 &uid(1),
@@ -87,12 +72,7 @@ fn live() -> State {
                 json!({"name": "key-auth", "config": {"key_names": ["apikey"]}}),
                 &[("route", R1)],
             ),
-            e(
-                Kind::Plugin,
-                &uid(3),
-                json!({"name": "prometheus", "config": {"per_consumer": false}}),
-                &[],
-            ),
+            e(Kind::Plugin, &uid(3), json!({"name": "prometheus", "config": {"per_consumer": false}}), &[]),
             e(
                 Kind::Plugin,
                 &uid(4),
@@ -117,25 +97,10 @@ fn live() -> State {
                 json!({"name": "file-log", "config": {"path": "/tmp/x"}}),
                 &[("service", S2), ("route", R3)],
             ),
-            e(
-                Kind::Consumer,
-                C1,
-                json!({"username": "c1", "custom_id": null, "tags": ["yes"]}),
-                &[],
-            ),
+            e(Kind::Consumer, C1, json!({"username": "c1", "custom_id": null, "tags": ["yes"]}), &[]),
             e(Kind::Consumer, C2, json!({"custom_id": "only-custom"}), &[]),
-            e(
-                Kind::KeyauthCredential,
-                &uid(8),
-                json!({"key": "k-1", "ttl": null, "tags": null}),
-                &[("consumer", C1)],
-            ),
-            e(
-                Kind::Acl,
-                &uid(9),
-                json!({"group": "admins"}),
-                &[("consumer", C1)],
-            ),
+            e(Kind::KeyauthCredential, &uid(8), json!({"key": "k-1", "ttl": null, "tags": null}), &[("consumer", C1)]),
+            e(Kind::Acl, &uid(9), json!({"group": "admins"}), &[("consumer", C1)]),
             e(
                 Kind::BasicauthCredential,
                 &uid(10),
@@ -167,43 +132,18 @@ fn live() -> State {
                 json!({"target": "10.0.0.2:80", "weight": 100, "created_at": 1.5}),
                 &[("upstream", U1)],
             ),
-            e(
-                Kind::Target,
-                &uid(12),
-                json!({"target": "10.0.0.1:80", "weight": 0}),
-                &[("upstream", U1)],
-            ),
+            e(Kind::Target, &uid(12), json!({"target": "10.0.0.1:80", "weight": 0}), &[("upstream", U1)]),
             e(
                 Kind::Certificate,
                 CERT,
                 json!({"cert": pem, "key": "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----", "tags": []}),
                 &[],
             ),
-            e(
-                Kind::Sni,
-                &uid(13),
-                json!({"name": "b.test"}),
-                &[("certificate", CERT)],
-            ),
-            e(
-                Kind::Sni,
-                &uid(14),
-                json!({"name": "a.test"}),
-                &[("certificate", CERT)],
-            ),
-            e(
-                Kind::CaCertificate,
-                CA,
-                json!({"cert": pem, "cert_digest": "abc"}),
-                &[],
-            ),
+            e(Kind::Sni, &uid(13), json!({"name": "b.test"}), &[("certificate", CERT)]),
+            e(Kind::Sni, &uid(14), json!({"name": "a.test"}), &[("certificate", CERT)]),
+            e(Kind::CaCertificate, CA, json!({"cert": pem, "cert_digest": "abc"}), &[]),
             e(Kind::KeySet, KS, json!({"name": "ks"}), &[]),
-            e(
-                Kind::Key,
-                &uid(15),
-                json!({"name": "k", "kid": "kid-1", "jwk": "{\"kty\": \"RSA\"}"}),
-                &[("set", KS)],
-            ),
+            e(Kind::Key, &uid(15), json!({"name": "k", "kid": "kid-1", "jwk": "{\"kty\": \"RSA\"}"}), &[("set", KS)]),
             e(
                 Kind::Vault,
                 &uid(16),
@@ -215,20 +155,12 @@ fn live() -> State {
 }
 
 fn yaml(state: &State, with_ids: bool) -> String {
-    dump(
-        state,
-        &DumpOptions {
-            with_ids,
-            ..DumpOptions::default()
-        },
-    )
-    .unwrap()
+    dump(state, &DumpOptions { with_ids, ..DumpOptions::default() }).unwrap()
 }
 
 fn reload(text: &str) -> State {
     let inputs = [Input::new("dump.yaml", text)];
-    let d = load(&inputs, &LoadOptions::default())
-        .unwrap_or_else(|e| panic!("dump does not load:\n{e}\n---\n{text}"));
+    let d = load(&inputs, &LoadOptions::default()).unwrap_or_else(|e| panic!("dump does not load:\n{e}\n---\n{text}"));
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
     d.state
 }
@@ -247,32 +179,18 @@ fn canon(state: &State, i: usize, ids: bool) -> String {
     for (f, r) in &e.refs {
         let j = match r {
             Ref::Local(j) => *j,
-            Ref::Id(id) => state
-                .entities
-                .iter()
-                .position(|p| p.id.as_deref() == Some(id))
-                .expect("parent in state"),
+            Ref::Id(id) => state.entities.iter().position(|p| p.id.as_deref() == Some(id)).expect("parent in state"),
             Ref::Key(_) => panic!("key reference"),
         };
         parents.push(format!("{f}=({})", canon(state, j, ids)));
     }
-    let id = if ids && e.kind != Kind::ConsumerGroupConsumer {
-        e.id.clone().unwrap_or_default()
-    } else {
-        String::new()
-    };
-    format!(
-        "{} {id} {} {}",
-        e.kind,
-        serde_json::to_string(&fields).unwrap_or_default(),
-        parents.join(" ")
-    )
+    let id =
+        if ids && e.kind != Kind::ConsumerGroupConsumer { e.id.clone().unwrap_or_default() } else { String::new() };
+    format!("{} {id} {} {}", e.kind, serde_json::to_string(&fields).unwrap_or_default(), parents.join(" "))
 }
 
 fn canon_all(state: &State, ids: bool) -> Vec<String> {
-    let mut all: Vec<String> = (0..state.entities.len())
-        .map(|i| canon(state, i, ids))
-        .collect();
+    let mut all: Vec<String> = (0..state.entities.len()).map(|i| canon(state, i, ids)).collect();
     all.sort();
     all
 }
@@ -290,46 +208,18 @@ fn dump_reloads_to_the_same_entities_without_ids() {
     let state = live();
     let text = yaml(&state, false);
     let back = reload(&text);
-    assert_eq!(
-        canon_all(&back, false),
-        canon_all(&state, false),
-        "\n{text}"
-    );
+    assert_eq!(canon_all(&back, false), canon_all(&state, false), "\n{text}");
     // Ids are kept only where they are needed.
-    let with_id: Vec<Kind> = back
-        .entities
-        .iter()
-        .filter(|e| e.id.is_some())
-        .map(|e| e.kind)
-        .collect();
-    assert_eq!(
-        with_id,
-        vec![
-            Kind::CaCertificate,
-            Kind::Certificate,
-            Kind::Consumer,
-            Kind::Route,
-            Kind::Service
-        ]
-    );
+    let with_id: Vec<Kind> = back.entities.iter().filter(|e| e.id.is_some()).map(|e| e.kind).collect();
+    assert_eq!(with_id, vec![Kind::CaCertificate, Kind::Certificate, Kind::Consumer, Kind::Route, Kind::Service]);
 }
 
 #[test]
 fn json_dump_reloads_too() {
     let state = live();
-    let text = dump(
-        &state,
-        &DumpOptions {
-            format: DumpFormat::Json,
-            with_ids: true,
-            select_tags: Vec::new(),
-        },
-    )
-    .unwrap();
-    assert!(
-        text.starts_with("{\n  \"_format_version\": \"3.0\",\n  \"ca_certificates\": ["),
-        "{text}"
-    );
+    let text =
+        dump(&state, &DumpOptions { format: DumpFormat::Json, with_ids: true, select_tags: Vec::new() }).unwrap();
+    assert!(text.starts_with("{\n  \"_format_version\": \"3.0\",\n  \"ca_certificates\": ["), "{text}");
     assert_eq!(canon_all(&reload(&text), true), canon_all(&state, true));
 }
 
@@ -378,10 +268,7 @@ fn dump_nests_like_deck() {
     assert_eq!(s1["routes"][1]["id"], R2);
     // Global and multi-scoped plugins are top-level, referring by name (or id) strings.
     let plugins = doc["plugins"].as_array().unwrap();
-    let names: Vec<&str> = plugins
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = plugins.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["acl", "file-log", "prometheus"]);
     assert_eq!(plugins[0]["consumer"], "c1");
     assert_eq!(plugins[0]["service"], "s1");
@@ -392,52 +279,24 @@ fn dump_nests_like_deck() {
     assert_eq!(c1["groups"], json!([{"name": "g1"}]));
     assert_eq!(c1["keyauth_credentials"], json!([{"key": "k-1"}]));
     assert_eq!(doc["consumers"][0]["id"], C2);
-    assert_eq!(
-        doc["consumers"][0]["plugins"][0]["name"],
-        "request-termination"
-    );
-    assert_eq!(
-        doc["consumer_groups"][0]["plugins"][0]["name"],
-        "rate-limiting"
-    );
+    assert_eq!(doc["consumers"][0]["plugins"][0]["name"], "request-termination");
+    assert_eq!(doc["consumer_groups"][0]["plugins"][0]["name"], "rate-limiting");
     // Targets sorted, SNIs sorted, certificate id kept, references by id for certificates.
     assert_eq!(doc["upstreams"][0]["targets"][0]["target"], "10.0.0.1:80");
-    assert_eq!(
-        doc["certificates"][0]["snis"],
-        json!([{"name": "a.test"}, {"name": "b.test"}])
-    );
+    assert_eq!(doc["certificates"][0]["snis"], json!([{"name": "a.test"}, {"name": "b.test"}]));
     assert_eq!(doc["certificates"][0]["id"], CERT);
-    assert_eq!(
-        doc["services"][2]["client_certificate"],
-        json!({"id": CERT})
-    );
+    assert_eq!(doc["services"][2]["client_certificate"], json!({"id": CERT}));
     assert_eq!(doc["services"][2]["id"], S2);
     assert_eq!(doc["keys"][0]["set"], json!({"name": "ks"}));
     // PEM blocks are literal blocks.
-    assert!(
-        text.contains("- cert: |\n    -----BEGIN CERTIFICATE-----\n"),
-        "{text}"
-    );
+    assert!(text.contains("- cert: |\n    -----BEGIN CERTIFICATE-----\n"), "{text}");
 }
 
 #[test]
 fn select_tags_are_written_in_info() {
-    let state = State {
-        entities: vec![e(
-            Kind::Service,
-            S1,
-            json!({"name": "s", "host": "h", "tags": ["team"]}),
-            &[],
-        )],
-    };
-    let text = dump(
-        &state,
-        &DumpOptions {
-            select_tags: vec!["team".into()],
-            ..DumpOptions::default()
-        },
-    )
-    .unwrap();
+    let state =
+        State { entities: vec![e(Kind::Service, S1, json!({"name": "s", "host": "h", "tags": ["team"]}), &[])] };
+    let text = dump(&state, &DumpOptions { select_tags: vec!["team".into()], ..DumpOptions::default() }).unwrap();
     assert_eq!(
         text,
         "_format_version: \"3.0\"\n_info:\n  select_tags:\n  - team\nservices:\n- host: h\n  name: s\n  tags:\n  - team\n"
@@ -446,20 +305,11 @@ fn select_tags_are_written_in_info() {
 
 #[test]
 fn parents_outside_the_state_are_written_by_id() {
-    let state = State {
-        entities: vec![e(
-            Kind::Route,
-            R1,
-            json!({"name": "r", "paths": ["/"]}),
-            &[("service", S1)],
-        )],
-    };
+    let state = State { entities: vec![e(Kind::Route, R1, json!({"name": "r", "paths": ["/"]}), &[("service", S1)])] };
     let text = yaml(&state, false);
     assert_eq!(
         text,
-        format!(
-            "_format_version: \"3.0\"\nroutes:\n- name: r\n  paths:\n  - /\n  service:\n    id: {S1}\n"
-        )
+        format!("_format_version: \"3.0\"\nroutes:\n- name: r\n  paths:\n  - /\n  service:\n    id: {S1}\n")
     );
 }
 
@@ -467,15 +317,6 @@ fn parents_outside_the_state_are_written_by_id() {
 fn key_references_cannot_be_dumped() {
     let mut route = e(Kind::Route, R1, json!({"name": "r"}), &[]);
     route.refs.insert("service", Ref::Key("svc".into()));
-    let err = dump(
-        &State {
-            entities: vec![route],
-        },
-        &DumpOptions::default(),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!("routes {R1} refers to its service by key `svc`; dump needs references by id")
-    );
+    let err = dump(&State { entities: vec![route] }, &DumpOptions::default()).unwrap_err();
+    assert_eq!(err.to_string(), format!("routes {R1} refers to its service by key `svc`; dump needs references by id"));
 }

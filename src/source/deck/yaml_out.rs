@@ -28,11 +28,7 @@ pub(crate) fn sorted(value: &Value) -> Value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&map[k])))
-                    .collect(),
-            )
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         other => other.clone(),
@@ -58,11 +54,7 @@ fn number(n: &serde_json::Number) -> String {
         return n.to_string();
     }
     let f = n.as_f64().unwrap_or(0.0);
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{f:.1}")
-    } else {
-        format!("{f:?}")
-    }
+    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{f:.1}") } else { format!("{f:?}") }
 }
 
 fn pad(out: &mut String, indent: usize) {
@@ -140,10 +132,8 @@ fn block_ok(s: &str) -> bool {
         && !first.is_empty()
         && !first.starts_with([' ', '\t'])
         && !s.trim_end_matches('\n').is_empty()
-        && s.chars()
-            .all(|c| c == '\n' || c == '\t' || !needs_escape(c))
-        && s.split('\n')
-            .all(|line| line.is_empty() || !line.trim().is_empty())
+        && s.chars().all(|c| c == '\n' || c == '\t' || !needs_escape(c))
+        && s.split('\n').all(|line| line.is_empty() || !line.trim().is_empty())
         && s.split('\n').skip(1).all(|line| !line.starts_with('\t'))
 }
 
@@ -196,10 +186,7 @@ fn plain_ok(s: &str) -> bool {
         return false;
     }
     let lower = s.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-    ) {
+    if matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null") {
         return false;
     }
     matches!(crate::source::yaml::parse(s).map(|n| n.value), Ok(crate::source::yaml::NodeValue::Str(ref p)) if p == s)

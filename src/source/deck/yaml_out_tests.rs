@@ -4,9 +4,7 @@ use serde_json::json;
 
 fn round_trip(v: &Value) {
     let text = to_yaml(v);
-    let back = parse(&text)
-        .unwrap_or_else(|e| panic!("re-parse failed: {e}\n{text}"))
-        .to_json();
+    let back = parse(&text).unwrap_or_else(|e| panic!("re-parse failed: {e}\n{text}")).to_json();
     assert_eq!(&back, v, "\n{text}");
 }
 
@@ -74,10 +72,7 @@ fn ambiguous_strings_are_quoted() {
         let v = json!({ "k": s });
         round_trip(&v);
         let text = to_yaml(&v);
-        assert!(
-            text.contains('"') || text.contains('|'),
-            "{s:?} written plain: {text}"
-        );
+        assert!(text.contains('"') || text.contains('|'), "{s:?} written plain: {text}");
     }
 }
 
@@ -154,21 +149,13 @@ fn nested_structures() {
     });
     round_trip(&v);
     let text = to_yaml(&v);
-    assert!(
-        text.starts_with(
-            "_format_version: \"3.0\"\nservices:\n- name: s\n  routes:\n  - headers:\n"
-        ),
-        "{text}"
-    );
+    assert!(text.starts_with("_format_version: \"3.0\"\nservices:\n- name: s\n  routes:\n  - headers:\n"), "{text}");
 }
 
 #[test]
 fn generated_strings_round_trip() {
     // A deterministic sweep over short strings built from characters YAML treats specially.
-    let alphabet = [
-        'a', '1', ' ', ':', '#', '-', '\n', '"', '\'', '~', '.', '\\', '{', '|', 'é', '\t', '*',
-        '?',
-    ];
+    let alphabet = ['a', '1', ' ', ':', '#', '-', '\n', '"', '\'', '~', '.', '\\', '{', '|', 'é', '\t', '*', '?'];
     let mut count = 0;
     for a in alphabet {
         for b in alphabet {

@@ -19,9 +19,8 @@ pub(super) struct Action {
 pub(super) fn scan_action(text: &str, start: usize) -> Option<Action> {
     let open = start + 3;
     let bytes = text.as_bytes();
-    let trim_left = text[open..].starts_with("- ")
-        || text[open..].starts_with("-\n")
-        || text[open..].starts_with("-\t");
+    let trim_left =
+        text[open..].starts_with("- ") || text[open..].starts_with("-\n") || text[open..].starts_with("-\t");
     let mut i = open;
     let mut quote: Option<u8> = None;
     while i < bytes.len() {
@@ -39,8 +38,7 @@ pub(super) fn scan_action(text: &str, start: usize) -> Option<Action> {
                     quote = Some(b);
                 } else if b == b'}' && bytes.get(i + 1) == Some(&b'}') {
                     let mut body_end = i;
-                    let trim_right =
-                        i >= open + 2 && bytes[i - 1] == b'-' && bytes[i - 2].is_ascii_whitespace();
+                    let trim_right = i >= open + 2 && bytes[i - 1] == b'-' && bytes[i - 2].is_ascii_whitespace();
                     if trim_right {
                         body_end -= 1;
                     }
@@ -130,9 +128,7 @@ fn tokenize(body: &str) -> Result<Vec<Token>, String> {
                             Some('\\') => s.push('\\'),
                             Some('"') => s.push('"'),
                             Some(other) => {
-                                return Err(format!(
-                                    "unsupported escape `\\{other}` in a template string"
-                                ));
+                                return Err(format!("unsupported escape `\\{other}` in a template string"));
                             }
                             None => break,
                         },
@@ -155,7 +151,10 @@ fn tokenize(body: &str) -> Result<Vec<Token>, String> {
                 }
             }
             '.' if chars.peek().is_none_or(|&(_, n)| !n.is_ascii_digit()) => {
-                return Err("unsupported template syntax `.`: only env, toBool, toInt, toFloat and indent calls are supported".into());
+                return Err(
+                    "unsupported template syntax `.`: only env, toBool, toInt, toFloat and indent calls are supported"
+                        .into(),
+                );
             }
             c if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
                 let mut s = c.to_string();
@@ -206,10 +205,7 @@ pub(super) fn eval_action(body: &str, env: &BTreeMap<String, String>) -> Result<
     let trimmed = body.trim();
     if trimmed.starts_with("/*") {
         return if trimmed.ends_with("*/") {
-            Ok(Output {
-                text: String::new(),
-                env_used: Vec::new(),
-            })
+            Ok(Output { text: String::new(), env_used: Vec::new() })
         } else {
             Err("unclosed comment in template expression".into())
         };
@@ -218,20 +214,12 @@ pub(super) fn eval_action(body: &str, env: &BTreeMap<String, String>) -> Result<
     if tokens.is_empty() {
         return Err("missing value for command".into());
     }
-    let mut p = Parser {
-        tokens,
-        at: 0,
-        env,
-        env_used: Vec::new(),
-    };
+    let mut p = Parser { tokens, at: 0, env, env_used: Vec::new() };
     let value = p.pipeline()?;
     if p.at != p.tokens.len() {
         return Err("unexpected `)` in template expression".into());
     }
-    Ok(Output {
-        text: value.print(),
-        env_used: p.env_used,
-    })
+    Ok(Output { text: value.print(), env_used: p.env_used })
 }
 
 impl Parser<'_> {
@@ -263,16 +251,10 @@ impl Parser<'_> {
                 if let Some(tok) = self.tokens.get(self.at)
                     && !matches!(tok, Token::Pipe | Token::Close)
                 {
-                    return Err(format!(
-                        "can't give argument to non-function {}",
-                        value.print()
-                    ));
+                    return Err(format!("can't give argument to non-function {}", value.print()));
                 }
                 if piped.is_some() {
-                    return Err(format!(
-                        "can't give argument to non-function {}",
-                        value.print()
-                    ));
+                    return Err(format!("can't give argument to non-function {}", value.print()));
                 }
                 Ok(value)
             }
@@ -281,11 +263,7 @@ impl Parser<'_> {
     }
 
     fn operand(&mut self) -> Result<TValue, String> {
-        let tok = self
-            .tokens
-            .get(self.at)
-            .cloned()
-            .ok_or("missing value for command")?;
+        let tok = self.tokens.get(self.at).cloned().ok_or("missing value for command")?;
         self.at += 1;
         match tok {
             Token::Str(s) => Ok(TValue::Str(s)),
@@ -309,19 +287,13 @@ impl Parser<'_> {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(format!(
-                    "wrong number of args for {name}: want {n} got {}",
-                    args.len()
-                ))
+                Err(format!("wrong number of args for {name}: want {n} got {}", args.len()))
             }
         };
         let string_arg = |v: &TValue| -> Result<String, String> {
             match v {
                 TValue::Str(s) => Ok(s.clone()),
-                other => Err(format!(
-                    "wrong type for value in {name}; expected string; got {}",
-                    other.type_name()
-                )),
+                other => Err(format!("wrong type for value in {name}; expected string; got {}", other.type_name())),
             }
         };
         match name {
@@ -333,9 +305,10 @@ impl Parser<'_> {
                         "environment variables in the state file must be prefixed with 'DECK_', found: '{key}'"
                     ));
                 }
-                let value = self.env.get(&key).ok_or_else(|| {
-                    format!("environment variable '{key}' present in state file but not set")
-                })?;
+                let value = self
+                    .env
+                    .get(&key)
+                    .ok_or_else(|| format!("environment variable '{key}' present in state file but not set"))?;
                 self.env_used.push(value.clone());
                 Ok(TValue::Str(value.clone()))
             }
@@ -345,9 +318,7 @@ impl Parser<'_> {
                 match s.as_str() {
                     "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(TValue::Bool(true)),
                     "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(TValue::Bool(false)),
-                    _ => Err(format!(
-                        "error calling toBool: strconv.ParseBool: parsing \"{s}\": invalid syntax"
-                    )),
+                    _ => Err(format!("error calling toBool: strconv.ParseBool: parsing \"{s}\": invalid syntax")),
                 }
             }
             "toInt" => {
@@ -355,21 +326,15 @@ impl Parser<'_> {
                 let s = string_arg(&args[0])?;
                 let digits = s.strip_prefix(['+', '-']).unwrap_or(&s);
                 match s.parse::<i64>() {
-                    Ok(i) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                        Ok(TValue::Int(i))
-                    }
-                    _ => Err(format!(
-                        "error calling toInt: strconv.Atoi: parsing \"{s}\": invalid syntax"
-                    )),
+                    Ok(i) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(TValue::Int(i)),
+                    _ => Err(format!("error calling toInt: strconv.Atoi: parsing \"{s}\": invalid syntax")),
                 }
             }
             "toFloat" => {
                 arity(1)?;
                 let s = string_arg(&args[0])?;
                 parse_go_float(&s).map(TValue::Float).ok_or_else(|| {
-                    format!(
-                        "error calling toFloat: strconv.ParseFloat: parsing \"{s}\": invalid syntax"
-                    )
+                    format!("error calling toFloat: strconv.ParseFloat: parsing \"{s}\": invalid syntax")
                 })
             }
             "indent" => {
@@ -377,21 +342,17 @@ impl Parser<'_> {
                 let spaces = match &args[0] {
                     TValue::Int(n) if *n >= 0 => *n as usize,
                     other => {
-                        return Err(format!(
-                            "wrong type for value in indent; expected int; got {}",
-                            other.type_name()
-                        ));
+                        return Err(format!("wrong type for value in indent; expected int; got {}", other.type_name()));
                     }
                 };
                 let s = string_arg(&args[1])?;
-                Ok(TValue::Str(
-                    s.replace('\n', &format!("\n{}", " ".repeat(spaces))),
+                Ok(TValue::Str(s.replace('\n', &format!("\n{}", " ".repeat(spaces)))))
+            }
+            "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block" | "break" | "continue" => {
+                Err(format!(
+                    "template action `{name}` is not supported: only env, toBool, toInt, toFloat and indent calls are"
                 ))
             }
-            "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block"
-            | "break" | "continue" => Err(format!(
-                "template action `{name}` is not supported: only env, toBool, toInt, toFloat and indent calls are"
-            )),
             other => Err(format!("function \"{other}\" not defined")),
         }
     }
@@ -405,9 +366,7 @@ fn parse_number(text: &str) -> Result<TValue, String> {
     {
         return Ok(TValue::Int(i));
     }
-    parse_go_float(text)
-        .map(TValue::Float)
-        .ok_or_else(|| format!("bad number syntax: {text:?}"))
+    parse_go_float(text).map(TValue::Float).ok_or_else(|| format!("bad number syntax: {text:?}"))
 }
 
 /// `strconv.ParseFloat` for the decimal forms (and `inf`/`nan`, which Go accepts too).
@@ -424,11 +383,7 @@ fn parse_go_float(s: &str) -> Option<f64> {
         }));
     }
     let cleaned: String = body.chars().filter(|&c| c != '_').collect();
-    if cleaned.is_empty()
-        || !cleaned
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
-    {
+    if cleaned.is_empty() || !cleaned.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')) {
         return None;
     }
     s.replace('_', "").parse::<f64>().ok()
@@ -442,18 +397,10 @@ pub(super) fn go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     // Shortest digits and exponent from Rust's `{:e}` (`1.2345e6`).
     let sci = format!("{:e}", f.abs());
@@ -463,11 +410,7 @@ pub(super) fn go_float(f: f64) -> String {
     let sign = if f < 0.0 { "-" } else { "" };
     if !(-4..6).contains(&exp) {
         let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
+        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
     }
@@ -477,11 +420,7 @@ pub(super) fn go_float(f: f64) -> String {
     } else if point as usize >= digits.len() {
         format!("{digits}{}", "0".repeat(point as usize - digits.len()))
     } else {
-        format!(
-            "{}.{}",
-            &digits[..point as usize],
-            &digits[point as usize..]
-        )
+        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
     };
     format!("{sign}{s}")
 }

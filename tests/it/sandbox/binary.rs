@@ -6,14 +6,7 @@ use std::process::{Command, Stdio};
 #[tokio::test]
 async fn binary_prints_its_address_and_serves() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gateform"))
-        .args([
-            "sandbox",
-            "--listen",
-            "127.0.0.1:0",
-            "--db-less",
-            "--custom-plugin",
-            "pep-plugin",
-        ])
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--db-less", "--custom-plugin", "pep-plugin"])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -21,11 +14,7 @@ async fn binary_prints_its_address_and_serves() {
     let stderr = child.stderr.take().expect("stderr");
     let mut line = String::new();
     BufReader::new(stderr).read_line(&mut line).expect("read");
-    let url = line
-        .trim()
-        .strip_prefix("Listening on ")
-        .expect("address line")
-        .to_owned();
+    let url = line.trim().strip_prefix("Listening on ").expect("address line").to_owned();
     let client = super::client();
     let r = client.get(format!("{url}/")).send().await.expect("GET /");
     assert_eq!(r.status().as_u16(), 200);

@@ -6,10 +6,7 @@ use super::start;
 use gateform::sandbox::SandboxOptions;
 
 fn dbless() -> SandboxOptions {
-    SandboxOptions {
-        db_less: true,
-        ..Default::default()
-    }
+    SandboxOptions { db_less: true, ..Default::default() }
 }
 
 #[tokio::test]
@@ -38,13 +35,8 @@ async fn config_loads_nested_entities() {
             .map(|o| {
                 let mut o = o.clone();
                 for v in o.values_mut() {
-                    v["created_at"] = again["services"]
-                        .as_object()
-                        .unwrap()
-                        .values()
-                        .next()
-                        .unwrap()["created_at"]
-                        .clone();
+                    v["created_at"] =
+                        again["services"].as_object().unwrap().values().next().unwrap()["created_at"].clone();
                     v["updated_at"] = v["created_at"].clone();
                 }
                 serde_json::Value::Object(o)
@@ -65,14 +57,11 @@ async fn config_loads_nested_entities() {
 #[tokio::test]
 async fn config_errors_are_code_14_and_atomic() {
     let s = start(dbless()).await;
-    let (st, _) = s
-        .post(
-            "/config",
-            json!({"_format_version": "3.0", "services": [{"name": "keep", "host": "k.test"}]}),
-        )
-        .await;
+    let (st, _) =
+        s.post("/config", json!({"_format_version": "3.0", "services": [{"name": "keep", "host": "k.test"}]})).await;
     assert_eq!(st, 201);
-    let bad = json!({"_format_version": "3.0", "services": [{"name": "a", "host": "a.test"}, {"name": "b", "port": 70000}]});
+    let bad =
+        json!({"_format_version": "3.0", "services": [{"name": "a", "host": "a.test"}, {"name": "b", "port": 70000}]});
     let (st, b) = s.call("POST", "/config?flatten_errors=1", Some(bad)).await;
     assert_eq!(st, 400);
     assert_eq!(b["code"], 14);
@@ -84,52 +73,22 @@ async fn config_errors_are_code_14_and_atomic() {
     assert!(b["fields"]["services"][0].is_null());
     assert_eq!(b["flattened_errors"][0]["entity_type"], "service");
     assert_eq!(b["flattened_errors"][0]["entity_name"], "b");
-    assert_eq!(
-        s.get("/services/keep").await.0,
-        200,
-        "failed load leaves the old config"
-    );
+    assert_eq!(s.get("/services/keep").await.0, 200, "failed load leaves the old config");
     let dup = json!({"_format_version": "3.0", "services": [{"name": "a", "host": "a.test"}, {"name": "a", "host": "a.test"}]});
     let (st, b) = s.post("/config", dup).await;
     assert_eq!(st, 400);
-    assert!(
-        b["fields"]["services"][1]
-            .as_str()
-            .unwrap()
-            .starts_with("uniqueness violation: 'services' entity")
-    );
+    assert!(b["fields"]["services"][1].as_str().unwrap().starts_with("uniqueness violation: 'services' entity"));
     let yaml = "_format_version: \"3.0\"\nservices:\n- name: y\n  host: y.test\n";
-    let r = s
-        .client
-        .post(s.url("/config"))
-        .header("content-type", "application/yaml")
-        .body(yaml)
-        .send()
-        .await
-        .unwrap();
+    let r = s.client.post(s.url("/config")).header("content-type", "application/yaml").body(yaml).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(s.post("/config", json!({})).await, (400, json!({"message": "expected a declarative configuration"})));
     assert_eq!(
-        s.post("/config", json!({})).await,
-        (
-            400,
-            json!({"message": "expected a declarative configuration"})
-        )
-    );
-    assert_eq!(
-        s.post(
-            "/config",
-            json!({"config": "_format_version: '3.0'\nconsumers:\n- username: z\n"})
-        )
-        .await
-        .0,
+        s.post("/config", json!({"config": "_format_version: '3.0'\nconsumers:\n- username: z\n"})).await.0,
         201
     );
     let db = super::db().await;
     assert_eq!(
         db.get("/config").await,
-        (
-            400,
-            json!({"message": "this endpoint is only available when Kong is configured to not use a database"})
-        )
+        (400, json!({"message": "this endpoint is only available when Kong is configured to not use a database"}))
     );
 }

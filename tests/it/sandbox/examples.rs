@@ -40,9 +40,7 @@ async fn entity_check() {
 #[tokio::test]
 async fn set_element() {
     let s = db().await;
-    let (st, b) = s
-        .post("/routes", json!({"protocols": ["htp"], "paths": ["/"]}))
-        .await;
+    let (st, b) = s.post("/routes", json!({"protocols": ["htp"], "paths": ["/"]})).await;
     assert_eq!(st, 400);
     assert_eq!(
         b,
@@ -53,9 +51,7 @@ async fn set_element() {
 #[tokio::test]
 async fn nested_record() {
     let s = db().await;
-    let (st, b) = s
-        .post("/plugins", json!({"name": "http-log", "config": "x"}))
-        .await;
+    let (st, b) = s.post("/plugins", json!({"name": "http-log", "config": "x"})).await;
     assert_eq!(st, 400);
     assert_eq!(
         b,
@@ -72,11 +68,8 @@ async fn nested_record() {
 #[tokio::test]
 async fn unique() {
     let s = db().await;
-    s.create("/services", json!({"name": "svc-a", "host": "a.test"}))
-        .await;
-    let (st, b) = s
-        .post("/services", json!({"name": "svc-a", "host": "a.test"}))
-        .await;
+    s.create("/services", json!({"name": "svc-a", "host": "a.test"})).await;
+    let (st, b) = s.post("/services", json!({"name": "svc-a", "host": "a.test"})).await;
     assert_eq!(st, 409);
     assert_eq!(
         b,
@@ -87,15 +80,10 @@ async fn unique() {
 #[tokio::test]
 async fn plugin_duplicate() {
     let s = db().await;
-    let svc = s
-        .create("/services", json!({"name": "svc-a", "host": "a.test"}))
-        .await;
+    let svc = s.create("/services", json!({"name": "svc-a", "host": "a.test"})).await;
     let id = svc["id"].as_str().unwrap();
-    s.create("/services/svc-a/plugins", json!({"name": "basic-auth"}))
-        .await;
-    let (st, b) = s
-        .post("/services/svc-a/plugins", json!({"name": "basic-auth"}))
-        .await;
+    s.create("/services/svc-a/plugins", json!({"name": "basic-auth"})).await;
+    let (st, b) = s.post("/services/svc-a/plugins", json!({"name": "basic-auth"})).await;
     assert_eq!(st, 409);
     let msg = format!(
         "UNIQUE violation detected on '{{consumer=null,name=\"basic-auth\",route=null,service={{id=\"{id}\"}}}}'"
@@ -110,11 +98,8 @@ async fn plugin_duplicate() {
 async fn duplicate_id_on_post() {
     let s = db().await;
     let u = "9748f662-7711-4a90-8186-dc02f10eb0f5";
-    s.create("/consumers", json!({"id": u, "username": "a"}))
-        .await;
-    let (st, b) = s
-        .post("/consumers", json!({"id": u, "username": "b"}))
-        .await;
+    s.create("/consumers", json!({"id": u, "username": "a"})).await;
+    let (st, b) = s.post("/consumers", json!({"id": u, "username": "b"})).await;
     assert_eq!(st, 400);
     assert_eq!(
         b,
@@ -126,9 +111,7 @@ async fn duplicate_id_on_post() {
 async fn fk_target_missing() {
     let s = db().await;
     let u = "9748f662-7711-4a90-8186-dc02f10eb0f5";
-    let (st, b) = s
-        .post("/routes", json!({"paths": ["/"], "service": {"id": u}}))
-        .await;
+    let (st, b) = s.post("/routes", json!({"paths": ["/"], "service": {"id": u}})).await;
     assert_eq!(st, 400);
     assert_eq!(
         b,
@@ -139,10 +122,8 @@ async fn fk_target_missing() {
 #[tokio::test]
 async fn delete_blocked() {
     let s = db().await;
-    s.create("/services", json!({"name": "svc-a", "host": "a.test"}))
-        .await;
-    s.create("/services/svc-a/routes", json!({"paths": ["/"]}))
-        .await;
+    s.create("/services", json!({"name": "svc-a", "host": "a.test"})).await;
+    s.create("/services/svc-a/routes", json!({"paths": ["/"]})).await;
     let (st, b) = s.call("DELETE", "/services/svc-a", None).await;
     assert_eq!(st, 400);
     assert_eq!(
@@ -154,12 +135,7 @@ async fn delete_blocked() {
 #[tokio::test]
 async fn fk_unresolved() {
     let s = db().await;
-    let (st, b) = s
-        .post(
-            "/routes",
-            json!({"paths": ["/"], "service": {"name": "non-existing"}}),
-        )
-        .await;
+    let (st, b) = s.post("/routes", json!({"paths": ["/"], "service": {"name": "non-existing"}})).await;
     assert_eq!(st, 400);
     assert_eq!(
         b,
@@ -170,31 +146,20 @@ async fn fk_unresolved() {
 #[tokio::test]
 async fn get_missing() {
     let s = db().await;
-    assert_eq!(
-        s.get("/services/nope").await,
-        (404, json!({"message": "Not found"}))
-    );
+    assert_eq!(s.get("/services/nope").await, (404, json!({"message": "Not found"})));
 }
 
 #[tokio::test]
 async fn patch_missing_by_id_and_key() {
     let s = db().await;
     let u = "9748f662-7711-4a90-8186-dc02f10eb0f5";
-    let (st, b) = s
-        .call(
-            "PATCH",
-            &format!("/services/{u}"),
-            Some(json!({"host": "x"})),
-        )
-        .await;
+    let (st, b) = s.call("PATCH", &format!("/services/{u}"), Some(json!({"host": "x"}))).await;
     assert_eq!(st, 404);
     assert_eq!(
         b,
         json!({"code":6,"name":"not found","message":format!("could not find the entity with primary key '{{id=\"{u}\"}}'"),"fields":{"id":u}})
     );
-    let (st, b) = s
-        .call("PATCH", "/services/foo", Some(json!({"host": "x"})))
-        .await;
+    let (st, b) = s.call("PATCH", "/services/foo", Some(json!({"host": "x"}))).await;
     assert_eq!(st, 404);
     assert_eq!(
         b,
@@ -205,13 +170,8 @@ async fn patch_missing_by_id_and_key() {
 #[tokio::test]
 async fn patch_missing_plugin() {
     let s = db().await;
-    let (st, b) = s
-        .call(
-            "PATCH",
-            "/plugins/9748f662-7711-4a90-8186-dc02f10eb0f5",
-            Some(json!({"enabled": false})),
-        )
-        .await;
+    let (st, b) =
+        s.call("PATCH", "/plugins/9748f662-7711-4a90-8186-dc02f10eb0f5", Some(json!({"enabled": false}))).await;
     assert_eq!((st, b), (404, json!({"message": "Not found"})));
 }
 
@@ -220,17 +180,11 @@ async fn invalid_size_offset_options() {
     let s = db().await;
     assert_eq!(
         s.get("/services?size=x").await,
-        (
-            400,
-            json!({"code":9,"name":"invalid size","message":"size must be a number"})
-        )
+        (400, json!({"code":9,"name":"invalid size","message":"size must be a number"}))
     );
     assert_eq!(
         s.get("/services?offset=x").await,
-        (
-            400,
-            json!({"code":7,"name":"invalid offset","message":"'x' is not a valid offset: bad base64 encoding"})
-        )
+        (400, json!({"code":7,"name":"invalid offset","message":"'x' is not a valid offset: bad base64 encoding"}))
     );
     assert_eq!(
         s.get("/services?tags=a,b/c").await,
@@ -255,20 +209,11 @@ async fn invalid_pk() {
 #[tokio::test]
 async fn referenced_by_others() {
     let s = db().await;
-    let ca = s
-        .create("/ca_certificates", json!({"cert": super::ca_cert()}))
-        .await;
+    let ca = s.create("/ca_certificates", json!({"cert": super::ca_cert()})).await;
     let c = ca["id"].as_str().unwrap();
-    let svc = s
-        .create(
-            "/services",
-            json!({"host": "a.test", "protocol": "https", "ca_certificates": [c]}),
-        )
-        .await;
+    let svc = s.create("/services", json!({"host": "a.test", "protocol": "https", "ca_certificates": [c]})).await;
     let sid = svc["id"].as_str().unwrap();
-    let (st, b) = s
-        .call("DELETE", &format!("/ca_certificates/{c}"), None)
-        .await;
+    let (st, b) = s.call("DELETE", &format!("/ca_certificates/{c}"), None).await;
     assert_eq!(st, 400);
     assert_eq!(
         b,
@@ -278,11 +223,7 @@ async fn referenced_by_others() {
 
 #[tokio::test]
 async fn dbless_write() {
-    let s = super::start(gateform::sandbox::SandboxOptions {
-        db_less: true,
-        ..Default::default()
-    })
-    .await;
+    let s = super::start(gateform::sandbox::SandboxOptions { db_less: true, ..Default::default() }).await;
     let (st, b) = s.post("/routes", json!({"paths": ["/"]})).await;
     assert_eq!(st, 405);
     assert_eq!(

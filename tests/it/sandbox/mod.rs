@@ -22,10 +22,7 @@ pub fn client() -> reqwest::Client {
 
 pub async fn start(opts: SandboxOptions) -> Sb {
     let sb = sandbox::start(opts).await.expect("start");
-    Sb {
-        sb,
-        client: client(),
-    }
+    Sb { sb, client: client() }
 }
 
 pub async fn db() -> Sb {
@@ -47,11 +44,7 @@ impl Sb {
         let resp = rb.send().await.expect("send");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
-        let v = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, v)
     }
 

@@ -40,9 +40,7 @@ fn expected(file: &str) -> Result<(), &'static str> {
         f if f.starts_with("Kong__deck__kong2tf") => Err("_format_version"),
         f if f.contains("011-konnect-workspace") => Err("_workspace"),
         f if f.contains("015-consumer-groups") => Err("_info"),
-        f if f.contains("017-consumer-groups-rla") => {
-            Err("plugin 'rate-limiting-advanced' not enabled")
-        }
+        f if f.contains("017-consumer-groups-rla") => Err("plugin 'rate-limiting-advanced' not enabled"),
         f if f.contains("dascole") => Err("_konnect"),
         f if f.contains("robincher") => Err("_info"),
         f if f.contains("go-apiops") => Err("invalid reference 'consumer: johndoe"),
@@ -58,49 +56,29 @@ async fn real_configs_load_or_fail_like_kong() {
         eprintln!("skipped: {} not found", dir.display());
         return;
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e != "md"))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e != "md")).collect();
     files.sort();
-    let s = start(SandboxOptions {
-        db_less: true,
-        ..Default::default()
-    })
-    .await;
+    let s = start(SandboxOptions { db_less: true, ..Default::default() }).await;
     let mut report = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = render(&std::fs::read_to_string(&path).unwrap());
-        let r = s
-            .client
-            .post(s.url("/config"))
-            .header("content-type", "application/yaml")
-            .body(text)
-            .send()
-            .await
-            .unwrap();
+        let r =
+            s.client.post(s.url("/config")).header("content-type", "application/yaml").body(text).send().await.unwrap();
         let status = r.status().as_u16();
         let body: Value = r.json().await.unwrap_or(Value::Null);
         report.push(format!(
             "{name}: {status} {}",
-            body.get("message")
-                .map(|m| m.to_string())
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect::<String>()
+            body.get("message").map(|m| m.to_string()).unwrap_or_default().chars().take(300).collect::<String>()
         ));
         let ok = match expected(&name) {
             Ok(()) => status == 201,
             Err(needle) => status == 400 && body["code"] == 14 && body.to_string().contains(needle),
         };
         if !ok {
-            failures.push(format!(
-                "{name}: expected {:?}, got {status} {body}",
-                expected(&name)
-            ));
+            failures.push(format!("{name}: expected {:?}, got {status} {body}", expected(&name)));
         }
     }
     eprintln!("{}", report.join("\n"));
@@ -114,19 +92,8 @@ async fn custom_plugin_configs_load_when_declared() {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return;
     };
-    let s = start(SandboxOptions {
-        db_less: true,
-        custom_plugins: vec!["pep-plugin".into()],
-        ..Default::default()
-    })
-    .await;
-    let r = s
-        .client
-        .post(s.url("/config"))
-        .header("content-type", "application/yaml")
-        .body(text)
-        .send()
-        .await
-        .unwrap();
+    let s =
+        start(SandboxOptions { db_less: true, custom_plugins: vec!["pep-plugin".into()], ..Default::default() }).await;
+    let r = s.client.post(s.url("/config")).header("content-type", "application/yaml").body(text).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 201);
 }

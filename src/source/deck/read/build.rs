@@ -92,9 +92,7 @@ impl<'a> Builder<'a> {
             }
             match Kind::from_table(&key).filter(|k| *k != Kind::ConsumerGroupConsumer) {
                 Some(kind) => self.read_collection(fi, kind, v, &key, None),
-                None if key.starts_with('_') => {
-                    self.error(fi, k, format!("unknown top-level key `{key}`"))
-                }
+                None if key.starts_with('_') => self.error(fi, k, format!("unknown top-level key `{key}`")),
                 None if UNSUPPORTED_COLLECTIONS.contains(&key.as_str()) => {
                     self.error(fi, k, format!("`{key}` are not supported by gateform"))
                 }
@@ -119,15 +117,7 @@ impl<'a> Builder<'a> {
                 }
             }
             NodeValue::Null => {}
-            _ => self.error(
-                fi,
-                node,
-                format!(
-                    "{path}: expected a list of {}, not {}",
-                    kind.table(),
-                    node.type_name()
-                ),
-            ),
+            _ => self.error(fi, node, format!("{path}: expected a list of {}, not {}", kind.table(), node.type_name())),
         }
     }
 
@@ -135,11 +125,7 @@ impl<'a> Builder<'a> {
         if kind != Kind::Plugin {
             return (self.schemas.entity(kind.table()), false);
         }
-        match node
-            .get("name")
-            .and_then(Node::as_str)
-            .and_then(|n| self.schemas.plugin(n))
-        {
+        match node.get("name").and_then(Node::as_str).and_then(|n| self.schemas.plugin(n)) {
             Some(s) => (Some(s), false),
             None => (self.schemas.entity("plugins"), true),
         }
@@ -161,25 +147,15 @@ impl<'a> Builder<'a> {
             NodeValue::Map(_) => node,
             // `snis: [example.com]`: Kong's certificate shorthand.
             NodeValue::Str(_) if kind == Kind::Sni => {
-                let key = Node {
-                    value: NodeValue::Str("name".into()),
-                    pos: node.pos,
-                };
-                synthetic = Node {
-                    value: NodeValue::Map(vec![(key, node.clone())]),
-                    pos: node.pos,
-                };
+                let key = Node { value: NodeValue::Str("name".into()), pos: node.pos };
+                synthetic = Node { value: NodeValue::Map(vec![(key, node.clone())]), pos: node.pos };
                 &synthetic
             }
             _ => {
                 self.error(
                     fi,
                     node,
-                    format!(
-                        "{path}: expected a mapping (a {}), not {}",
-                        kind.singular(),
-                        node.type_name()
-                    ),
+                    format!("{path}: expected a mapping (a {}), not {}", kind.singular(), node.type_name()),
                 );
                 return None;
             }
@@ -262,10 +238,7 @@ impl<'a> Builder<'a> {
         let idx = self.entities.len();
         let desc = describe(kind, &entity.fields, entity.id.as_deref(), path);
         // Messages already give the path; name the entity when it has a name of its own.
-        let suffix = match (
-            label(kind, &entity.fields, entity.id.as_deref()),
-            entity.fields.get("name"),
-        ) {
+        let suffix = match (label(kind, &entity.fields, entity.id.as_deref()), entity.fields.get("name")) {
             (Some(_), _) => format!(" ({desc})"),
             (None, Some(Value::String(name))) if kind == Kind::Plugin => {
                 format!(" (plugin \"{name}\")")
@@ -273,19 +246,14 @@ impl<'a> Builder<'a> {
             _ => String::new(),
         };
         for p in checker.problems.drain(..) {
-            let d = Diagnostic::error(
-                Some(file.origin(p.pos)),
-                format!("{}: {}{suffix}", p.path, p.message),
-            )
-            .about(desc.clone());
+            let d = Diagnostic::error(Some(file.origin(p.pos)), format!("{}: {}{suffix}", p.path, p.message))
+                .about(desc.clone());
             self.diags.push(d);
         }
         if let Some(schema) = schema {
             for (field_path, message) in full_validation(kind, schema, &entity.fields) {
-                let d = Diagnostic::error(
-                    Some(file.origin(node.pos)),
-                    format!("{path}.{field_path}: {message} ({desc})"),
-                );
+                let d =
+                    Diagnostic::error(Some(file.origin(node.pos)), format!("{path}.{field_path}: {message} ({desc})"));
                 self.diags.push(d.about(desc.clone()));
             }
         }
@@ -297,18 +265,12 @@ impl<'a> Builder<'a> {
         }
         entity.origin = Some(file.origin(node.pos));
         self.entities.push(entity);
-        self.info.push(Info {
-            path: path.to_owned(),
-            desc,
-            refs,
-        });
+        self.info.push(Info { path: path.to_owned(), desc, refs });
 
         for (key, nest, v) in nested_nodes {
             let npath = format!("{path}.{key}");
             match nest {
-                Nest::Child { kind: child, field } => {
-                    self.read_collection(fi, child, v, &npath, Some((idx, field)))
-                }
+                Nest::Child { kind: child, field } => self.read_collection(fi, child, v, &npath, Some((idx, field))),
                 Nest::GroupsOfConsumer => self.read_members(fi, idx, v, &npath, true),
                 Nest::ConsumersOfGroup => self.read_members(fi, idx, v, &npath, false),
             }
@@ -319,13 +281,7 @@ impl<'a> Builder<'a> {
     /// The entity's entries, with a plugin's `_config` (a `_plugin_configs` entry) merged
     /// under its own `config`: the plugin's values win, nested mappings are merged (decK's
     /// `mergePluginConfig`).
-    fn entries_with_config_source(
-        &mut self,
-        fi: usize,
-        kind: Kind,
-        node: &Node,
-        path: &str,
-    ) -> Vec<(Node, Node)> {
+    fn entries_with_config_source(&mut self, fi: usize, kind: Kind, node: &Node, path: &str) -> Vec<(Node, Node)> {
         let mut entries = node.entries().unwrap_or_default().to_vec();
         if kind != Kind::Plugin {
             return entries;
@@ -334,33 +290,16 @@ impl<'a> Builder<'a> {
             return entries;
         };
         let Some(name) = source.as_str() else {
-            self.error(
-                fi,
-                source,
-                format!("{path}._config: expected the name of a _plugin_configs entry"),
-            );
+            self.error(fi, source, format!("{path}._config: expected the name of a _plugin_configs entry"));
             return entries;
         };
         let Some((_, config)) = self.plugin_configs.get(name).cloned() else {
-            self.error(
-                fi,
-                source,
-                format!("{path}._config: _plugin_configs has no entry \"{name}\""),
-            );
+            self.error(fi, source, format!("{path}._config: _plugin_configs has no entry \"{name}\""));
             return entries;
         };
-        match entries
-            .iter_mut()
-            .find(|(k, _)| k.as_str() == Some("config"))
-        {
+        match entries.iter_mut().find(|(k, _)| k.as_str() == Some("config")) {
             Some((_, own)) => *own = merge_nodes(own, &config),
-            None => entries.push((
-                Node {
-                    value: NodeValue::Str("config".into()),
-                    pos: source.pos,
-                },
-                config,
-            )),
+            None => entries.push((Node { value: NodeValue::Str("config".into()), pos: source.pos }, config)),
         }
         entries
     }
@@ -372,11 +311,7 @@ impl<'a> Builder<'a> {
         let Some(items) = node.get("paths").and_then(Node::items) else {
             return;
         };
-        let convert = file
-            .header
-            .version
-            .as_ref()
-            .is_none_or(|v| v.needs_conversion());
+        let convert = file.header.version.as_ref().is_none_or(|v| v.needs_conversion());
         for (i, item) in items.iter().enumerate() {
             let Some(path) = item.as_str() else { continue };
             if convert {
@@ -384,10 +319,8 @@ impl<'a> Builder<'a> {
                     if let Some(slot) = entity.fields.get_mut("paths").and_then(|p| p.get_mut(i)) {
                         *slot = Value::String(new.clone());
                     }
-                    self.conversions[fi].push(format!(
-                        "{desc} path \"{path}\" → \"{new}\" ({})",
-                        file.origin(item.pos)
-                    ));
+                    self.conversions[fi]
+                        .push(format!("{desc} path \"{path}\" → \"{new}\" ({})", file.origin(item.pos)));
                 }
             } else if looks_unconverted(path) {
                 self.diags.push(
@@ -402,59 +335,32 @@ impl<'a> Builder<'a> {
     }
 
     /// `consumers[].groups` (`of_consumer`) or `consumer_groups[].consumers` items.
-    fn read_members(
-        &mut self,
-        fi: usize,
-        owner: usize,
-        node: &Node,
-        path: &str,
-        of_consumer: bool,
-    ) {
+    fn read_members(&mut self, fi: usize, owner: usize, node: &Node, path: &str, of_consumer: bool) {
         let files = self.files;
         let file = &files[fi];
         let items = match &node.value {
             NodeValue::Seq(items) => items,
             NodeValue::Null => return,
             _ => {
-                self.error(
-                    fi,
-                    node,
-                    format!("{path}: expected a list, not {}", node.type_name()),
-                );
+                self.error(fi, node, format!("{path}: expected a list, not {}", node.type_name()));
                 return;
             }
         };
         for (i, item) in items.iter().enumerate() {
             let ipath = format!("{path}[{i}]");
             let mut checker = Checker::new(file);
-            let other = if of_consumer {
-                Kind::ConsumerGroup
-            } else {
-                Kind::Consumer
-            };
+            let other = if of_consumer { Kind::ConsumerGroup } else { Kind::Consumer };
             let target = parse_ref(&mut checker, other, item, &ipath, true);
             let owner_desc = self.info[owner].desc.clone();
             for p in checker.problems {
                 let message = format!("{}: {} ({owner_desc})", p.path, p.message);
-                self.diags.push(
-                    Diagnostic::error(Some(file.origin(p.pos)), message).about(owner_desc.clone()),
-                );
+                self.diags.push(Diagnostic::error(Some(file.origin(p.pos)), message).about(owner_desc.clone()));
             }
             let Some(target) = target else { continue };
-            let (group, consumer) = if of_consumer {
-                (target, Target::Local(owner))
-            } else {
-                (Target::Local(owner), target)
-            };
+            let (group, consumer) =
+                if of_consumer { (target, Target::Local(owner)) } else { (Target::Local(owner), target) };
             let item = (!of_consumer).then(|| (item.clone(), ipath));
-            self.members.push(Member {
-                file: fi,
-                group,
-                consumer,
-                origin: file.origin(items[i].pos),
-                owner,
-                item,
-            });
+            self.members.push(Member { file: fi, group, consumer, origin: file.origin(items[i].pos), owner, item });
         }
     }
 }
@@ -475,8 +381,5 @@ fn merge_nodes(base: &Node, extra: &Node) -> Node {
             None => out.push((k.clone(), v.clone())),
         }
     }
-    Node {
-        value: NodeValue::Map(out),
-        pos: base.pos,
-    }
+    Node { value: NodeValue::Map(out), pos: base.pos }
 }

@@ -43,29 +43,17 @@ fn expected(ty: FieldType) -> &'static str {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
 impl<'f> Checker<'f> {
     pub fn new(file: &'f SourceFile) -> Self {
-        Checker {
-            file,
-            problems: Vec::new(),
-            env_paths: Vec::new(),
-        }
+        Checker { file, problems: Vec::new(), env_paths: Vec::new() }
     }
 
     /// Records a problem at `node`.
     pub fn problem(&mut self, node: &Node, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem {
-            pos: node.pos,
-            path: path.to_owned(),
-            message: message.into(),
-        });
+        self.problems.push(Problem { pos: node.pos, path: path.to_owned(), message: message.into() });
     }
 
     fn note_env(&mut self, node: &Node, field_path: &str) {
@@ -78,9 +66,7 @@ impl<'f> Checker<'f> {
     pub fn any(&mut self, node: &Node, field_path: &str) -> Value {
         self.note_env(node, field_path);
         match &node.value {
-            NodeValue::Seq(items) => {
-                Value::Array(items.iter().map(|i| self.any(i, field_path)).collect())
-            }
+            NodeValue::Seq(items) => Value::Array(items.iter().map(|i| self.any(i, field_path)).collect()),
             NodeValue::Map(entries) => {
                 let mut map = Map::new();
                 for (k, v) in entries {
@@ -104,18 +90,12 @@ impl<'f> Checker<'f> {
         match (&node.value, field.ty) {
             (NodeValue::Null, _) => Value::Null,
             (NodeValue::Str(s), FieldType::String) => Value::String(s.clone()),
-            (NodeValue::Int(i), FieldType::Integer | FieldType::Number) => {
-                Value::Number((*i).into())
-            }
+            (NodeValue::Int(i), FieldType::Integer | FieldType::Number) => Value::Number((*i).into()),
             // Kong's integers are numbers without a fraction: `1.0` is the integer 1.
-            (NodeValue::Float(f), FieldType::Integer)
-                if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 =>
-            {
+            (NodeValue::Float(f), FieldType::Integer) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
                 Value::Number((*f as i64).into())
             }
-            (NodeValue::Float(f), FieldType::Number) => {
-                Number::from_f64(*f).map_or(Value::Null, Value::Number)
-            }
+            (NodeValue::Float(f), FieldType::Number) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
             (NodeValue::Bool(b), FieldType::Boolean) => Value::Bool(*b),
             (NodeValue::Seq(items), FieldType::Array | FieldType::Set) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -141,13 +121,7 @@ impl<'f> Checker<'f> {
                 Value::Object(out)
             }
             (NodeValue::Map(_), FieldType::Record) => match &field.fields {
-                Some(fields) => Value::Object(self.record(
-                    fields,
-                    &field.shorthand_fields,
-                    node,
-                    path,
-                    field_path,
-                )),
+                Some(fields) => Value::Object(self.record(fields, &field.shorthand_fields, node, path, field_path)),
                 // An abstract record (a vault's `config`): its fields depend on another value.
                 None => self.any(node, field_path),
             },
@@ -171,11 +145,7 @@ impl<'f> Checker<'f> {
         let mut out = Map::new();
         for (k, v) in node.entries().unwrap_or_default() {
             let key = k.key_text();
-            let def = fields
-                .iter()
-                .chain(shorthands)
-                .find(|(n, _)| *n == key)
-                .map(|(_, f)| f);
+            let def = fields.iter().chain(shorthands).find(|(n, _)| *n == key).map(|(_, f)| f);
             let value = match def {
                 Some(def) => self.typed(def, v, &join(path, &key), &join(field_path, &key)),
                 None => {
@@ -197,10 +167,6 @@ impl<'f> Checker<'f> {
 /// means: expand shorthands (a service's `url`), fill schema defaults, put `{"id": ...}`
 /// placeholders for resolved foreign keys, validate, then report the error tree's leaves
 /// (and map them to node positions where a leaf names a written field).
-pub(crate) fn full_validation(
-    _kind: Kind,
-    _schema: &Schema,
-    _fields: &Map<String, Value>,
-) -> Vec<(String, String)> {
+pub(crate) fn full_validation(_kind: Kind, _schema: &Schema, _fields: &Map<String, Value>) -> Vec<(String, String)> {
     Vec::new()
 }

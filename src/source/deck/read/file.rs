@@ -36,15 +36,8 @@ pub(crate) struct Header {
 }
 
 /// Top-level keys that are not entity collections.
-pub(crate) const HEADER_KEYS: &[&str] = &[
-    "_format_version",
-    "_transform",
-    "_info",
-    "_workspace",
-    "_konnect",
-    "_plugin_configs",
-    "_comment",
-];
+pub(crate) const HEADER_KEYS: &[&str] =
+    &["_format_version", "_transform", "_info", "_workspace", "_konnect", "_plugin_configs", "_comment"];
 
 /// decK collections gateform does not manage (yet).
 pub(crate) const UNSUPPORTED_COLLECTIONS: &[&str] = &[
@@ -63,11 +56,7 @@ impl SourceFile {
     /// Where a rendered position is in the original file.
     pub fn origin(&self, pos: Pos) -> Origin {
         let p = self.map.original(pos);
-        Origin {
-            file: self.name.clone(),
-            line: p.line,
-            column: p.column,
-        }
+        Origin { file: self.name.clone(), line: p.line, column: p.column }
     }
 
     /// Whether the node starting at `pos` holds text that came from a `DECK_*` variable.
@@ -85,21 +74,11 @@ pub(crate) fn open(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<SourceFile> {
     let name: Arc<str> = Arc::from(name);
-    let at = |pos: Pos| {
-        Some(Origin {
-            file: name.clone(),
-            line: pos.line,
-            column: pos.column,
-        })
-    };
+    let at = |pos: Pos| Some(Origin { file: name.clone(), line: pos.line, column: pos.column });
     let rendered = match render(text, env) {
         Ok(r) => r,
         Err(errors) => {
-            diags.extend(
-                errors
-                    .into_iter()
-                    .map(|e| Diagnostic::error(at(e.pos), e.message)),
-            );
+            diags.extend(errors.into_iter().map(|e| Diagnostic::error(at(e.pos), e.message)));
             return None;
         }
     };
@@ -108,30 +87,18 @@ pub(crate) fn open(
         Ok(root) => root,
         Err(e) => {
             let p = rendered.map.original(e.pos);
-            diags.push(Diagnostic::error(
-                at(p),
-                format!("invalid YAML: {}", e.message),
-            ));
+            diags.push(Diagnostic::error(at(p), format!("invalid YAML: {}", e.message)));
             return None;
         }
     };
     let env_nodes = env_nodes(&root, &rendered.map, &rendered.env_ranges);
-    let mut file = SourceFile {
-        name,
-        map: rendered.map,
-        root,
-        env_nodes,
-        header: Header::default(),
-    };
+    let mut file = SourceFile { name, map: rendered.map, root, env_nodes, header: Header::default() };
     match &file.root.value {
         NodeValue::Map(_) | NodeValue::Null => {}
         _ => {
             diags.push(Diagnostic::error(
                 Some(file.origin(file.root.pos)),
-                format!(
-                    "a decK file holds a mapping at the top level, not {}",
-                    file.root.type_name()
-                ),
+                format!("a decK file holds a mapping at the top level, not {}", file.root.type_name()),
             ));
             return None;
         }
@@ -190,9 +157,8 @@ fn collect_starts(node: &Node, map: &SourceMap, out: &mut Vec<(usize, Pos, bool)
 
 fn read_header(file: &SourceFile, diags: &mut Vec<Diagnostic>) -> Header {
     let mut h = Header::default();
-    let err = |diags: &mut Vec<Diagnostic>, pos: Pos, msg: String| {
-        diags.push(Diagnostic::error(Some(file.origin(pos)), msg))
-    };
+    let err =
+        |diags: &mut Vec<Diagnostic>, pos: Pos, msg: String| diags.push(Diagnostic::error(Some(file.origin(pos)), msg));
     let Some(entries) = file.root.entries() else {
         return h;
     };
@@ -205,20 +171,20 @@ fn read_header(file: &SourceFile, diags: &mut Vec<Diagnostic>) -> Header {
                         Ok(v) => h.version = Some(v),
                         Err(msg) => err(diags, value.pos, msg),
                     },
-                    None => err(diags, value.pos, format!(
-                        "_format_version must be a string such as \"3.0\" (quoted), not {}",
-                        value.type_name()
-                    )),
+                    None => err(
+                        diags,
+                        value.pos,
+                        format!("_format_version must be a string such as \"3.0\" (quoted), not {}", value.type_name()),
+                    ),
                 }
             }
             "_workspace" => match value.as_str() {
                 Some(ws) if !ws.is_empty() => h.workspace = Some((ws.to_owned(), value.pos)),
                 _ => err(diags, value.pos, "_workspace must be a non-empty string".into()),
             },
-            "_transform"
-                if !matches!(value.value, NodeValue::Bool(_) | NodeValue::Null) => {
-                    err(diags, value.pos, format!("_transform: expected a boolean, not {}", value.type_name()));
-                }
+            "_transform" if !matches!(value.value, NodeValue::Bool(_) | NodeValue::Null) => {
+                err(diags, value.pos, format!("_transform: expected a boolean, not {}", value.type_name()));
+            }
             "_konnect" => diags.push(Diagnostic::warning(
                 Some(file.origin(key.pos)),
                 "_konnect is ignored: gateform manages a Kong Gateway through its Admin API, not Konnect",
@@ -227,7 +193,11 @@ fn read_header(file: &SourceFile, diags: &mut Vec<Diagnostic>) -> Header {
                 NodeValue::Map(configs) => {
                     for (name, config) in configs {
                         if config.entries().is_none() {
-                            err(diags, config.pos, format!("_plugin_configs.{}: expected a mapping (a plugin config)", name.key_text()));
+                            err(
+                                diags,
+                                config.pos,
+                                format!("_plugin_configs.{}: expected a mapping (a plugin config)", name.key_text()),
+                            );
                         } else {
                             h.plugin_configs.push((name.key_text(), config.clone()));
                         }
@@ -243,12 +213,7 @@ fn read_header(file: &SourceFile, diags: &mut Vec<Diagnostic>) -> Header {
     h
 }
 
-fn string_list(
-    file: &SourceFile,
-    node: &Node,
-    what: &str,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Vec<String>> {
+fn string_list(file: &SourceFile, node: &Node, what: &str, diags: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
     let mut out = Vec::new();
     match &node.value {
         NodeValue::Seq(items) => {
@@ -268,10 +233,7 @@ fn string_list(
         }
         NodeValue::Null => Some(out),
         _ => {
-            diags.push(Diagnostic::error(
-                Some(file.origin(node.pos)),
-                format!("{what}: expected a list of strings"),
-            ));
+            diags.push(Diagnostic::error(Some(file.origin(node.pos)), format!("{what}: expected a list of strings")));
             None
         }
     }
@@ -282,10 +244,7 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
         NodeValue::Map(entries) => entries,
         NodeValue::Null => return,
         _ => {
-            diags.push(Diagnostic::error(
-                Some(file.origin(info.pos)),
-                "_info: expected a mapping",
-            ));
+            diags.push(Diagnostic::error(Some(file.origin(info.pos)), "_info: expected a mapping"));
             return;
         }
     };
@@ -312,7 +271,9 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                     let what = format!("_info.default_lookup_tags.{name}");
                     match name.as_str() {
                         "services" | "routes" | "consumers" | "consumer_groups" => {
-                            if let (Some(kind), Some(tags)) = (Kind::from_table(&name), string_list(file, tags, &what, diags)) {
+                            if let (Some(kind), Some(tags)) =
+                                (Kind::from_table(&name), string_list(file, tags, &what, diags))
+                            {
                                 h.lookup_tags.push((kind, tags));
                             }
                         }
@@ -346,7 +307,9 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                         other => {
                             diags.push(Diagnostic::error(
                                 Some(file.origin(k.pos)),
-                                format!("_info.defaults.{other}: unknown kind (expected service, route, upstream or target)"),
+                                format!(
+                                    "_info.defaults.{other}: unknown kind (expected service, route, upstream or target)"
+                                ),
                             ));
                             continue;
                         }
@@ -361,16 +324,12 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                     }
                 }
             }
-            "consumer_group_policy_overrides"
-            | "skip_hash_for_basic_auth"
-            | "include_plugin_definitions" => diags.push(Diagnostic::warning(
-                Some(file.origin(key.pos)),
-                format!("_info.{key_text} is ignored by gateform"),
-            )),
-            other => diags.push(Diagnostic::error(
-                Some(file.origin(key.pos)),
-                format!("_info.{other}: unknown key"),
-            )),
+            "consumer_group_policy_overrides" | "skip_hash_for_basic_auth" | "include_plugin_definitions" => diags
+                .push(Diagnostic::warning(
+                    Some(file.origin(key.pos)),
+                    format!("_info.{key_text} is ignored by gateform"),
+                )),
+            other => diags.push(Diagnostic::error(Some(file.origin(key.pos)), format!("_info.{other}: unknown key"))),
         }
     }
 }

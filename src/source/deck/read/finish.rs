@@ -24,20 +24,14 @@ pub(crate) fn apply_defaults(b: &mut Builder<'_>, defaults: &[Defaults]) {
             if e.kind != d.kind {
                 continue;
             }
-            let has_url =
-                e.kind == Kind::Service && e.fields.get("url").is_some_and(|u| !u.is_null());
+            let has_url = e.kind == Kind::Service && e.fields.get("url").is_some_and(|u| !u.is_null());
             for (k, v) in &d.values {
-                if e.fields.contains_key(k)
-                    || (has_url && matches!(k.as_str(), "protocol" | "host" | "port" | "path"))
+                if e.fields.contains_key(k) || (has_url && matches!(k.as_str(), "protocol" | "host" | "port" | "path"))
                 {
                     continue;
                 }
                 e.fields.insert(k.clone(), v.clone());
-                for p in d
-                    .env_paths
-                    .iter()
-                    .filter(|p| *p == k || p.starts_with(&format!("{k}.")))
-                {
+                for p in d.env_paths.iter().filter(|p| *p == k || p.starts_with(&format!("{k}."))) {
                     b.env_fields.insert((i, p.clone()));
                 }
             }
@@ -48,10 +42,16 @@ pub(crate) fn apply_defaults(b: &mut Builder<'_>, defaults: &[Defaults]) {
 /// Adds every select tag an entity lacks to its `tags` (kinds that have tags), after
 /// the tags it has (decK's `MergeTags`).
 pub(crate) fn apply_select_tags(b: &mut Builder<'_>, tags: &[String]) {
+    add_tags(&mut b.entities, tags);
+}
+
+/// Adds every tag of `tags` an entity lacks to its `tags`, after the tags it has, for every
+/// kind that has tags (decK's `MergeTags`). Used for `_info.select_tags` and `--select-tag`.
+pub fn add_tags(entities: &mut [crate::model::Entity], tags: &[String]) {
     if tags.is_empty() {
         return;
     }
-    for e in b.entities.iter_mut().filter(|e| e.kind.has_tags()) {
+    for e in entities.iter_mut().filter(|e| e.kind.has_tags()) {
         let slot = e.fields.entry("tags").or_insert(Value::Null);
         if !slot.is_array() {
             *slot = Value::Array(Vec::new());
@@ -115,11 +115,7 @@ pub(crate) fn duplicates(b: &mut Builder<'_>) {
     for (i, first, what, key) in errors {
         let desc = b.info[i].desc.clone();
         let first_desc = &b.info[first].desc;
-        let at = b.entities[first]
-            .origin
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let at = b.entities[first].origin.as_ref().map(ToString::to_string).unwrap_or_default();
         let message = match what.as_str() {
             "" if *first_desc == desc => format!("{desc} is already defined at {at}"),
             "" if b.entities[i].kind == Kind::Plugin => {

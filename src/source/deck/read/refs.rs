@@ -46,11 +46,7 @@ pub(crate) fn parse_ref(
         NodeValue::Str(s) => match names.first() {
             Some(f) => Some(Target::Field(f, s.clone())),
             None => {
-                checker.problem(
-                    v,
-                    path,
-                    format!("expected the id of a {} (a UUID)", parent.singular()),
-                );
+                checker.problem(v, path, format!("expected the id of a {} (a UUID)", parent.singular()));
                 None
             }
         },
@@ -59,11 +55,7 @@ pub(crate) fn parse_ref(
             let mut named = None;
             for (k, val) in entries {
                 let key = k.key_text();
-                let known = if key == "id" {
-                    Some("id")
-                } else {
-                    names.iter().copied().find(|n| *n == key)
-                };
+                let known = if key == "id" { Some("id") } else { names.iter().copied().find(|n| *n == key) };
                 match known {
                     Some(field) => match val.as_str() {
                         Some(s) if field == "id" && !is_uuid(s) => {
@@ -80,12 +72,7 @@ pub(crate) fn parse_ref(
                     None if lenient
                         && matches!(
                             key.as_str(),
-                            "tags"
-                                | "created_at"
-                                | "updated_at"
-                                | "name"
-                                | "username"
-                                | "custom_id"
+                            "tags" | "created_at" | "updated_at" | "name" | "username" | "custom_id"
                         ) => {}
                     None => checker.problem(
                         k,
@@ -98,15 +85,8 @@ pub(crate) fn parse_ref(
                 (Some(id), _) => Some(Target::Id(id)),
                 (None, Some((f, s))) => Some(Target::Field(f, s)),
                 (None, None) => {
-                    let how = std::iter::once("id")
-                        .chain(names.iter().copied())
-                        .collect::<Vec<_>>()
-                        .join(" or ");
-                    checker.problem(
-                        v,
-                        path,
-                        format!("names no {} (give {how})", parent.singular()),
-                    );
+                    let how = std::iter::once("id").chain(names.iter().copied()).collect::<Vec<_>>().join(" or ");
+                    checker.problem(v, path, format!("names no {} (give {how})", parent.singular()));
                     None
                 }
             }

@@ -76,20 +76,15 @@ pub(crate) fn resolve(b: &mut Builder<'_>, lookup: &BTreeMap<Kind, Vec<String>>)
                             p.parent.singular(),
                             p.target.shown()
                         );
-                        b.diags
-                            .push(Diagnostic::error(Some(p.origin), msg).about(desc));
+                        b.diags.push(Diagnostic::error(Some(p.origin), msg).about(desc));
                         continue;
                     }
                     b.entities[i].refs.insert(p.field, r);
                 }
                 None => {
-                    let msg = format!(
-                        "{desc} refers to {} {}, which is not defined",
-                        p.parent.singular(),
-                        p.target.shown()
-                    );
-                    b.diags
-                        .push(Diagnostic::error(Some(p.origin), msg).about(desc));
+                    let msg =
+                        format!("{desc} refers to {} {}, which is not defined", p.parent.singular(), p.target.shown());
+                    b.diags.push(Diagnostic::error(Some(p.origin), msg).about(desc));
                 }
             }
         }
@@ -102,14 +97,7 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<Kind, V
     let mut seen: HashSet<(Ref, Ref)> = HashSet::new();
     let mut out = Vec::new();
     for m in members {
-        let Member {
-            file,
-            group,
-            consumer,
-            origin,
-            owner,
-            item,
-        } = m;
+        let Member { file, group, consumer, origin, owner, item } = m;
         let owner_desc = b.info[owner].desc.clone();
         let group_ref = match index.find(Kind::ConsumerGroup, &group) {
             Some(j) => Some(Ref::Local(j)),
@@ -136,13 +124,8 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<Kind, V
             } else {
                 (Kind::Consumer, &consumer)
             };
-            let msg = format!(
-                "{owner_desc} refers to {} {}, which is not defined",
-                kind.singular(),
-                target.shown()
-            );
-            b.diags
-                .push(Diagnostic::error(Some(origin), msg).about(owner_desc));
+            let msg = format!("{owner_desc} refers to {} {}, which is not defined", kind.singular(), target.shown());
+            b.diags.push(Diagnostic::error(Some(origin), msg).about(owner_desc));
             continue;
         };
         if !seen.insert((g.clone(), c.clone())) {
@@ -157,10 +140,6 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<Kind, V
     for (e, owner, owner_desc) in out {
         let path = b.info[owner].path.clone();
         b.entities.push(e);
-        b.info.push(super::build::Info {
-            path,
-            desc: format!("membership stated by {owner_desc}"),
-            refs: Vec::new(),
-        });
+        b.info.push(super::build::Info { path, desc: format!("membership stated by {owner_desc}"), refs: Vec::new() });
     }
 }

@@ -12,17 +12,9 @@ fn find<'d>(d: &'d Desired, kind: Kind, label: &str) -> (usize, &'d Entity) {
         .enumerate()
         .find(|(_, e)| {
             e.kind == kind
-                && [
-                    "name",
-                    "username",
-                    "target",
-                    "group",
-                    "key",
-                    "subject_name",
-                    "prefix",
-                ]
-                .iter()
-                .any(|f| e.fields.get(*f).and_then(|v| v.as_str()) == Some(label))
+                && ["name", "username", "target", "group", "key", "subject_name", "prefix"]
+                    .iter()
+                    .any(|f| e.fields.get(*f).and_then(|v| v.as_str()) == Some(label))
         })
         .unwrap_or_else(|| panic!("no {kind} {label}"))
 }
@@ -44,20 +36,10 @@ fn services_routes_and_plugins_nest() {
     assert!(svc.refs.is_empty());
     let (r, route) = find(&d, Kind::Route, "r");
     assert_eq!(local(route, "service"), s);
-    let cors = d
-        .state
-        .entities
-        .iter()
-        .find(|e| e.fields.get("name") == Some(&json!("cors")))
-        .unwrap();
+    let cors = d.state.entities.iter().find(|e| e.fields.get("name") == Some(&json!("cors"))).unwrap();
     assert_eq!(local(cors, "service"), s);
     assert_eq!(cors.refs.len(), 1);
-    let ka = d
-        .state
-        .entities
-        .iter()
-        .find(|e| e.fields.get("name") == Some(&json!("key-auth")))
-        .unwrap();
+    let ka = d.state.entities.iter().find(|e| e.fields.get("name") == Some(&json!("key-auth"))).unwrap();
     assert_eq!(local(ka, "route"), r);
     assert_eq!(local(ka, "consumer"), find(&d, Kind::Consumer, "c").0);
     assert!(!ka.fields.contains_key("consumer") && !route.fields.contains_key("service"));
@@ -92,42 +74,19 @@ fn consumers_nest_credentials_plugins_and_groups() {
         Kind::Oauth2Credential,
         Kind::MtlsAuthCredential,
     ] {
-        let e = d
-            .state
-            .entities
-            .iter()
-            .find(|e| e.kind == kind)
-            .unwrap_or_else(|| panic!("no {kind}"));
+        let e = d.state.entities.iter().find(|e| e.kind == kind).unwrap_or_else(|| panic!("no {kind}"));
         assert_eq!(local(e, "consumer"), c, "{kind}");
     }
-    let mtls = d
-        .state
-        .entities
-        .iter()
-        .find(|e| e.kind == Kind::MtlsAuthCredential)
-        .unwrap();
+    let mtls = d.state.entities.iter().find(|e| e.kind == Kind::MtlsAuthCredential).unwrap();
     assert_eq!(local(mtls, "ca_certificate"), 0);
-    let acl_plugin = d
-        .state
-        .entities
-        .iter()
-        .find(|e| e.fields.get("name") == Some(&json!("acl")))
-        .unwrap();
+    let acl_plugin = d.state.entities.iter().find(|e| e.fields.get("name") == Some(&json!("acl"))).unwrap();
     assert_eq!(local(acl_plugin, "consumer"), c);
     let (g, _) = find(&d, Kind::ConsumerGroup, "gold");
-    let rl = d
-        .state
-        .entities
-        .iter()
-        .find(|e| e.fields.get("name") == Some(&json!("rate-limiting")))
-        .unwrap();
+    let rl = d.state.entities.iter().find(|e| e.fields.get("name") == Some(&json!("rate-limiting"))).unwrap();
     assert_eq!(local(rl, "consumer_group"), g);
     let member = d.state.entities.last().unwrap();
     assert_eq!(member.kind, Kind::ConsumerGroupConsumer);
-    assert_eq!(
-        (local(member, "consumer_group"), local(member, "consumer")),
-        (g, c)
-    );
+    assert_eq!((local(member, "consumer_group"), local(member, "consumer")), (g, c));
 }
 
 #[test]
@@ -153,9 +112,8 @@ fn memberships_from_both_sides_are_deduplicated() {
 
 #[test]
 fn consumers_listed_only_under_a_group_are_defined_as_deck_does() {
-    let d = ok(
-        "_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers:\n  - username: lone\n    tags: [t]\n",
-    );
+    let d =
+        ok("_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers:\n  - username: lone\n    tags: [t]\n");
     let (c, consumer) = find(&d, Kind::Consumer, "lone");
     assert_eq!(consumer.fields["tags"], json!(["t"]));
     assert_eq!(consumer.origin.as_ref().map(|o| o.line), Some(5));
@@ -179,16 +137,8 @@ fn upstream_targets_and_certificate_snis() {
         "_format_version: \"3.0\"\nupstreams:\n- name: u\n  targets: [{target: \"10.0.0.1:80\", weight: 10}]\ncertificates:\n- cert: C\n  key: K\n  snis:\n  - name: a.test\n    tags: [t]\n  - b.test\n",
     );
     let (u, _) = find(&d, Kind::Upstream, "u");
-    assert_eq!(
-        local(find(&d, Kind::Target, "10.0.0.1:80").1, "upstream"),
-        u
-    );
-    let cert = d
-        .state
-        .entities
-        .iter()
-        .position(|e| e.kind == Kind::Certificate)
-        .unwrap();
+    assert_eq!(local(find(&d, Kind::Target, "10.0.0.1:80").1, "upstream"), u);
+    let cert = d.state.entities.iter().position(|e| e.kind == Kind::Certificate).unwrap();
     assert!(!d.state.entities[cert].fields.contains_key("snis"));
     let a = find(&d, Kind::Sni, "a.test").1;
     assert_eq!(local(a, "certificate"), cert);
@@ -217,30 +167,14 @@ fn flat_references_by_name_id_and_mapping() {
     for r in ["r1", "r2", "r3", "r4"] {
         assert_eq!(local(find(&d, Kind::Route, r).1, "service"), 0, "{r}");
     }
-    let cors = d
-        .state
-        .entities
-        .iter()
-        .find(|e| e.kind == Kind::Plugin)
-        .unwrap();
-    assert_eq!(
-        (local(cors, "route"), local(cors, "service")),
-        (find(&d, Kind::Route, "r1").0, 0)
-    );
+    let cors = d.state.entities.iter().find(|e| e.kind == Kind::Plugin).unwrap();
+    assert_eq!((local(cors, "route"), local(cors, "service")), (find(&d, Kind::Route, "r1").0, 0));
     let ks = find(&d, Kind::KeySet, "ks").0;
     assert_eq!(local(find(&d, Kind::Key, "k1").1, "set"), ks);
     assert_eq!(local(find(&d, Kind::Key, "k2").1, "set"), ks);
-    let cert = d
-        .state
-        .entities
-        .iter()
-        .position(|e| e.kind == Kind::Certificate)
-        .unwrap();
+    let cert = d.state.entities.iter().position(|e| e.kind == Kind::Certificate).unwrap();
     assert_eq!(local(find(&d, Kind::Sni, "x.test").1, "certificate"), cert);
-    assert_eq!(
-        local(find(&d, Kind::Target, "t").1, "upstream"),
-        find(&d, Kind::Upstream, "u").0
-    );
+    assert_eq!(local(find(&d, Kind::Target, "t").1, "upstream"), find(&d, Kind::Upstream, "u").0);
 }
 
 #[test]
@@ -251,16 +185,8 @@ fn kong_db_less_style_files_load() {
     );
     let anon = find(&d, Kind::Consumer, "anon").0;
     assert_eq!(local(find(&d, Kind::Acl, "anon").1, "consumer"), anon);
-    assert_eq!(
-        local(find(&d, Kind::BasicauthCredential, "u").1, "consumer"),
-        anon
-    );
-    assert!(
-        !find(&d, Kind::Service, "s")
-            .1
-            .fields
-            .contains_key("_comment")
-    );
+    assert_eq!(local(find(&d, Kind::BasicauthCredential, "u").1, "consumer"), anon);
+    assert!(!find(&d, Kind::Service, "s").1.fields.contains_key("_comment"));
 }
 
 #[test]
@@ -273,9 +199,7 @@ fn nested_children_may_name_their_parent_only_consistently() {
     );
     assert_eq!(
         errs,
-        vec![
-            "kong.yaml:8:14: error: route \"r\" is nested under service \"s\" but its `service` names service \"t\""
-        ]
+        vec!["kong.yaml:8:14: error: route \"r\" is nested under service \"s\" but its `service` names service \"t\""]
     );
 }
 
@@ -285,13 +209,7 @@ fn json_files_load() {
         "{\n  \"_format_version\": \"3.0\",\n  \"services\": [\n    {\"name\": \"s\", \"host\": \"h\", \"routes\": [{\"name\": \"r\", \"paths\": [\"/\"]}]}\n  ]\n}",
     );
     assert_eq!(d.state.entities.len(), 2);
-    assert_eq!(
-        d.state.entities[1]
-            .origin
-            .as_ref()
-            .map(|o| (o.line, o.column)),
-        Some((4, 43))
-    );
+    assert_eq!(d.state.entities[1].origin.as_ref().map(|o| (o.line, o.column)), Some((4, 43)));
 }
 
 #[test]
@@ -308,12 +226,7 @@ fn variables_feed_values_and_mark_fields() {
     let text = "_format_version: \"3.0\"\nservices:\n- name: s\n  host: ${{ env \"DECK_HOST\" }}\n  port: ${{ env \"DECK_PORT\" | toInt }}\n  tags: [\"x-${{ env \"DECK_TAG\" }}\"]\nplugins:\n- name: rate-limiting\n  config:\n    minute: ${{ env \"DECK_RATE\" }}\n";
     let d = load_env(
         &[("k.yaml", text)],
-        &[
-            ("DECK_HOST", "h.test"),
-            ("DECK_PORT", "8080"),
-            ("DECK_TAG", "t"),
-            ("DECK_RATE", "5"),
-        ],
+        &[("DECK_HOST", "h.test"), ("DECK_PORT", "8080"), ("DECK_TAG", "t"), ("DECK_RATE", "5")],
     )
     .unwrap();
     let svc = &d.state.entities[0];
@@ -322,10 +235,7 @@ fn variables_feed_values_and_mark_fields() {
     assert_eq!(d.state.entities[1].fields["config"], json!({"minute": 5}));
     assert_eq!(d.env_values, vec!["5", "8080", "h.test", "t"]);
     let fields: Vec<(usize, &str)> = d.env_fields.iter().map(|(i, p)| (*i, p.as_str())).collect();
-    assert_eq!(
-        fields,
-        vec![(0, "host"), (0, "port"), (0, "tags"), (1, "config.minute")]
-    );
+    assert_eq!(fields, vec![(0, "host"), (0, "port"), (0, "tags"), (1, "config.minute")]);
 }
 
 #[test]
@@ -370,8 +280,7 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn membership_items_are_checked() {
-    let errs =
-        errors("_format_version: \"3.0\"\nconsumers:\n- username: u\n  groups: [{title: g}, 5]\n");
+    let errs = errors("_format_version: \"3.0\"\nconsumers:\n- username: u\n  groups: [{title: g}, 5]\n");
     assert_eq!(
         errs,
         vec![
@@ -384,13 +293,8 @@ fn membership_items_are_checked() {
 
 #[test]
 fn keys_may_nest_under_their_key_set() {
-    let d = ok(
-        "_format_version: \"3.0\"\nkey_sets:\n- name: ks\n  keys:\n  - {name: k, kid: a, jwk: '{}'}\n",
-    );
-    assert_eq!(
-        local(find(&d, Kind::Key, "k").1, "set"),
-        find(&d, Kind::KeySet, "ks").0
-    );
+    let d = ok("_format_version: \"3.0\"\nkey_sets:\n- name: ks\n  keys:\n  - {name: k, kid: a, jwk: '{}'}\n");
+    assert_eq!(local(find(&d, Kind::Key, "k").1, "set"), find(&d, Kind::KeySet, "ks").0);
 }
 
 #[test]
@@ -398,16 +302,10 @@ fn variables_inside_block_scalars_and_lists_mark_their_field() {
     let text = "_format_version: \"3.0\"\ncertificates:\n- cert: |\n    ${{ env \"DECK_CERT\" | indent 4 }}\n  key: k\nplugins:\n- name: acl\n  config:\n    allow: [a, \"${{ env \"DECK_GROUP\" }}\"]\n";
     let d = load_env(
         &[("k.yaml", text)],
-        &[
-            ("DECK_CERT", "-----BEGIN-----\nAAA\n-----END-----"),
-            ("DECK_GROUP", "admins"),
-        ],
+        &[("DECK_CERT", "-----BEGIN-----\nAAA\n-----END-----"), ("DECK_GROUP", "admins")],
     )
     .unwrap();
-    assert_eq!(
-        d.state.entities[0].fields["cert"],
-        json!("-----BEGIN-----\nAAA\n-----END-----\n")
-    );
+    assert_eq!(d.state.entities[0].fields["cert"], json!("-----BEGIN-----\nAAA\n-----END-----\n"));
     let fields: Vec<(usize, &str)> = d.env_fields.iter().map(|(i, p)| (*i, p.as_str())).collect();
     assert_eq!(fields, vec![(0, "cert"), (1, "config.allow")]);
 }

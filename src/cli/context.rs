@@ -1,0 +1,97 @@
+//! Helpers shared by commands: connecting to the gateway (or an in-process sandbox) and
+//! loading the desired configuration.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+use super::args::{GatewayArgs, StateArgs};
+use crate::engine::DesiredInput;
+use crate::kong::{ClientConfig, KongClient};
+use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::source::{self, Desired, LoadOptions};
+
+/// A connection to the gateway; holds the in-process sandbox alive when `--gateway sandbox`.
+pub struct Connection {
+    /// The client.
+    pub client: KongClient,
+    /// The sandbox, when one was started.
+    pub sandbox: Option<Sandbox>,
+}
+
+impl Connection {
+    /// Stops the in-process sandbox, if any.
+    pub async fn close(self) {
+        if let Some(s) = self.sandbox {
+            s.shutdown().await;
+        }
+    }
+}
+
+/// Parses `Name: value`.
+pub fn parse_header(h: &str) -> anyhow::Result<(String, String)> {
+    match h.split_once(':') {
+        Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_owned(), v.trim().to_owned())),
+        _ => bail!("invalid --header `{h}`: expected `Name: value`"),
+    }
+}
+
+/// Connects to the gateway named by `args`.
+pub async fn connect(args: &GatewayArgs) -> anyhow::Result<Connection> {
+    let (url, sandbox) = if args.gateway == "sandbox" {
+        let sandbox =
+            crate::sandbox::start(SandboxOptions::default()).await.context("cannot start the in-process sandbox")?;
+        eprintln!("Using an empty in-process sandbox at {}.", sandbox.url());
+        (sandbox.url(), Some(sandbox))
+    } else {
+        (args.gateway.clone(), None)
+    };
+    let mut config = ClientConfig::new(url);
+    config.timeout = Duration::from_secs(args.timeout.max(1));
+    for h in &args.headers {
+        config.headers.push(parse_header(h)?);
+    }
+    let client = KongClient::new(config)?;
+    Ok(Connection { client, sandbox })
+}
+
+/// Loads the files named by `args`, prints warnings, and applies `--select-tag`.
+pub fn load_desired(args: &StateArgs) -> anyhow::Result<Desired> {
+    let inputs = source::read_inputs(&args.state)?;
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut desired = source::load(&inputs, &LoadOptions { env, schemas: crate::schema::Schemas::bundled() })?;
+    for w in &desired.warnings {
+        eprintln!("{w}");
+    }
+    if !args.select_tags.is_empty() {
+        if !desired.select_tags.is_empty() && sorted(&desired.select_tags) != sorted(&args.select_tags) {
+            bail!(
+                "--select-tag {} differs from _info.select_tags {} in the configuration",
+                args.select_tags.join(","),
+                desired.select_tags.join(",")
+            );
+        }
+        if desired.select_tags.is_empty() {
+            source::add_tags(&mut desired.state.entities, &args.select_tags);
+            desired.select_tags = args.select_tags.clone();
+        }
+    }
+    Ok(desired)
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+/// The engine's view of a loaded configuration.
+pub fn engine_input(desired: &Desired) -> DesiredInput {
+    DesiredInput {
+        state: desired.state.clone(),
+        select_tags: desired.select_tags.clone(),
+        lookup_tags: desired.lookup_tags.clone(),
+        secret_fields: desired.env_fields.clone(),
+    }
+}

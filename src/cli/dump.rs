@@ -1,0 +1,83 @@
+//! `gateform dump`: write the live configuration as a decK file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::args::GatewayArgs;
+use super::context::connect;
+use crate::kong::read_live;
+use crate::source::{self, DumpFormat, DumpOptions};
+
+/// File format of a dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Arguments of `gateform dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    /// Write to this file instead of stdout (replaced atomically).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// File format.
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+    /// Dump only entities carrying every such tag (and record them as `_info.select_tags`).
+    #[arg(long = "select-tag", value_name = "TAG")]
+    pub select_tags: Vec<String>,
+    /// Write secret values themselves instead of `${{ env "DECK_..." }}` placeholders.
+    #[arg(long)]
+    pub include_secrets: bool,
+    /// Write every entity's id (ids are always written for entities without a name-like key).
+    #[arg(long)]
+    pub with_id: bool,
+}
+
+/// Reads the gateway and writes the dump.
+pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
+    let conn = connect(&args.gateway).await?;
+    let live = read_live(&conn.client, &args.select_tags).await;
+    conn.close().await;
+    let live = live?;
+    let format = match args.format {
+        Format::Yaml => DumpFormat::Yaml,
+        Format::Json => DumpFormat::Json,
+    };
+    let text = source::dump(
+        &live.state,
+        &DumpOptions { format, with_ids: args.with_id, select_tags: args.select_tags.clone() },
+    )?;
+    match &args.output {
+        Some(path) => write_atomically(path, text.as_bytes())?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a
+/// reader never sees a half-written file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,174 @@
+//! The pipeline that ties the modules together: read the gateway (live state in scope,
+//! lookup entities, schemas), compute the plan and its schedule. Front ends (the CLI, a
+//! reconciler loop, tests) call this and then [`crate::apply::apply`].
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use crate::graph::{GraphError, Schedule, schedule};
+use crate::kong::{KongClient, KongError, Live, list_all, read_live, read_memberships};
+use crate::model::{Kind, State};
+use crate::plan::{Plan, PlanError, PlanInput, build};
+use crate::schema::Schemas;
+
+/// A failure of the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The gateway could not be read.
+    #[error("cannot read the gateway: {0}")]
+    Gateway(#[from] KongError),
+    /// References or matches that cannot be resolved.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// Changes that cannot be ordered.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+}
+
+/// What the desired side brings to a plan.
+#[derive(Debug, Clone, Default)]
+pub struct DesiredInput {
+    /// Desired entities.
+    pub state: State,
+    /// Ownership scope: only live entities carrying all these tags are read and compared.
+    pub select_tags: Vec<String>,
+    /// Kinds whose entities, carrying these tags, are read for reference resolution only.
+    pub lookup_tags: BTreeMap<Kind, Vec<String>>,
+    /// Secret fields of desired entities: `(entity index, dotted path)`.
+    pub secret_fields: BTreeSet<(usize, String)>,
+}
+
+/// Everything a plan was computed from, and the plan.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The live state in scope.
+    pub live: Live,
+    /// Entities read for reference resolution only.
+    pub lookup: State,
+    /// The schemas used (the gateway's, the bundled ones where it served none).
+    pub schemas: Schemas,
+    /// The plan.
+    pub plan: Plan,
+    /// Its schedule.
+    pub schedule: Schedule,
+}
+
+/// Reads the gateway and computes the plan and schedule for `desired`.
+pub async fn prepare(client: &KongClient, desired: &DesiredInput) -> Result<Prepared, EngineError> {
+    let mut live = read_live(client, &desired.select_tags).await?;
+    let lookup = read_lookup(client, &desired.lookup_tags).await?;
+    // Memberships of lookup groups belong to the consumers in scope.
+    let known: HashSet<&str> =
+        live.state.entities.iter().filter(|e| e.kind == Kind::ConsumerGroup).filter_map(|e| e.id.as_deref()).collect();
+    let lookup_groups: Vec<String> = lookup
+        .entities
+        .iter()
+        .filter(|e| e.kind == Kind::ConsumerGroup)
+        .filter_map(|e| e.id.clone())
+        .filter(|id| !known.contains(id.as_str()))
+        .collect();
+    if !lookup_groups.is_empty() {
+        let consumers: HashSet<String> =
+            live.state.entities.iter().filter(|e| e.kind == Kind::Consumer).filter_map(|e| e.id.clone()).collect();
+        let extra = read_memberships(client, &lookup_groups, &consumers).await?;
+        live.state.entities.extend(extra);
+    }
+    let schemas = fetch_schemas(client, &desired.state, &live.state).await;
+    let secret = &desired.secret_fields;
+    let plan = build(&PlanInput {
+        desired: &desired.state,
+        live: &live.state,
+        lookup: &lookup,
+        schemas: &schemas,
+        secret_fields: secret,
+    })?;
+    let schedule = schedule(&plan, &live.state, &schemas)?;
+    Ok(Prepared { live, lookup, schemas, plan, schedule })
+}
+
+/// Reads the lookup-only entities (`_info.default_lookup_tags`).
+pub async fn read_lookup(client: &KongClient, lookup_tags: &BTreeMap<Kind, Vec<String>>) -> Result<State, KongError> {
+    let mut entities = Vec::new();
+    for (kind, tags) in lookup_tags {
+        // Tags in one lookup list are alternatives: any of them qualifies (OR filter, §3.5).
+        let rows = list_all_or(client, &format!("/{}", kind.collection()), tags).await?;
+        entities.extend(rows.into_iter().map(|r| crate::kong::entity_from_json(*kind, r)));
+    }
+    Ok(State { entities })
+}
+
+async fn list_all_or(client: &KongClient, path: &str, tags: &[String]) -> Result<Vec<Value>, KongError> {
+    if tags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for chunk in tags.chunks(5) {
+        out.extend(list_all(client, path, &[chunk.join("/")]).await?);
+    }
+    Ok(out)
+}
+
+/// The gateway's schemas for every kind and plugin in play, falling back to the bundled
+/// ones for what it does not serve (or when it cannot be reached for them).
+pub async fn fetch_schemas(client: &KongClient, desired: &State, live: &State) -> Schemas {
+    let mut schemas = Schemas::bundled().clone();
+    let mut kinds: BTreeSet<Kind> = BTreeSet::new();
+    let mut plugins: BTreeSet<String> = BTreeSet::new();
+    for e in desired.entities.iter().chain(&live.entities) {
+        kinds.insert(e.kind);
+        if e.kind == Kind::Plugin
+            && let Some(name) = e.str_field("name")
+        {
+            plugins.insert(name.to_owned());
+        }
+    }
+    if !plugins.is_empty() {
+        kinds.insert(Kind::Plugin);
+    }
+    let mut tasks: JoinSet<(bool, String, Option<Value>)> = JoinSet::new();
+    for kind in kinds {
+        if kind.is_enterprise() {
+            continue;
+        }
+        let client = client.clone();
+        tasks.spawn(async move {
+            let table = kind.table().to_owned();
+            let json = client.get(&format!("/schemas/{table}")).await.ok();
+            (false, table, json)
+        });
+    }
+    let mut entity_json = Vec::new();
+    let mut plugin_json = Vec::new();
+    while let Some(Ok((is_plugin, name, json))) = tasks.join_next().await {
+        if let Some(json) = json {
+            if is_plugin { plugin_json.push((name, json)) } else { entity_json.push((name, json)) }
+        }
+    }
+    for plugin in plugins {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let json = client.get(&format!("/schemas/plugins/{plugin}")).await.ok();
+            (true, plugin, json)
+        });
+    }
+    while let Some(Ok((_, name, json))) = tasks.join_next().await {
+        if let Some(json) = json {
+            plugin_json.push((name, json));
+        }
+    }
+    entity_json.sort_by(|a, b| a.0.cmp(&b.0));
+    plugin_json.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, json) in entity_json {
+        if schemas.insert_entity(&name, json).is_err() {
+            tracing::warn!("the gateway's schema of {name} is malformed; using the bundled one");
+        }
+    }
+    for (name, json) in plugin_json {
+        if schemas.insert_plugin(&name, json).is_err() {
+            tracing::warn!("the gateway's schema of plugin {name} is malformed; using the bundled one");
+        }
+    }
+    schemas
+}

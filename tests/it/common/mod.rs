@@ -1,0 +1,143 @@
+//! Shared test harness: an in-process sandbox on its own runtime, and a way to run the real
+//! `gateform` binary against it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gateform::kong::{ClientConfig, KongClient};
+use gateform::sandbox::{Sandbox, SandboxOptions};
+use serde_json::Value;
+
+/// An in-process sandbox that lives as long as this value.
+pub struct TestSandbox {
+    pub url: String,
+    pub client: KongClient,
+    sandbox: Option<Sandbox>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestSandbox {
+    /// An empty sandbox in DB mode.
+    pub fn start() -> Self {
+        Self::start_with(SandboxOptions::default())
+    }
+
+    /// A sandbox with these options (the listen address is forced to an ephemeral port).
+    pub fn start_with(mut opts: SandboxOptions) -> Self {
+        opts.listen = "127.0.0.1:0".parse().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let sandbox = runtime.block_on(gateform::sandbox::start(opts)).expect("sandbox starts");
+        let url = sandbox.url();
+        let client = KongClient::new(ClientConfig::new(url.clone())).unwrap();
+        TestSandbox { url, client, sandbox: Some(sandbox), runtime }
+    }
+
+    /// The in-process sandbox.
+    pub fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().unwrap()
+    }
+
+    /// Runs a future on the sandbox's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// `GET path` → JSON body (panics on error).
+    pub fn get(&self, path: &str) -> Value {
+        self.block_on(self.client.get(path)).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// Sends a request; returns the result.
+    pub fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        self.block_on(self.client.send(m, path, body.as_ref())).map(|r| r.body).map_err(|e| e.to_string())
+    }
+
+    /// All rows of a collection (every page).
+    pub fn list(&self, path: &str) -> Vec<Value> {
+        self.block_on(gateform::kong::list_all(&self.client, path, &[])).unwrap()
+    }
+}
+
+impl Drop for TestSandbox {
+    fn drop(&mut self) {
+        if let Some(s) = self.sandbox.take() {
+            self.runtime.block_on(s.shutdown());
+        }
+    }
+}
+
+/// The result of running the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with both streams unless the exit code is `code`.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Panics unless the run succeeded.
+    pub fn ok(&self) -> &Self {
+        self.expect_code(0)
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// A `gateform` command with a hermetic environment (no inherited GATEFORM_* or DECK_*).
+pub fn gateform_cmd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateform"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GATEFORM_") || k.starts_with("DECK_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("NO_COLOR", "1").env("TZ", "UTC").env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Runs `gateform args...` to completion with stdin closed.
+pub fn gateform(args: &[&str]) -> Run {
+    gateform_cmd().args(args).stdin(std::process::Stdio::null()).output().expect("run gateform").into()
+}
+
+/// Runs `gateform args...` with extra environment variables.
+pub fn gateform_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = gateform_cmd();
+    cmd.args(args).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run gateform").into()
+}
+
+/// Writes `text` to `dir/name` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// `../shared/real-configs/kong` relative to the crate root.
+pub fn real_configs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-configs/kong")
+}

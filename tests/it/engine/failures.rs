@@ -1,0 +1,115 @@
+//! A failure in the middle of an apply: reported with the gateway's own message, nothing
+//! new started after it, and a re-run converges.
+
+use std::collections::BTreeMap;
+
+use gateform::sandbox::FaultRule;
+use serde_json::json;
+
+use super::{apply, converge, plan};
+use crate::common::{TestSandbox, write};
+
+#[test]
+fn a_refused_entity_stops_the_apply_and_a_rerun_converges() {
+    let sb = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "kong.yaml",
+        r#"
+_format_version: "3.0"
+services:
+  - name: alpha
+    host: alpha.internal
+    routes:
+      - name: alpha-route
+        paths: [/alpha]
+        plugins:
+          - name: cors
+  - name: beta
+    host: beta.internal
+"#,
+    );
+    // The gateway refuses every write to routes, with a Kong error body.
+    sb.sandbox().inject_fault(FaultRule {
+        method: Some("PUT".into()),
+        path: "/routes/*".into(),
+        status: Some(400),
+        body: Some(json!({"code": 2, "name": "schema violation", "message": "schema violation (paths: refused by the test)", "fields": {"paths": "refused by the test"}})),
+        headers: BTreeMap::new(),
+        times: None,
+        delay_ms: 0,
+    });
+    let run = apply(&sb, &file);
+    run.expect_code(1);
+    assert!(run.stderr.contains("routes \"alpha-route\": Creation failed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("schema violation (paths: refused by the test)"),
+        "Kong's message is shown: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Not attempted:"), "{}", run.stderr);
+    assert!(run.stderr.contains("plugins \"cors\" (route \"alpha-route\") (create)"), "{}", run.stderr);
+    assert!(sb.list("/plugins").is_empty(), "nothing that depends on the failed route was sent");
+
+    // Once the cause is gone, the same command converges.
+    sb.sandbox().clear_faults();
+    let before = plan(&sb, &file);
+    before.ok();
+    assert!(before.stdout.contains("to add"), "{}", before.stdout);
+    converge(&sb, &file);
+    assert_eq!(sb.list("/routes").len(), 1);
+    assert_eq!(sb.list("/plugins").len(), 1);
+}
+
+#[test]
+fn transient_errors_are_retried() {
+    let sb = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file =
+        write(dir.path(), "kong.yaml", "_format_version: \"3.0\"\nservices:\n  - name: s\n    host: s.internal\n");
+    let mut headers = BTreeMap::new();
+    headers.insert("Retry-After".to_owned(), "0".to_owned());
+    sb.sandbox().inject_fault(FaultRule {
+        method: Some("PUT".into()),
+        path: "/services/*".into(),
+        status: Some(429),
+        body: Some(json!({"message": "API rate limit exceeded"})),
+        headers,
+        times: Some(2),
+        delay_ms: 0,
+    });
+    sb.sandbox().inject_fault(FaultRule {
+        method: Some("GET".into()),
+        path: "/services".into(),
+        status: Some(503),
+        body: Some(json!({"message": "busy"})),
+        headers: BTreeMap::new(),
+        times: Some(1),
+        delay_ms: 0,
+    });
+    converge(&sb, &file);
+    assert_eq!(sb.list("/services").len(), 1);
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let sb = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file =
+        write(dir.path(), "kong.yaml", "_format_version: \"3.0\"\nservices:\n  - name: s\n    host: s.internal\n");
+    let run = crate::common::gateform(&["apply", "--gateway", &sb.url, "-s", &file]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("--auto-approve"), "{}", run.stderr);
+    assert!(sb.list("/services").is_empty());
+}
+
+#[test]
+fn unreachable_gateway_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file =
+        write(dir.path(), "kong.yaml", "_format_version: \"3.0\"\nservices:\n  - name: s\n    host: s.internal\n");
+    let run = crate::common::gateform(&["plan", "--gateway", "http://127.0.0.1:9", "-s", &file]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("cannot read the gateway"), "{}", run.stderr);
+}
