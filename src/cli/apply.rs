@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Args;
 
 use super::args::{GatewayArgs, StateArgs, WriteArgs};
-use super::context::{connect, engine_input, load_desired};
+use super::context::{connect, engine_input, load_desired, read_files, schemas_for};
 use crate::apply::{ApplyReport, ChangeOutcome, Event, apply};
 use crate::engine::{Prepared, prepare};
 use crate::graph::Schedule;
@@ -31,10 +31,12 @@ pub struct ApplyArgs {
 
 /// Plans, asks, applies; exit 1 when anything failed.
 pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let desired = load_desired(&args.state)?;
+    let inputs = read_files(&args.state)?;
     let conn = connect(&args.gateway).await?;
     let result = async {
-        let prepared = prepare(&conn.client, &engine_input(&desired)).await?;
+        let schemas = schemas_for(&conn, &inputs).await;
+        let desired = load_desired(&inputs, &args.state, &schemas)?;
+        let prepared = prepare(&conn.client, &engine_input(&desired), schemas).await?;
         if prepared.live.info.db_less && !prepared.plan.is_empty() {
             bail!("the gateway runs without a database (DB-less): its entities cannot be written one by one");
         }

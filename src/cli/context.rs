@@ -7,10 +7,11 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::args::{GatewayArgs, StateArgs};
-use crate::engine::DesiredInput;
+use crate::engine::{DesiredInput, gateway_schemas};
 use crate::kong::{ClientConfig, KongClient};
 use crate::sandbox::{Sandbox, SandboxOptions};
-use crate::source::{self, Desired, LoadOptions};
+use crate::schema::Schemas;
+use crate::source::{self, Desired, Input, LoadOptions};
 
 /// A connection to the gateway; holds the in-process sandbox alive when `--gateway sandbox`.
 pub struct Connection {
@@ -56,11 +57,21 @@ pub async fn connect(args: &GatewayArgs) -> anyhow::Result<Connection> {
     Ok(Connection { client, sandbox })
 }
 
-/// Loads the files named by `args`, prints warnings, and applies `--select-tag`.
-pub fn load_desired(args: &StateArgs) -> anyhow::Result<Desired> {
-    let inputs = source::read_inputs(&args.state)?;
+/// Reads the files named by `args` (no parsing yet).
+pub fn read_files(args: &StateArgs) -> anyhow::Result<Vec<Input>> {
+    Ok(source::read_inputs(&args.state)?)
+}
+
+/// The gateway's schemas for the plugins `inputs` mention (bundled ones for the rest).
+pub async fn schemas_for(conn: &Connection, inputs: &[Input]) -> Schemas {
+    let mentions = |name: &str| inputs.iter().any(|i| i.text.contains(name));
+    gateway_schemas(&conn.client, &mentions).await
+}
+
+/// Parses `inputs` against `schemas`, prints warnings, and applies `--select-tag`.
+pub fn load_desired(inputs: &[Input], args: &StateArgs, schemas: &Schemas) -> anyhow::Result<Desired> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let mut desired = source::load(&inputs, &LoadOptions { env, schemas: crate::schema::Schemas::bundled() })?;
+    let mut desired = source::load(inputs, &LoadOptions { env, schemas })?;
     for w in &desired.warnings {
         eprintln!("{w}");
     }

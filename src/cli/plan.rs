@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::args::{GatewayArgs, PlanFormat, StateArgs};
-use super::context::{connect, engine_input, load_desired};
+use super::context::{connect, engine_input, load_desired, read_files, schemas_for};
 use crate::engine::prepare;
 use crate::render;
 
@@ -23,11 +23,16 @@ pub struct PlanArgs {
 
 /// Prints the plan; exit 0 with or without changes.
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let desired = load_desired(&args.state)?;
+    let inputs = read_files(&args.state)?;
     let conn = connect(&args.gateway).await?;
-    let prepared = prepare(&conn.client, &engine_input(&desired)).await;
+    let result = async {
+        let schemas = schemas_for(&conn, &inputs).await;
+        let desired = load_desired(&inputs, &args.state, &schemas)?;
+        anyhow::Ok(prepare(&conn.client, &engine_input(&desired), schemas).await?)
+    }
+    .await;
     conn.close().await;
-    let prepared = prepared?;
+    let prepared = result?;
     match args.format {
         PlanFormat::Text => print!("{}", render::text::plan(&prepared.plan)),
         PlanFormat::Json => print!("{}", render::json::plan(&prepared.plan, None, None)),

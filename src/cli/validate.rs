@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use super::args::{GatewayArgs, StateArgs};
-use super::context::{connect, load_desired};
+use super::context::{connect, load_desired, read_files, schemas_for};
 use crate::model::{Kind, Ref};
 use crate::plan::{desired_body, schema_for, short_name};
 use crate::schema::{Schemas, ValidationContext};
@@ -66,8 +66,14 @@ fn candidates(desired: &Desired, schemas: &Schemas) -> Vec<Candidate> {
 /// Loads the files (syntax, types, references, duplicates), then validates every entity
 /// against Kong's schemas; with `--online`, against the gateway's own validation too.
 pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let desired = load_desired(&args.state)?;
-    let schemas = Schemas::bundled();
+    let inputs = read_files(&args.state)?;
+    let conn = if args.online { Some(connect(&args.gateway).await?) } else { None };
+    let schemas = match &conn {
+        Some(conn) => schemas_for(conn, &inputs).await,
+        None => Schemas::bundled().clone(),
+    };
+    let schemas = &schemas;
+    let desired = load_desired(&inputs, &args.state, schemas)?;
     let mut errors = Vec::new();
     let mut warned = std::collections::BTreeSet::new();
     let list = candidates(&desired, schemas);
@@ -87,9 +93,9 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             errors.push(format!("{}error: {}: {}", c.origin, c.label, v.message()));
         }
     }
-    if args.online && errors.is_empty() {
-        let conn = connect(&args.gateway).await?;
-        for c in &list {
+    if let Some(conn) = conn {
+        let offline_ok = errors.is_empty();
+        for c in list.iter().filter(|_| offline_ok) {
             let path = match c.kind {
                 Kind::Plugin => "/schemas/plugins/validate".to_owned(),
                 k => format!("/schemas/{}/validate", k.table()),

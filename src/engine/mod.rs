@@ -55,8 +55,9 @@ pub struct Prepared {
     pub schedule: Schedule,
 }
 
-/// Reads the gateway and computes the plan and schedule for `desired`.
-pub async fn prepare(client: &KongClient, desired: &DesiredInput) -> Result<Prepared, EngineError> {
+/// Reads the gateway and computes the plan and schedule for `desired`, normalising with
+/// `schemas` (see [`gateway_schemas`]).
+pub async fn prepare(client: &KongClient, desired: &DesiredInput, schemas: Schemas) -> Result<Prepared, EngineError> {
     let mut live = read_live(client, &desired.select_tags).await?;
     let lookup = read_lookup(client, &desired.lookup_tags).await?;
     // Memberships of lookup groups belong to the consumers in scope.
@@ -75,7 +76,6 @@ pub async fn prepare(client: &KongClient, desired: &DesiredInput) -> Result<Prep
         let extra = read_memberships(client, &lookup_groups, &consumers).await?;
         live.state.entities.extend(extra);
     }
-    let schemas = fetch_schemas(client, &desired.state, &live.state).await;
     let secret = &desired.secret_fields;
     let plan = build(&PlanInput {
         desired: &desired.state,
@@ -110,64 +110,39 @@ async fn list_all_or(client: &KongClient, path: &str, tags: &[String]) -> Result
     Ok(out)
 }
 
-/// The gateway's schemas for every kind and plugin in play, falling back to the bundled
-/// ones for what it does not serve (or when it cannot be reached for them).
-pub async fn fetch_schemas(client: &KongClient, desired: &State, live: &State) -> Schemas {
+/// The gateway's schemas: every entity schema it serves, and the schema of each plugin it
+/// has (`GET /` → `plugins.available_on_server`) for which `wanted` says yes (the CLI asks
+/// for the plugins its files mention). The bundled schemas stand in for anything the gateway
+/// does not serve or cannot be asked for.
+pub async fn gateway_schemas(client: &KongClient, wanted: &dyn Fn(&str) -> bool) -> Schemas {
     let mut schemas = Schemas::bundled().clone();
-    let mut kinds: BTreeSet<Kind> = BTreeSet::new();
-    let mut plugins: BTreeSet<String> = BTreeSet::new();
-    for e in desired.entities.iter().chain(&live.entities) {
-        kinds.insert(e.kind);
-        if e.kind == Kind::Plugin
-            && let Some(name) = e.str_field("name")
-        {
-            plugins.insert(name.to_owned());
-        }
-    }
-    if !plugins.is_empty() {
-        kinds.insert(Kind::Plugin);
-    }
+    let plugins: Vec<String> = match crate::kong::gateway_info(client).await {
+        Ok(info) => info.available_plugins.into_iter().filter(|p| wanted(p)).collect(),
+        Err(_) => return schemas,
+    };
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
     let mut tasks: JoinSet<(bool, String, Option<Value>)> = JoinSet::new();
-    for kind in kinds {
-        if kind.is_enterprise() {
-            continue;
-        }
-        let client = client.clone();
+    let entities = Kind::ALL.iter().filter(|k| !k.is_enterprise()).map(|k| (false, k.table().to_owned()));
+    for (is_plugin, name) in entities.chain(plugins.into_iter().map(|p| (true, p))) {
+        let (client, limit) = (client.clone(), limit.clone());
         tasks.spawn(async move {
-            let table = kind.table().to_owned();
-            let json = client.get(&format!("/schemas/{table}")).await.ok();
-            (false, table, json)
+            let _permit = limit.acquire_owned().await.ok();
+            let path = if is_plugin { format!("/schemas/plugins/{name}") } else { format!("/schemas/{name}") };
+            let json = client.get(&path).await.ok();
+            (is_plugin, name, json)
         });
     }
-    let mut entity_json = Vec::new();
-    let mut plugin_json = Vec::new();
-    while let Some(Ok((is_plugin, name, json))) = tasks.join_next().await {
-        if let Some(json) = json {
-            if is_plugin { plugin_json.push((name, json)) } else { entity_json.push((name, json)) }
-        }
+    let mut fetched = Vec::new();
+    while let Some(Ok(row)) = tasks.join_next().await {
+        fetched.push(row);
     }
-    for plugin in plugins {
-        let client = client.clone();
-        tasks.spawn(async move {
-            let json = client.get(&format!("/schemas/plugins/{plugin}")).await.ok();
-            (true, plugin, json)
-        });
-    }
-    while let Some(Ok((_, name, json))) = tasks.join_next().await {
-        if let Some(json) = json {
-            plugin_json.push((name, json));
-        }
-    }
-    entity_json.sort_by(|a, b| a.0.cmp(&b.0));
-    plugin_json.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, json) in entity_json {
-        if schemas.insert_entity(&name, json).is_err() {
+    // Entities first (the plugin schemas merge into `plugins`), each in a stable order.
+    fetched.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    for (is_plugin, name, json) in fetched {
+        let Some(json) = json else { continue };
+        let result = if is_plugin { schemas.insert_plugin(&name, json) } else { schemas.insert_entity(&name, json) };
+        if result.is_err() {
             tracing::warn!("the gateway's schema of {name} is malformed; using the bundled one");
-        }
-    }
-    for (name, json) in plugin_json {
-        if schemas.insert_plugin(&name, json).is_err() {
-            tracing::warn!("the gateway's schema of plugin {name} is malformed; using the bundled one");
         }
     }
     schemas

@@ -145,10 +145,12 @@ pub fn plugin_schema(ctx: &Ctx<'_>, name: &str) -> ApiResult<Resp> {
         return Ok((StatusCode::OK, Some(j.clone())));
     }
     if ctx.inner.env.custom_plugins.contains(name) {
+        // A custom plugin takes any `config`: its record is served without `fields`, the
+        // way Kong serves an abstract record whose shape it does not know.
         return Ok((
             StatusCode::OK,
             Some(
-                json!({"fields": [{"config": {"type": "record", "required": true, "fields": []}}], "entity_checks": []}),
+                json!({"fields": [{"config": {"type": "record", "required": true, "abstract": true}}], "entity_checks": []}),
             ),
         ));
     }
