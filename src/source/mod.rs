@@ -1,8 +1,9 @@
-//! Where desired state comes from: decK-format YAML/JSON files (and, later, Git trees),
+//! Where desired state comes from: decK-format YAML/JSON files or a Git commit's tree,
 //! `${{ env }}` rendering, format-version conversion, nested and flat forms; and the way
 //! back: writing live state as a decK file.
 //!
-//! The entry points are [`read_inputs`] (turn `-s` arguments into texts), [`load`] (texts
+//! The entry points are [`read_inputs`] (turn `-s` arguments into texts), [`git`] (a
+//! commit's files as texts, and the commit's description), [`load`] (texts
 //! → [`Desired`] state, or every problem found as [`Diagnostics`]) and [`dump`] (a
 //! [`State`](crate::model::State) → decK YAML or JSON).
 
@@ -10,6 +11,7 @@ pub mod convert;
 pub mod deck;
 pub mod diag;
 pub mod env;
+pub mod git;
 pub mod inputs;
 pub mod yaml;
 
