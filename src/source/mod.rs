@@ -3,7 +3,8 @@
 //! back: writing live state as a decK file.
 //!
 //! The entry points are [`read_inputs`] (turn `-s` arguments into texts), [`git`] (a
-//! commit's files as texts, and the commit's description), [`load`] (texts
+//! commit's files as texts, and the commit's description), [`environments`] (the
+//! `gateform.toml` settings file), [`load`] (texts
 //! → [`Desired`] state, or every problem found as [`Diagnostics`]) and [`dump`] (a
 //! [`State`](crate::model::State) → decK YAML or JSON).
 
@@ -11,6 +12,7 @@ pub mod convert;
 pub mod deck;
 pub mod diag;
 pub mod env;
+pub mod environments;
 pub mod git;
 pub mod inputs;
 pub mod yaml;
