@@ -1,6 +1,9 @@
 //! The pipeline that ties the modules together: read the gateway (live state in scope,
 //! lookup entities, schemas), compute the plan and its schedule. Front ends (the CLI, a
-//! reconciler loop, tests) call this and then [`crate::apply::apply`].
+//! reconciler loop, tests) call this and then [`crate::apply::apply`]; [`replay`] does
+//! both and then proves the result with a second plan.
+
+pub mod replay;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
