@@ -6,12 +6,15 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
-use super::args::{GatewayArgs, StateArgs, WriteArgs};
-use super::context::{connect, engine_input, load_desired, read_files, schemas_for};
+use super::args::{GatewayArgs, LedgerArgs, StateArgs, WriteArgs};
+use super::context::{connect, engine_input, load_desired, schemas_for};
+use super::record::{self, Finished, Recorder, outcome_counts};
+use super::settings::{Request, Settings, resolve};
 use crate::apply::{ApplyReport, ChangeOutcome, Event, apply};
 use crate::engine::{Prepared, prepare};
 use crate::graph::Schedule;
 use crate::kong::KongClient;
+use crate::ledger::{OutcomeCounts, RunResult};
 use crate::plan::{Action, Plan};
 use crate::render;
 
@@ -24,34 +27,67 @@ pub struct ApplyArgs {
     pub gateway: GatewayArgs,
     #[command(flatten)]
     pub write: WriteArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
     /// Apply without asking for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
 }
 
-/// Plans, asks, applies; exit 1 when anything failed.
+/// Plans, asks, applies; exit 1 when anything failed. Holds the target's lock and records
+/// the run in the ledger.
 pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let inputs = read_files(&args.state)?;
-    let conn = connect(&args.gateway).await?;
+    let settings = resolve(&Request::new(&args.state, &args.gateway, args.write.parallelism))?;
+    let recorder = record::start(&settings, &args.ledger, "apply")?;
+    let result = run_locked(&args, &settings, &recorder).await;
+    recorder.finish_with(&result);
+    result.map(|f| f.code)
+}
+
+async fn run_locked(args: &ApplyArgs, settings: &Settings, recorder: &Recorder) -> anyhow::Result<Finished> {
+    let inputs = &settings.inputs;
+    let conn = connect(&settings.gateway).await?;
     let result = async {
-        let schemas = schemas_for(&conn, &inputs).await;
-        let desired = load_desired(&inputs, &args.state, &schemas)?;
+        let schemas = schemas_for(&conn, inputs).await;
+        let desired = load_desired(inputs, &settings.select_tags, &schemas)?;
         let prepared = prepare(&conn.client, &engine_input(&desired), schemas).await?;
+        recorder.plan(&prepared.plan);
         if prepared.live.info.db_less && !prepared.plan.is_empty() {
             bail!("the gateway runs without a database (DB-less): its entities cannot be written one by one");
         }
+        println!("{}\n", settings.provenance.line());
         print!("{}", render::text::plan(&prepared.plan));
         if prepared.plan.is_empty() {
             println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Finished {
+                code: ExitCode::SUCCESS,
+                result: RunResult::Success,
+                outcomes: Some(OutcomeCounts::default()),
+                message: None,
+            });
         }
         if !args.auto_approve && !confirm()? {
             println!("\nApply cancelled.");
-            return Ok(ExitCode::FAILURE);
+            return Ok(Finished {
+                code: ExitCode::FAILURE,
+                result: RunResult::Cancelled,
+                outcomes: None,
+                message: Some("the plan was not approved".into()),
+            });
         }
         println!();
-        let report = execute(&conn.client, &prepared, args.write.parallelism).await;
-        Ok(finish(&prepared.plan, &prepared.schedule, &report))
+        let report = execute(&conn.client, &prepared, settings.parallelism).await;
+        let code = finish(&prepared.plan, &prepared.schedule, &report);
+        let outcomes = outcome_counts(&prepared.plan, &prepared.schedule, &report);
+        let (result, message) = if report.success() {
+            (RunResult::Success, None)
+        } else {
+            (
+                RunResult::Failed,
+                Some(format!("{} change(s) failed, {} not attempted", outcomes.failed, outcomes.not_attempted)),
+            )
+        };
+        Ok(Finished { code, result, outcomes: Some(outcomes), message })
     }
     .await;
     conn.close().await;
@@ -72,9 +108,15 @@ fn confirm() -> anyhow::Result<bool> {
 
 /// Runs the schedule, printing each change as it completes.
 pub async fn execute(client: &KongClient, prepared: &Prepared, parallelism: usize) -> ApplyReport {
+    let mut on_event = |event: Event| print_event(prepared, event);
+    apply(client, &prepared.schedule, parallelism, &mut on_event).await
+}
+
+/// Prints one progress event of an apply: completions on stdout, failures on stderr.
+pub fn print_event(prepared: &Prepared, event: Event) {
     let plan = &prepared.plan;
     let schedule = &prepared.schedule;
-    let mut on_event = |event: Event| match event {
+    match event {
         Event::Started { .. } => {}
         Event::Applied { step, elapsed } => {
             let s = &schedule.steps[step];
@@ -100,8 +142,7 @@ pub async fn execute(client: &KongClient, prepared: &Prepared, parallelism: usiz
             };
             eprintln!("{}: {what}: {error}", render::text::address(c));
         }
-    };
-    apply(client, schedule, parallelism, &mut on_event).await
+    }
 }
 
 /// Prints the outcome and chooses the exit code.

@@ -8,15 +8,11 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
     /// Admin API address, or `sandbox` for an empty in-process sandbox (a rehearsal).
-    #[arg(
-        long,
-        visible_alias = "kong-addr",
-        env = "GATEFORM_GATEWAY",
-        default_value = "http://localhost:8001",
-        value_name = "URL"
-    )]
-    pub gateway: String,
+    /// Default: the environment's `gateway`, else http://localhost:8001.
+    #[arg(long, visible_alias = "kong-addr", env = "GATEFORM_GATEWAY", value_name = "URL")]
+    pub gateway: Option<String>,
     /// Extra header sent with every request, as `Name: value` (repeatable), e.g. a token.
+    /// Replaces an environment's header of the same name.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
     /// Per-request timeout, in seconds.
@@ -24,16 +20,53 @@ pub struct GatewayArgs {
     pub timeout: u64,
 }
 
-/// Where the desired configuration comes from.
+/// Where the desired configuration comes from: files (`-s`), a Git commit (`--repo`,
+/// `--ref`, `--path`) or an environment of `gateform.toml` (`--env`).
 #[derive(Debug, Clone, Args)]
 pub struct StateArgs {
     /// A decK file, a directory of them (`*.yaml`, `*.yml`, `*.json`) or `-` for stdin. Repeatable.
-    #[arg(short = 's', long = "state", value_name = "FILE|DIR|-", required = true)]
+    #[arg(
+        short = 's',
+        long = "state",
+        value_name = "FILE|DIR|-",
+        required_unless_present_any = ["repo", "git_ref", "env", "path"],
+        conflicts_with_all = ["repo", "git_ref"]
+    )]
     pub state: Vec<PathBuf>,
     /// Ownership tag: only entities carrying every such tag are read, compared and deleted,
     /// and the tags are added to every entity of the configuration. Repeatable.
+    /// Default: the environment's `select_tags`.
     #[arg(long = "select-tag", value_name = "TAG")]
     pub select_tags: Vec<String>,
+    #[command(flatten)]
+    pub git: GitArgs,
+    /// An environment of `gateform.toml` (at the repository root with `--repo`, else in the
+    /// current directory): its gateway, path, select tags, headers and parallelism apply
+    /// unless a flag says otherwise.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+}
+
+/// A Git repository as the source.
+#[derive(Debug, Clone, Args)]
+pub struct GitArgs {
+    /// Read the configuration from this Git repository: a local path (read in place) or a
+    /// remote URL (mirrored into the cache with the system `git`).
+    #[arg(long, value_name = "PATH|URL")]
+    pub repo: Option<String>,
+    /// The commit to read: a branch, tag, commit id or expression like `HEAD~3`. Files come
+    /// from the commit's tree, never from the work tree. With no `--repo`, the repository
+    /// of the current directory. Default: HEAD.
+    #[arg(long = "ref", id = "git_ref", value_name = "REV")]
+    pub git_ref: Option<String>,
+    /// Sub-directory holding the configuration (in the repository with `--repo`, else
+    /// relative to the current directory). Default: the environment's `path`, else the root.
+    #[arg(long, value_name = "SUBDIR")]
+    pub path: Option<String>,
+    /// Where remote repositories are mirrored. Default: gateform/repos under the user's
+    /// cache directory ($XDG_CACHE_HOME or ~/.cache).
+    #[arg(long, value_name = "DIR", env = "GATEFORM_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Output format of a plan.
@@ -48,7 +81,20 @@ pub enum PlanFormat {
 /// Options of commands that write to the gateway.
 #[derive(Debug, Clone, Args)]
 pub struct WriteArgs {
-    /// How many requests may run at once.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub parallelism: usize,
+    /// How many requests may run at once. Default: the environment's `parallelism`, else 10.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub parallelism: Option<u64>,
+}
+
+/// The ledger and the lock of commands that write to the gateway.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerArgs {
+    /// The history and lock database. Default: .gateform/ledger.db at the root of the local
+    /// repository, else in the current directory.
+    #[arg(long, value_name = "FILE", env = "GATEFORM_LEDGER")]
+    pub ledger: Option<PathBuf>,
+    /// How long to wait for another apply or replay of the same environment to finish;
+    /// 0 fails at once, naming the holder.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub lock_timeout: u64,
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use super::args::{GatewayArgs, StateArgs};
+use super::settings::GatewaySettings;
 use crate::engine::{DesiredInput, gateway_schemas};
 use crate::kong::{ClientConfig, KongClient};
 use crate::sandbox::{Sandbox, SandboxOptions};
@@ -38,28 +38,21 @@ pub fn parse_header(h: &str) -> anyhow::Result<(String, String)> {
     }
 }
 
-/// Connects to the gateway named by `args`.
-pub async fn connect(args: &GatewayArgs) -> anyhow::Result<Connection> {
-    let (url, sandbox) = if args.gateway == "sandbox" {
+/// Connects to the gateway `args` name.
+pub async fn connect(args: &GatewaySettings) -> anyhow::Result<Connection> {
+    let (url, sandbox) = if args.url == "sandbox" {
         let sandbox =
             crate::sandbox::start(SandboxOptions::default()).await.context("cannot start the in-process sandbox")?;
         eprintln!("Using an empty in-process sandbox at {}.", sandbox.url());
         (sandbox.url(), Some(sandbox))
     } else {
-        (args.gateway.clone(), None)
+        (args.url.clone(), None)
     };
     let mut config = ClientConfig::new(url);
-    config.timeout = Duration::from_secs(args.timeout.max(1));
-    for h in &args.headers {
-        config.headers.push(parse_header(h)?);
-    }
+    config.timeout = args.timeout.max(Duration::from_secs(1));
+    config.headers = args.headers.clone();
     let client = KongClient::new(config)?;
     Ok(Connection { client, sandbox })
-}
-
-/// Reads the files named by `args` (no parsing yet).
-pub fn read_files(args: &StateArgs) -> anyhow::Result<Vec<Input>> {
-    Ok(source::read_inputs(&args.state)?)
 }
 
 /// The gateway's schemas for the plugins `inputs` mention (bundled ones for the rest).
@@ -68,24 +61,24 @@ pub async fn schemas_for(conn: &Connection, inputs: &[Input]) -> Schemas {
     gateway_schemas(&conn.client, &mentions).await
 }
 
-/// Parses `inputs` against `schemas`, prints warnings, and applies `--select-tag`.
-pub fn load_desired(inputs: &[Input], args: &StateArgs, schemas: &Schemas) -> anyhow::Result<Desired> {
+/// Parses `inputs` against `schemas`, prints warnings, and applies the select tags.
+pub fn load_desired(inputs: &[Input], select_tags: &[String], schemas: &Schemas) -> anyhow::Result<Desired> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut desired = source::load(inputs, &LoadOptions { env, schemas })?;
     for w in &desired.warnings {
         eprintln!("{w}");
     }
-    if !args.select_tags.is_empty() {
-        if !desired.select_tags.is_empty() && sorted(&desired.select_tags) != sorted(&args.select_tags) {
+    if !select_tags.is_empty() {
+        if !desired.select_tags.is_empty() && sorted(&desired.select_tags) != sorted(select_tags) {
             bail!(
                 "--select-tag {} differs from _info.select_tags {} in the configuration",
-                args.select_tags.join(","),
+                select_tags.join(","),
                 desired.select_tags.join(",")
             );
         }
         if desired.select_tags.is_empty() {
-            source::add_tags(&mut desired.state.entities, &args.select_tags);
-            desired.select_tags = args.select_tags.clone();
+            source::add_tags(&mut desired.state.entities, select_tags);
+            desired.select_tags = select_tags.to_vec();
         }
     }
     Ok(desired)

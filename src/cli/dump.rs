@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::args::GatewayArgs;
 use super::context::connect;
+use super::settings::GatewaySettings;
 use crate::kong::read_live;
 use crate::source::{self, DumpFormat, DumpOptions};
 
@@ -45,7 +46,7 @@ pub struct DumpArgs {
 
 /// Reads the gateway and writes the dump.
 pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
-    let conn = connect(&args.gateway).await?;
+    let conn = connect(&GatewaySettings::from_args(&args.gateway)?).await?;
     let live = read_live(&conn.client, &args.select_tags).await;
     conn.close().await;
     let live = live?;

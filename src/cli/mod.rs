@@ -5,8 +5,12 @@ mod apply;
 mod args;
 mod context;
 mod dump;
+mod history;
 mod plan;
+mod record;
+mod replay;
 mod sandbox;
+mod settings;
 mod validate;
 
 use std::process::ExitCode;
@@ -31,6 +35,12 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Plan, show the plan, then make the gateway match the configuration.
     Apply(apply::ApplyArgs),
+    /// Restore a gateway to the configuration of a Git revision, then prove it with a fresh
+    /// plan (exit 0 only when that plan is empty). Applies without asking.
+    Replay(replay::ReplayArgs),
+    /// List the applies and replays recorded in the ledger, or name the commit that was live
+    /// in an environment at a moment (`--at`).
+    History(history::HistoryArgs),
     /// Write the gateway's live configuration as a decK file.
     Dump(dump::DumpArgs),
     /// Serve a Kong 3.x-compatible Admin API (for rehearsals and tests).
@@ -52,6 +62,8 @@ pub fn main() -> ExitCode {
             Command::Validate(args) => validate::run(args).await,
             Command::Plan(args) => plan::run(args).await,
             Command::Apply(args) => apply::run(args).await,
+            Command::Replay(args) => replay::run(args).await,
+            Command::History(args) => history::run(args).await,
             Command::Dump(args) => dump::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
         }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::args::{GatewayArgs, PlanFormat, StateArgs};
-use super::context::{connect, engine_input, load_desired, read_files, schemas_for};
+use super::context::{connect, engine_input, load_desired, schemas_for};
+use super::settings::{Request, resolve};
 use crate::engine::prepare;
 use crate::render;
 
@@ -23,19 +24,26 @@ pub struct PlanArgs {
 
 /// Prints the plan; exit 0 with or without changes.
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let inputs = read_files(&args.state)?;
-    let conn = connect(&args.gateway).await?;
+    let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
+    let inputs = &settings.inputs;
+    let conn = connect(&settings.gateway).await?;
     let result = async {
-        let schemas = schemas_for(&conn, &inputs).await;
-        let desired = load_desired(&inputs, &args.state, &schemas)?;
+        let schemas = schemas_for(&conn, inputs).await;
+        let desired = load_desired(inputs, &settings.select_tags, &schemas)?;
         anyhow::Ok(prepare(&conn.client, &engine_input(&desired), schemas).await?)
     }
     .await;
     conn.close().await;
     let prepared = result?;
     match args.format {
-        PlanFormat::Text => print!("{}", render::text::plan(&prepared.plan)),
-        PlanFormat::Json => print!("{}", render::json::plan(&prepared.plan, None, None)),
+        PlanFormat::Text => {
+            println!("{}\n", settings.provenance.line());
+            print!("{}", render::text::plan(&prepared.plan));
+        }
+        PlanFormat::Json => print!(
+            "{}",
+            render::json::plan(&prepared.plan, Some(settings.provenance.json()), Some(settings.gateway_json()))
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

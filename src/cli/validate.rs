@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use super::args::{GatewayArgs, StateArgs};
-use super::context::{connect, load_desired, read_files, schemas_for};
+use super::context::{connect, load_desired, schemas_for};
+use super::settings::{Provenance, Request, resolve};
 use crate::model::{Kind, Ref};
 use crate::plan::{desired_body, schema_for, short_name};
 use crate::schema::{Schemas, ValidationContext};
@@ -66,14 +67,15 @@ fn candidates(desired: &Desired, schemas: &Schemas) -> Vec<Candidate> {
 /// Loads the files (syntax, types, references, duplicates), then validates every entity
 /// against Kong's schemas; with `--online`, against the gateway's own validation too.
 pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let inputs = read_files(&args.state)?;
-    let conn = if args.online { Some(connect(&args.gateway).await?) } else { None };
+    let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
+    let inputs = &settings.inputs;
+    let conn = if args.online { Some(connect(&settings.gateway).await?) } else { None };
     let schemas = match &conn {
-        Some(conn) => schemas_for(conn, &inputs).await,
+        Some(conn) => schemas_for(conn, inputs).await,
         None => Schemas::bundled().clone(),
     };
     let schemas = &schemas;
-    let desired = load_desired(&inputs, &args.state, schemas)?;
+    let desired = load_desired(inputs, &settings.select_tags, schemas)?;
     let mut errors = Vec::new();
     let mut warned = std::collections::BTreeSet::new();
     let list = candidates(&desired, schemas);
@@ -109,6 +111,9 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         conn.close().await;
     }
     if errors.is_empty() {
+        if let Provenance::Git(_) = &settings.provenance {
+            println!("{}", settings.provenance.line());
+        }
         println!("Success! The configuration is valid ({} entities).", desired.state.entities.len());
         Ok(ExitCode::SUCCESS)
     } else {

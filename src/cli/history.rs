@@ -1,0 +1,192 @@
+//! `gateform history`: what was applied where and when, and what was live at a moment.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Args;
+use serde_json::json;
+
+use super::args::PlanFormat;
+use crate::ledger::{Ledger, LiveAt, RunFilter, RunRecord, format_ms, parse_time};
+use crate::source::git;
+
+/// Arguments of `gateform history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only runs of this environment.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Only runs against this gateway URL that named no environment.
+    #[arg(long, value_name = "URL", conflicts_with = "env")]
+    pub gateway: Option<String>,
+    /// Name the commit that was live at this moment (RFC 3339, e.g. 2026-11-01T12:00:00Z):
+    /// the last successful apply or replay finished by then. Needs --env or --gateway.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// At most this many runs (the latest).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// The ledger. Default: .gateform/ledger.db at the root of --repo, else in the current
+    /// directory.
+    #[arg(long, value_name = "FILE", env = "GATEFORM_LEDGER")]
+    pub ledger: Option<PathBuf>,
+    /// A local repository whose default ledger to read.
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<String>,
+}
+
+/// Lists runs, or answers `--at`.
+pub async fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let path = match (&args.ledger, &args.repo) {
+        (Some(p), _) => p.clone(),
+        (None, Some(repo)) if git::is_remote(repo) => {
+            bail!("--repo {repo}: a remote repository has no ledger; give --ledger FILE")
+        }
+        (None, Some(repo)) => {
+            let home = git::open(repo, std::path::Path::new("."))?.home;
+            match home {
+                Some(h) => h.join(".gateform/ledger.db"),
+                None => bail!("--repo {repo}: a remote repository has no ledger; give --ledger FILE"),
+            }
+        }
+        (None, None) => PathBuf::from(".gateform/ledger.db"),
+    };
+    if !path.is_file() {
+        bail!("no ledger at {}: nothing was applied from here yet (or give --ledger FILE)", path.display());
+    }
+    let ledger = Ledger::open(&path)?;
+    let target = args.env.clone().or_else(|| args.gateway.as_ref().map(|g| g.trim_end_matches('/').to_owned()));
+    if let Some(at) = &args.at {
+        let Some(target) = target else {
+            bail!("--at needs --env NAME or --gateway URL: the environment whose state to look up");
+        };
+        let at = format_ms(parse_time(at).map_err(anyhow::Error::msg)?);
+        let live = ledger.live_at(&target, &at)?;
+        return Ok(print_live_at(&args, &target, &at, &live));
+    }
+    let filter =
+        RunFilter { environment: args.env.clone(), target: args.gateway.as_ref().and(target), limit: args.limit };
+    let runs = ledger.runs(&filter)?;
+    match args.format {
+        PlanFormat::Json => {
+            let doc = json!({"ledger": path.display().to_string(), "runs": runs});
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        PlanFormat::Text if runs.is_empty() => println!("No runs recorded in {}.", path.display()),
+        PlanFormat::Text => print!("{}", table(&runs)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_live_at(args: &HistoryArgs, target: &str, at: &str, live: &LiveAt) -> ExitCode {
+    if args.format == PlanFormat::Json {
+        let commit = live.run.as_ref().and_then(|r| r.source.commit.clone());
+        let doc = json!({"target": target, "at": at, "commit": commit, "run": live.run,
+            "in_progress": live.in_progress, "failed_since": live.failed_since});
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return if live.run.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
+    let Some(run) = &live.run else {
+        eprintln!("Error: no successful apply or replay of {target} had finished by {at}.");
+        return ExitCode::FAILURE;
+    };
+    let s = &run.source;
+    match &s.commit {
+        Some(commit) => {
+            println!("At {at}, {target} ran commit {commit}");
+            println!(
+                "  ({}{}), applied by run #{} ({}, finished {}).",
+                s.reference.as_deref().map(|r| format!("ref {r}, ")).unwrap_or_default(),
+                s.subject.as_deref().map(|r| format!("{r:?}")).unwrap_or_default(),
+                run.id,
+                run.command,
+                run.finished_at.as_deref().unwrap_or("?"),
+            );
+            let repo =
+                s.repository.as_deref().filter(|r| *r != ".").map(|r| format!(" --repo {r}")).unwrap_or_default();
+            let path = s.path.as_deref().filter(|p| *p != ".").map(|p| format!(" --path {p}")).unwrap_or_default();
+            let to = if run.environment == "-" {
+                format!("--gateway {}", run.gateway)
+            } else {
+                format!("--env {}", run.environment)
+            };
+            println!("To restore it: gateform replay{repo} --ref {commit}{path} {to}");
+        }
+        None => {
+            println!("At {at}, {target} ran the files {}", s.files.join(", "));
+            println!("  (not from Git), applied by run #{} ({}).", run.id, run.command);
+        }
+    }
+    for r in &live.in_progress {
+        println!("note: run #{} ({}) was under way at that moment: {}", r.id, source_label(r), r.result.as_str());
+    }
+    for r in &live.failed_since {
+        println!(
+            "note: run #{} ({}) ended {} after it: the gateway may have been partly updated",
+            r.id,
+            source_label(r),
+            r.result.as_str()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn source_label(r: &RunRecord) -> String {
+    match &r.source.commit {
+        Some(c) => format!("commit {}", c.get(..12).unwrap_or(c)),
+        None => r.source.files.join(", "),
+    }
+}
+
+fn duration(r: &RunRecord) -> String {
+    match (parse_time(&r.started_at), r.finished_at.as_deref().map(parse_time)) {
+        (Ok(a), Some(Ok(b))) => format!("{:.1}s", (b - a) as f64 / 1000.0),
+        _ => "-".to_owned(),
+    }
+}
+
+/// The runs as an aligned table, oldest first.
+fn table(runs: &[RunRecord]) -> String {
+    let header = ["RUN", "STARTED (UTC)", "TARGET", "COMMAND", "RESULT", "SOURCE", "REF", "PLAN", "APPLIED", "TOOK"];
+    let rows: Vec<[String; 10]> = runs
+        .iter()
+        .map(|r| {
+            [
+                format!("#{}", r.id),
+                r.started_at.clone(),
+                r.target.clone(),
+                r.command.clone(),
+                r.result.as_str().to_owned(),
+                source_label(r),
+                r.source.reference.clone().unwrap_or_else(|| "-".to_owned()),
+                r.plan.map(|p| format!("+{} ~{} -{}", p.add, p.change, p.destroy)).unwrap_or_else(|| "-".to_owned()),
+                r.outcomes
+                    .map(|o| format!("{}/{}/{}", o.applied, o.failed, o.not_attempted))
+                    .unwrap_or_else(|| "-".to_owned()),
+                duration(r),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec(), &mut out);
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect(), &mut out);
+    }
+    out.push_str("\nAPPLIED: changes applied/failed/not attempted.\n");
+    out
+}

@@ -1,0 +1,318 @@
+//! Arguments, `gateform.toml` and defaults merged into the settings a command runs with.
+//!
+//! Precedence, for every setting (this is the one place it is decided):
+//!
+//! 1. a command-line flag (or its variable: `GATEFORM_GATEWAY`, `GATEFORM_LEDGER`,
+//!    `GATEFORM_CACHE_DIR`);
+//! 2. the entry of the environment named by `--env` in `gateform.toml`;
+//! 3. that file's `[defaults]`;
+//! 4. gateform's default: gateway `http://localhost:8001`, parallelism 10, no select tags,
+//!    no headers, the repository root as the path.
+//!
+//! `--header` flags are merged with the environment's headers; a flag replaces a header of
+//! the same name. `gateform.toml` is read from the commit's tree (the repository root at
+//! `--ref`) when the configuration comes from Git, else from the current directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+use super::args::{GatewayArgs, GitArgs, LedgerArgs, StateArgs};
+use crate::ledger::RunSource;
+use crate::source::environments::{Environment, FILE_NAME, Settings as EnvFile};
+use crate::source::git::{self, SourceInfo};
+use crate::source::{self, Input};
+
+/// The gateway address used when nothing names one.
+pub const DEFAULT_GATEWAY: &str = "http://localhost:8001";
+/// Requests in flight when nothing says otherwise.
+pub const DEFAULT_PARALLELISM: usize = 10;
+
+/// How to reach the gateway.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Admin API address, or `sandbox`.
+    pub url: String,
+    /// Headers sent with every request.
+    pub headers: Vec<(String, String)>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl GatewaySettings {
+    /// From flags alone (commands without environments, like `dump`).
+    pub fn from_args(args: &GatewayArgs) -> anyhow::Result<GatewaySettings> {
+        merge_gateway(args, None)
+    }
+}
+
+/// Where the configuration came from.
+#[derive(Debug, Clone)]
+pub enum Provenance {
+    /// A Git commit.
+    Git(SourceInfo),
+    /// Files named with `-s` (or an environment's `path` without a repository).
+    Files(Vec<String>),
+}
+
+impl Provenance {
+    /// The `source` object of JSON plans and reports.
+    pub fn json(&self) -> Value {
+        match self {
+            Provenance::Git(info) => {
+                let mut v = serde_json::to_value(info).unwrap_or(Value::Null);
+                if let Value::Object(m) = &mut v {
+                    m.insert("kind".into(), json!("git"));
+                }
+                v
+            }
+            Provenance::Files(files) => json!({"kind": "files", "files": files}),
+        }
+    }
+
+    /// The ledger's view.
+    pub fn run_source(&self) -> RunSource {
+        match self {
+            Provenance::Git(i) => RunSource {
+                repository: Some(i.repository.clone()),
+                reference: Some(i.reference.clone()),
+                commit: Some(i.commit.clone()),
+                subject: Some(i.subject.clone()),
+                path: Some(i.path.clone()),
+                files: Vec::new(),
+            },
+            Provenance::Files(files) => RunSource { files: files.clone(), ..RunSource::default() },
+        }
+    }
+
+    /// The `Source: ...` line of text plans and applies.
+    pub fn line(&self) -> String {
+        match self {
+            Provenance::Git(info) => format!("Source: {info}"),
+            Provenance::Files(files) => format!("Source: {}", files.join(", ")),
+        }
+    }
+}
+
+/// Everything a command needs to know before it touches the gateway.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The configuration texts.
+    pub inputs: Vec<Input>,
+    /// Where they came from.
+    pub provenance: Provenance,
+    /// The environment named by `--env`.
+    pub environment: Option<String>,
+    /// How to reach the gateway.
+    pub gateway: GatewaySettings,
+    /// Ownership tags.
+    pub select_tags: Vec<String>,
+    /// Requests in flight.
+    pub parallelism: usize,
+    /// The local repository's root, for the default ledger.
+    pub repo_home: Option<PathBuf>,
+}
+
+impl Settings {
+    /// The lock and history key: the environment's name, or the gateway URL; `sandbox` for
+    /// rehearsals on an in-process sandbox, so they never count as the environment's state.
+    pub fn target(&self) -> String {
+        match &self.environment {
+            _ if self.gateway.url == "sandbox" => "sandbox".to_owned(),
+            Some(e) => e.clone(),
+            None => self.gateway.url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// How messages name the target: `the environment "prod"` or `the gateway http://...`.
+    pub fn target_label(&self) -> String {
+        match &self.environment {
+            Some(e) => format!("the environment {e:?}"),
+            None => format!("the gateway {}", self.gateway.url),
+        }
+    }
+
+    /// The `gateway` object of JSON plans and reports.
+    pub fn gateway_json(&self) -> Value {
+        json!({"url": self.gateway.url, "environment": self.environment})
+    }
+}
+
+/// What a command asks for.
+pub struct Request<'a> {
+    /// `-s` arguments.
+    pub files: &'a [PathBuf],
+    /// `--select-tag` flags.
+    pub select_tags: &'a [String],
+    /// `--repo`, `--ref`, `--path`, `--cache-dir`.
+    pub git: &'a GitArgs,
+    /// `--env`.
+    pub env: Option<&'a str>,
+    /// Gateway flags.
+    pub gateway: &'a GatewayArgs,
+    /// `--parallelism`.
+    pub parallelism: Option<u64>,
+    /// Read from Git even without `--repo` (the repository of the current directory).
+    pub git_always: bool,
+}
+
+impl<'a> Request<'a> {
+    /// The request of a command taking [`StateArgs`].
+    pub fn new(state: &'a StateArgs, gateway: &'a GatewayArgs, parallelism: Option<u64>) -> Self {
+        Request {
+            files: &state.state,
+            select_tags: &state.select_tags,
+            git: &state.git,
+            env: state.env.as_deref(),
+            gateway,
+            parallelism,
+            git_always: false,
+        }
+    }
+}
+
+/// Reads the source and `gateform.toml`, and merges everything (see the module docs).
+pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
+    let use_git = req.git_always || req.git.repo.is_some() || req.git.git_ref.is_some();
+    let (inputs, provenance, env_file, repo_home) = if use_git {
+        let repository = req.git.repo.clone().unwrap_or_else(|| ".".to_owned());
+        let cache = req.git.cache_dir.clone().unwrap_or_else(default_cache_dir);
+        let repo = git::open(&repository, &cache)?;
+        let rev = req.git.git_ref.clone().unwrap_or_else(|| "HEAD".to_owned());
+        let resolved = repo.resolve(&rev)?;
+        let env_file = match repo.read_file(&resolved, FILE_NAME)? {
+            Some(input) => Some(EnvFile::parse(&input)?),
+            None => None,
+        };
+        let env = environment(env_file.as_ref(), req.env)?;
+        let path = req.git.path.clone().or_else(|| env.as_ref().and_then(|e| e.path.clone()));
+        let inputs = repo.read_config(&resolved, path.as_deref())?;
+        let info = repo.describe(&resolved, path.as_deref());
+        (inputs, Provenance::Git(info), env, repo.home.clone())
+    } else {
+        let local = Path::new(FILE_NAME);
+        let env_file = if local.is_file() {
+            let text = std::fs::read_to_string(local).with_context(|| format!("cannot read {FILE_NAME}"))?;
+            Some(EnvFile::parse(&Input::new(FILE_NAME, text))?)
+        } else {
+            None
+        };
+        let env = environment(env_file.as_ref(), req.env)?;
+        let files: Vec<PathBuf> = if !req.files.is_empty() {
+            req.files.to_vec()
+        } else if let Some(p) = req.git.path.clone().or_else(|| env.as_ref().and_then(|e| e.path.clone())) {
+            vec![PathBuf::from(p)]
+        } else {
+            bail!("no configuration to read: give -s FILE, --repo PATH, or an --env whose entry has a `path`");
+        };
+        let inputs = source::read_inputs(&files)?;
+        let names = files.iter().map(|f| f.display().to_string()).collect();
+        (inputs, Provenance::Files(names), env, None)
+    };
+    let env = env_file;
+    let select_tags = if !req.select_tags.is_empty() {
+        req.select_tags.to_vec()
+    } else {
+        env.as_ref().and_then(|e| e.select_tags.clone()).unwrap_or_default()
+    };
+    let parallelism = req
+        .parallelism
+        .map(|p| p as usize)
+        .or_else(|| env.as_ref().and_then(|e| e.parallelism))
+        .unwrap_or(DEFAULT_PARALLELISM);
+    Ok(Settings {
+        inputs,
+        provenance,
+        environment: env.as_ref().map(|e| e.name.clone()),
+        gateway: merge_gateway(req.gateway, env.as_ref())?,
+        select_tags,
+        parallelism,
+        repo_home,
+    })
+}
+
+/// The environment `name` of the file, with variables from the process environment.
+fn environment(file: Option<&EnvFile>, name: Option<&str>) -> anyhow::Result<Option<Environment>> {
+    let Some(name) = name else { return Ok(None) };
+    let Some(file) = file else {
+        bail!(
+            "--env {name}: there is no {FILE_NAME} (looked at the repository root, or in the current directory without --repo)"
+        );
+    };
+    Ok(Some(file.environment(name, &|var| std::env::var(var).ok())?))
+}
+
+fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Result<GatewaySettings> {
+    let url = args
+        .gateway
+        .clone()
+        .or_else(|| env.and_then(|e| e.gateway.clone()))
+        .unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
+    let mut headers: Vec<(String, String)> = env.map(|e| e.headers.clone()).unwrap_or_default();
+    for h in &args.headers {
+        let (name, value) = super::context::parse_header(h)?;
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        headers.push((name, value));
+    }
+    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)) })
+}
+
+/// `$XDG_CACHE_HOME/gateform/repos`, else `~/.cache/gateform/repos` (`~/Library/Caches`
+/// on macOS), else `.gateform/cache` in the current directory.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("gateform/repos");
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(home) if cfg!(target_os = "macos") => PathBuf::from(home).join("Library/Caches/gateform/repos"),
+        Some(home) => PathBuf::from(home).join(".cache/gateform/repos"),
+        None => PathBuf::from(".gateform/cache"),
+    }
+}
+
+/// `--ledger`, else `.gateform/ledger.db` at the local repository's root, else in the
+/// current directory.
+pub fn ledger_path(args: &LedgerArgs, repo_home: Option<&Path>) -> PathBuf {
+    if let Some(p) = &args.ledger {
+        return p.clone();
+    }
+    repo_home.unwrap_or(Path::new(".")).join(".gateform/ledger.db")
+}
+
+/// The user running gateform (`$USER`, `$USERNAME` or `$LOGNAME`).
+pub fn user_name() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The command line, for lock holders: `gateform apply --env prod`, with `--header`
+/// values masked so no credential reaches the ledger or another user's terminal.
+pub fn command_line() -> String {
+    let mut out = vec!["gateform".to_owned()];
+    let mut mask_next = false;
+    for arg in std::env::args().skip(1) {
+        if mask_next {
+            out.push(mask_header(&arg));
+            mask_next = false;
+        } else if arg == "--header" {
+            out.push(arg);
+            mask_next = true;
+        } else if let Some(v) = arg.strip_prefix("--header=") {
+            out.push(format!("--header={}", mask_header(v)));
+        } else {
+            out.push(arg);
+        }
+    }
+    out.join(" ")
+}
+
+fn mask_header(h: &str) -> String {
+    match h.split_once(':') {
+        Some((name, _)) => format!("{name}: ***"),
+        None => "***".to_owned(),
+    }
+}
