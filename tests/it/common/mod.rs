@@ -101,6 +101,8 @@ impl From<Output> for Run {
 }
 
 /// A `gateform` command with a hermetic environment (no inherited GATEFORM_* or DECK_*).
+/// Applies record into a ledger under cargo's test scratch directory, never into
+/// `.gateform/` of the current directory, unless a test names another with `--ledger`.
 pub fn gateform_cmd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateform"));
     for (k, _) in std::env::vars() {
@@ -109,6 +111,7 @@ pub fn gateform_cmd() -> Command {
         }
     }
     cmd.env("NO_COLOR", "1").env("TZ", "UTC").env("RUST_LOG", "warn");
+    cmd.env("GATEFORM_LEDGER", Path::new(env!("CARGO_TARGET_TMPDIR")).join("it-ledger.db"));
     cmd
 }
 
