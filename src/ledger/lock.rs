@@ -6,9 +6,10 @@
 //! and carries a lease that a heartbeat thread renews every third of its length.
 //!
 //! A lock is stale, and is taken over (with a [`LockEvent::TookOver`]), when its holder
-//! ran on this host and that process is gone (or its pid now belongs to another
-//! process), or, for holders on other hosts, when its lease has expired. A live holder on
-//! this host is never taken over. Runs left `running` by the previous holder are marked
+//! ran on this host (same boot and pid namespace) and that process is gone (or its pid
+//! now belongs to another process), or, for holders elsewhere (other hosts, other
+//! containers), when its lease has expired. A live holder on this host is never taken
+//! over. Runs left `running` by the previous holder are marked
 //! `interrupted`. Locks are shared exactly as far as the ledger file is: processes that
 //! use the same file.
 
@@ -52,6 +53,8 @@ pub struct LockInfo {
     pub pid: u32,
     /// The holder's process start time, when known.
     pub pid_start: Option<u64>,
+    /// Where the holder's pid means something ([`super::process_scope`]).
+    pub scope: Option<String>,
     /// The holder's host.
     pub host: String,
     /// The holder's user.
@@ -143,18 +146,19 @@ fn info(r: &rusqlite::Row<'_>) -> rusqlite::Result<LockInfo> {
         key: r.get(0)?,
         pid: r.get::<_, i64>(1)? as u32,
         pid_start: r.get::<_, Option<i64>>(2)?.map(|p| p as u64),
-        host: r.get(3)?,
-        user: r.get(4)?,
-        command: r.get(5)?,
-        acquired_at: r.get(6)?,
-        renewed_at: r.get(7)?,
-        lease_until_ms: r.get(8)?,
+        scope: r.get(3)?,
+        host: r.get(4)?,
+        user: r.get(5)?,
+        command: r.get(6)?,
+        acquired_at: r.get(7)?,
+        renewed_at: r.get(8)?,
+        lease_until_ms: r.get(9)?,
     })
 }
 
 /// Whether `lock` may be taken over at `now_ms`.
 pub fn staleness(lock: &LockInfo, now_ms: i64) -> Option<Staleness> {
-    match liveness(lock.pid, lock.pid_start, &lock.host) {
+    match liveness(lock.pid, lock.pid_start, &lock.host, lock.scope.as_deref()) {
         Liveness::Dead => Some(Staleness::ProcessGone),
         Liveness::Alive => None,
         Liveness::Unknown if lock.lease_until_ms < now_ms => Some(Staleness::LeaseExpired),
@@ -163,7 +167,7 @@ pub fn staleness(lock: &LockInfo, now_ms: i64) -> Option<Staleness> {
 }
 
 const SELECT: &str =
-    "SELECT key, pid, pid_start, host, user, command, acquired_at, renewed_at, lease_until_ms FROM locks";
+    "SELECT key, pid, pid_start, scope, host, user, command, acquired_at, renewed_at, lease_until_ms FROM locks";
 
 impl Ledger {
     /// Acquires the lock of `key` for `holder`: at once when free or stale, else waiting up
@@ -209,13 +213,14 @@ impl Ledger {
             if free {
                 let stamp = now_ms();
                 tx.execute(
-                    "INSERT OR REPLACE INTO locks (key, token, pid, pid_start, host, user, command, acquired_at, \
-                     renewed_at, lease_until_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+                    "INSERT OR REPLACE INTO locks (key, token, pid, pid_start, scope, host, user, command, \
+                     acquired_at, renewed_at, lease_until_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
                     params![
                         key,
                         token,
                         holder.pid,
                         holder.pid_start.map(|p| p as i64),
+                        holder.scope,
                         holder.host,
                         holder.user,
                         holder.command,

@@ -26,7 +26,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use lock::{LockEvent, LockGuard, LockInfo, LockOptions, Staleness};
-pub use process::{Holder, Liveness, format_ms, now, now_ms, parse_time};
+pub use process::{Holder, Liveness, format_ms, now, now_ms, parse_time, process_scope};
 pub use runs::{LiveAt, NewRun, OutcomeCounts, PlanCounts, RunFilter, RunRecord, RunResult, RunSource};
 
 /// The schema version this build writes.
@@ -161,6 +161,7 @@ CREATE TABLE IF NOT EXISTS runs (
     message         TEXT,
     pid             INTEGER NOT NULL,
     pid_start       INTEGER,
+    scope           TEXT,
     host            TEXT NOT NULL,
     user            TEXT NOT NULL
 );
@@ -170,6 +171,7 @@ CREATE TABLE IF NOT EXISTS locks (
     token           TEXT NOT NULL,
     pid             INTEGER NOT NULL,
     pid_start       INTEGER,
+    scope           TEXT,
     host            TEXT NOT NULL,
     user            TEXT NOT NULL,
     command         TEXT NOT NULL,

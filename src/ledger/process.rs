@@ -15,6 +15,8 @@ pub struct Holder {
     /// The process's start time in clock ticks since boot (Linux), which tells a live
     /// holder from a new process that reused its pid; `None` where unknown.
     pub pid_start: Option<u64>,
+    /// Where the pid means something (see [`process_scope`]); `None` where unknown.
+    pub scope: Option<String>,
     /// Host name.
     pub host: String,
     /// User name.
@@ -30,6 +32,7 @@ impl Holder {
         Holder {
             pid,
             pid_start: start_time(pid),
+            scope: process_scope(),
             host: host_name(),
             user: user.to_owned(),
             command: command.to_owned(),
@@ -48,12 +51,23 @@ pub enum Liveness {
     Unknown,
 }
 
-/// Whether `holder` still runs, as far as this host can tell.
-pub fn liveness(pid: u32, pid_start: Option<u64>, host: &str) -> Liveness {
-    if host != host_name() {
+/// Whether process `pid` (started at `pid_start`, on `host`, in `scope`) still runs, as
+/// far as this process can tell: only processes of the same host, boot and pid namespace
+/// are looked up; any other is [`Liveness::Unknown`].
+pub fn liveness(pid: u32, pid_start: Option<u64>, host: &str, scope: Option<&str>) -> Liveness {
+    if host != host_name() || scope != process_scope().as_deref() {
         return Liveness::Unknown;
     }
     process_state(pid, pid_start)
+}
+
+/// Where pids of this process's table mean something: on Linux, the boot id and the pid
+/// namespace (`<boot id>/pid:[inode]`), so a holder in another container that shares the
+/// host name, or from before a reboot, is never judged by this process table.
+pub fn process_scope() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{}/{}", boot.trim(), ns.display()))
 }
 
 #[cfg(target_os = "linux")]

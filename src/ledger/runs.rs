@@ -221,8 +221,8 @@ impl Ledger {
         self.conn
             .execute(
                 "INSERT INTO runs (command, target, environment, gateway, repository, ref, commit_id, commit_subject, \
-                 source_path, files, started_at, result, pid, pid_start, host, user) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'running', ?12, ?13, ?14, ?15)",
+                 source_path, files, started_at, result, pid, pid_start, scope, host, user) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'running', ?12, ?13, ?14, ?15, ?16)",
                 params![
                     run.command,
                     run.target,
@@ -237,6 +237,7 @@ impl Ledger {
                     now(),
                     h.pid,
                     h.pid_start.map(|p| p as i64),
+                    h.scope,
                     h.host,
                     h.user
                 ],
@@ -342,15 +343,16 @@ impl Ledger {
     pub(super) fn sweep_interrupted(&self) -> Result<usize, LedgerError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, pid, pid_start, host FROM runs WHERE result = 'running'")
+            .prepare("SELECT id, pid, pid_start, host, scope FROM runs WHERE result = 'running'")
             .map_err(|e| self.err(e))?;
-        let rows: Vec<(i64, i64, Option<i64>, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        type Row = (i64, i64, Option<i64>, String, Option<String>);
+        let rows: Vec<Row> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
             .and_then(|r| r.collect())
             .map_err(|e| self.err(e))?;
         let mut n = 0;
-        for (id, pid, start, host) in rows {
-            if liveness(pid as u32, start.map(|s| s as u64), &host) == Liveness::Dead {
+        for (id, pid, start, host, scope) in rows {
+            if liveness(pid as u32, start.map(|s| s as u64), &host, scope.as_deref()) == Liveness::Dead {
                 n += self.interrupt(id, "the process ended before the run finished (killed or crashed)")?;
             }
         }

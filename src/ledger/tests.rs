@@ -268,6 +268,7 @@ fn a_reused_pid_does_not_keep_a_lock() {
         key: "k".into(),
         pid: h.pid,
         pid_start: h.pid_start,
+        scope: h.scope.clone(),
         host: h.host.clone(),
         user: h.user.clone(),
         command: h.command.clone(),
@@ -282,6 +283,28 @@ fn a_reused_pid_does_not_keep_a_lock() {
     assert_eq!(lock::staleness(&mine, now_ms()), None, "a live holder is never stale");
     let expired_here = LockInfo { lease_until_ms: 0, ..mine };
     assert_eq!(lock::staleness(&expired_here, now_ms()), None, "even with an old lease, when it is alive here");
+}
+
+#[test]
+fn another_pid_namespace_is_judged_by_its_lease() {
+    // Same host name, other container (or boot): its pids are not ours to look up.
+    let info = LockInfo {
+        key: "k".into(),
+        pid: dead_pid(),
+        pid_start: None,
+        scope: Some("other-boot/pid:[1]".into()),
+        host: process::host_name(),
+        user: "bob".into(),
+        command: "gateform apply".into(),
+        acquired_at: now(),
+        renewed_at: now(),
+        lease_until_ms: now_ms() + 60_000,
+    };
+    if process_scope().is_some() {
+        assert_eq!(lock::staleness(&info, now_ms()), None, "a dead-looking pid elsewhere keeps its lease");
+        let expired = LockInfo { lease_until_ms: now_ms() - 1, ..info };
+        assert_eq!(lock::staleness(&expired, now_ms()), Some(Staleness::LeaseExpired));
+    }
 }
 
 #[test]
