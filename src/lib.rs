@@ -18,4 +18,5 @@ pub mod plan;
 pub mod render;
 pub mod sandbox;
 pub mod schema;
+pub mod secrets;
 pub mod source;

@@ -1,23 +1,34 @@
-//! `gateform apply`: plan, show the plan, confirm, execute.
+//! `gateform apply`: plan, show the plan, confirm, execute — or execute a saved plan file
+//! exactly as reviewed, refusing it when the gateway or the configuration moved since.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
+use serde_json::Value;
 
 use super::args::{GatewayArgs, StateArgs, WriteArgs};
-use super::context::{connect, engine_input, load_desired, read_files, schemas_for};
+use super::context::read_files;
+use super::output::{errln, out, outln};
+use super::pipeline::{Planned, compute, files_source, read_text, source_line};
 use crate::apply::{ApplyReport, ChangeOutcome, Event, apply};
-use crate::engine::{Prepared, prepare};
+use crate::engine::Prepared;
 use crate::graph::Schedule;
 use crate::kong::KongClient;
-use crate::plan::{Action, Plan};
+use crate::plan::file::{Fingerprint, PlanFile, plan_digest};
+use crate::plan::{Action, Plan, short_name};
 use crate::render;
+use crate::source::Input;
 
 /// Arguments of `gateform apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `gateform plan --out FILE`: apply exactly it, without prompting.
+    #[arg(value_name = "PLAN_FILE", conflicts_with_all = ["state", "select_tags"])]
+    pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateArgs,
     #[command(flatten)]
@@ -31,31 +42,127 @@ pub struct ApplyArgs {
 
 /// Plans, asks, applies; exit 1 when anything failed.
 pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.plan_file {
+        return apply_saved(&args, path).await;
+    }
     let inputs = read_files(&args.state)?;
-    let conn = connect(&args.gateway).await?;
+    let planned = compute(&inputs, &args.state, &args.gateway, files_source(&inputs)).await?;
     let result = async {
-        let schemas = schemas_for(&conn, &inputs).await;
-        let desired = load_desired(&inputs, &args.state, &schemas)?;
-        let prepared = prepare(&conn.client, &engine_input(&desired), schemas).await?;
-        if prepared.live.info.db_less && !prepared.plan.is_empty() {
-            bail!("the gateway runs without a database (DB-less): its entities cannot be written one by one");
-        }
-        print!("{}", render::text::plan(&prepared.plan));
-        if prepared.plan.is_empty() {
-            println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        check_writable(&planned)?;
+        out(&format!(
+            "Source: {}\nGateway: {} (Kong {})\n\n",
+            source_line(&planned.source),
+            planned.gateway.address,
+            planned.gateway.version
+        ));
+        out(&render::text::plan(&planned.prepared.plan));
+        if planned.prepared.plan.is_empty() {
+            outln("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
             return Ok(ExitCode::SUCCESS);
         }
         if !args.auto_approve && !confirm()? {
-            println!("\nApply cancelled.");
+            outln("\nApply cancelled.");
             return Ok(ExitCode::FAILURE);
         }
-        println!();
-        let report = execute(&conn.client, &prepared, args.write.parallelism).await;
-        Ok(finish(&prepared.plan, &prepared.schedule, &report))
+        outln("");
+        let report = execute(&planned.conn.client, &planned.prepared, args.write.parallelism).await;
+        Ok(finish(&planned.prepared.plan, &planned.prepared.schedule, &report))
     }
     .await;
-    conn.close().await;
+    planned.conn.close().await;
     result
+}
+
+fn check_writable(planned: &Planned) -> anyhow::Result<()> {
+    if planned.prepared.live.info.db_less && !planned.prepared.plan.is_empty() {
+        bail!("the gateway runs without a database (DB-less): its entities cannot be written one by one");
+    }
+    Ok(())
+}
+
+/// Executes a saved plan after checking that nothing moved since it was made.
+async fn apply_saved(args: &ApplyArgs, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let name = path.display().to_string();
+    let saved = PlanFile::parse(&name, &read_text(path)?)?;
+    if let Some(given) = &args.gateway.gateway {
+        if given.trim_end_matches('/') != saved.gateway.address {
+            bail!("{name} was made for the gateway {}, not {given}", saved.gateway.address);
+        }
+    }
+    let inputs = reload_source(&name, &saved.source)?;
+    let state = StateArgs { state: Vec::new(), select_tags: saved.gateway.select_tags.clone() };
+    let mut gateway = args.gateway.clone();
+    gateway.gateway = Some(saved.gateway.address.clone());
+    let planned = compute(&inputs, &state, &gateway, saved.source.clone()).await?;
+    let result = async {
+        let now = planned.fingerprint();
+        if now.digest != saved.fingerprint.digest {
+            let what = describe_differences(&saved.fingerprint, &now, &planned);
+            bail!("Saved plan is stale: the gateway changed since {name} was made, so it was not applied.\n{what}\nMake a new plan.");
+        }
+        if plan_digest(&planned.prepared.plan) != saved.plan_digest {
+            bail!("the plan computed now differs from {name} (the configuration's variables changed?); it was not applied. Make a new plan.");
+        }
+        check_writable(&planned)?;
+        out(&format!("Applying the saved plan {name}.\nSource: {}\nGateway: {} (Kong {})\n\n", source_line(&planned.source), planned.gateway.address, planned.gateway.version));
+        out(&render::text::plan(&planned.prepared.plan));
+        if planned.prepared.plan.is_empty() {
+            outln("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        outln("");
+        let report = execute(&planned.conn.client, &planned.prepared, args.write.parallelism).await;
+        Ok(finish(&planned.prepared.plan, &planned.prepared.schedule, &report))
+    }
+    .await;
+    planned.conn.close().await;
+    result
+}
+
+/// Reads the configuration a saved plan names, checking it did not change.
+fn reload_source(name: &str, source: &Value) -> anyhow::Result<Vec<Input>> {
+    match source.get("type").and_then(Value::as_str) {
+        Some("files") => {
+            let files = source.get("files").and_then(Value::as_array).cloned().unwrap_or_default();
+            let mut inputs = Vec::new();
+            for f in files {
+                let file = f.get("name").and_then(Value::as_str).unwrap_or_default();
+                let text = read_text(std::path::Path::new(file))?;
+                let input = Input { name: file.to_owned(), text };
+                let digest = super::pipeline::files_source(std::slice::from_ref(&input));
+                if digest["files"][0]["sha256"] != f["sha256"] {
+                    bail!("{file} changed since {name} was made, so the plan was not applied. Make a new plan.");
+                }
+                inputs.push(input);
+            }
+            Ok(inputs)
+        }
+        other => bail!("{name} names a source gateform cannot read again ({other:?})"),
+    }
+}
+
+fn describe_differences(saved: &Fingerprint, now: &Fingerprint, planned: &Planned) -> String {
+    let labels: HashMap<String, String> = planned
+        .prepared
+        .live
+        .state
+        .entities
+        .iter()
+        .map(|e| {
+            let id = e.id.clone().unwrap_or_default();
+            (format!("{}/{id}", e.kind), format!("{} {}", e.kind, short_name(e.kind, &id, &e.fields)))
+        })
+        .collect();
+    let diffs = saved.differences(now);
+    let mut lines: Vec<String> = diffs
+        .iter()
+        .take(50)
+        .map(|(key, what)| format!("  {} {what}", labels.get(key).cloned().unwrap_or_else(|| key.clone())))
+        .collect();
+    if diffs.len() > 50 {
+        lines.push(format!("  ... and {} more", diffs.len() - 50));
+    }
+    lines.join("\n")
 }
 
 /// Asks on the terminal; fails when stdin is not one.
@@ -63,7 +170,7 @@ fn confirm() -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("apply needs --auto-approve when stdin is not a terminal");
     }
-    print!("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    out("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     std::io::stdout().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -85,11 +192,11 @@ pub async fn execute(client: &KongClient, prepared: &Prepared, parallelism: usiz
                 (_, Action::Update) => "Modifications complete",
                 (_, Action::Delete) => "Destruction complete",
             };
-            println!("{}: {what} after {}s [id={}]", render::text::address(c), elapsed.as_secs(), c.id);
+            outln(&format!("{}: {what} after {}s [id={}]", render::text::address(c), elapsed.as_secs(), c.id));
         }
         Event::Failed { step, error } => {
             let Some(s) = schedule.steps.get(step) else {
-                eprintln!("Error: {error}");
+                errln(&format!("Error: {error}"));
                 return;
             };
             let c = &plan.changes[s.change];
@@ -98,7 +205,7 @@ pub async fn execute(client: &KongClient, prepared: &Prepared, parallelism: usiz
                 Action::Update => "Modifications failed",
                 Action::Delete => "Destruction failed",
             };
-            eprintln!("{}: {what}: {error}", render::text::address(c));
+            errln(&format!("{}: {what}: {error}", render::text::address(c)));
         }
     };
     apply(client, schedule, parallelism, &mut on_event).await
@@ -108,7 +215,7 @@ pub async fn execute(client: &KongClient, prepared: &Prepared, parallelism: usiz
 pub fn finish(plan: &Plan, schedule: &Schedule, report: &ApplyReport) -> ExitCode {
     let (added, changed, destroyed) = report.counts(plan, schedule);
     if report.success() {
-        println!("\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        outln(&format!("\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."));
         return ExitCode::SUCCESS;
     }
     let outcomes = report.changes(plan, schedule);
@@ -123,12 +230,12 @@ pub fn finish(plan: &Plan, schedule: &Schedule, report: &ApplyReport) -> ExitCod
             ChangeOutcome::Applied => {}
         }
     }
-    eprintln!("\nError: apply failed; the gateway was partly updated.");
-    eprintln!("Applied: {added} added, {changed} changed, {destroyed} destroyed.");
-    eprintln!("Failed:\n{}", failed.join("\n"));
+    errln("\nError: apply failed; the gateway was partly updated.");
+    errln(&format!("Applied: {added} added, {changed} changed, {destroyed} destroyed."));
+    errln(&format!("Failed:\n{}", failed.join("\n")));
     if !skipped.is_empty() {
-        eprintln!("Not attempted:\n{}", skipped.join("\n"));
+        errln(&format!("Not attempted:\n{}", skipped.join("\n")));
     }
-    eprintln!("Fix the cause and run apply again: it converges from wherever this one stopped.");
+    errln("Fix the cause and run apply again: it converges from wherever this one stopped.");
     ExitCode::FAILURE
 }

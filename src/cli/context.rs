@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::args::{GatewayArgs, StateArgs};
+use super::output::errln;
 use crate::engine::{DesiredInput, gateway_schemas};
 use crate::kong::{ClientConfig, KongClient};
 use crate::sandbox::{Sandbox, SandboxOptions};
@@ -40,13 +41,13 @@ pub fn parse_header(h: &str) -> anyhow::Result<(String, String)> {
 
 /// Connects to the gateway named by `args`.
 pub async fn connect(args: &GatewayArgs) -> anyhow::Result<Connection> {
-    let (url, sandbox) = if args.gateway == "sandbox" {
+    let (url, sandbox) = if args.address() == "sandbox" {
         let sandbox =
             crate::sandbox::start(SandboxOptions::default()).await.context("cannot start the in-process sandbox")?;
-        eprintln!("Using an empty in-process sandbox at {}.", sandbox.url());
+        errln(&format!("Using an empty in-process sandbox at {}.", sandbox.url()));
         (sandbox.url(), Some(sandbox))
     } else {
-        (args.gateway.clone(), None)
+        (args.address().to_owned(), None)
     };
     let mut config = ClientConfig::new(url);
     config.timeout = Duration::from_secs(args.timeout.max(1));
@@ -59,6 +60,9 @@ pub async fn connect(args: &GatewayArgs) -> anyhow::Result<Connection> {
 
 /// Reads the files named by `args` (no parsing yet).
 pub fn read_files(args: &StateArgs) -> anyhow::Result<Vec<Input>> {
+    if args.state.is_empty() {
+        bail!("no configuration given: name it with -s FILE|DIR|-");
+    }
     Ok(source::read_inputs(&args.state)?)
 }
 
@@ -73,7 +77,7 @@ pub fn load_desired(inputs: &[Input], args: &StateArgs, schemas: &Schemas) -> an
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut desired = source::load(inputs, &LoadOptions { env, schemas })?;
     for w in &desired.warnings {
-        eprintln!("{w}");
+        errln(&w.to_string());
     }
     if !args.select_tags.is_empty() {
         if !desired.select_tags.is_empty() && sorted(&desired.select_tags) != sorted(&args.select_tags) {

@@ -9,7 +9,12 @@ use clap::{Args, ValueEnum};
 
 use super::args::GatewayArgs;
 use super::context::connect;
+use super::output::{errln, scrub};
+use super::pipeline::register_secrets;
+use crate::engine::gateway_schemas;
 use crate::kong::read_live;
+use crate::schema::Schemas;
+use crate::secrets::placeholder;
 use crate::source::{self, DumpFormat, DumpOptions};
 
 /// File format of a dump.
@@ -47,16 +52,38 @@ pub struct DumpArgs {
 pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
     let conn = connect(&args.gateway).await?;
     let live = read_live(&conn.client, &args.select_tags).await;
+    let schemas =
+        if live.is_ok() { gateway_schemas(&conn.client, &|_| true).await } else { Schemas::bundled().clone() };
     conn.close().await;
-    let live = live?;
+    let mut state = live?.state;
     let format = match args.format {
         Format::Yaml => DumpFormat::Yaml,
         Format::Json => DumpFormat::Json,
     };
-    let text = source::dump(
-        &live.state,
-        &DumpOptions { format, with_ids: args.with_id, select_tags: args.select_tags.clone() },
-    )?;
+    let placeholders = if args.include_secrets {
+        Vec::new()
+    } else {
+        register_secrets(&state, &schemas);
+        placeholder::mask_state(&mut state, &schemas)
+    };
+    let opts = DumpOptions { format, with_ids: args.with_id, select_tags: args.select_tags.clone() };
+    let mut text = source::dump(&state, &opts)?;
+    if !args.include_secrets {
+        text = placeholder::render(&text, format == DumpFormat::Yaml);
+        if format == DumpFormat::Yaml {
+            text.push_str(&placeholder::yaml_footer(&placeholders));
+        } else if !placeholders.is_empty() {
+            errln(
+                "Sensitive values are written as ${{ env \"DECK_...\" }} placeholders. \
+                 Set these variables before planning or applying the dump:",
+            );
+            for p in &placeholders {
+                errln(&format!("  {}  {} {} {}", p.variable, p.kind, p.entity, p.field));
+            }
+        }
+        // Belt and braces: no value the gateway holds as a secret reaches the output.
+        text = scrub(&text);
+    }
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
         None => std::io::stdout().write_all(text.as_bytes())?,

@@ -4,7 +4,10 @@
 mod apply;
 mod args;
 mod context;
+mod drift;
 mod dump;
+mod output;
+mod pipeline;
 mod plan;
 mod sandbox;
 mod validate;
@@ -17,6 +20,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "gateform", version, about, long_about = None)]
 pub struct Cli {
+    /// More logging on stderr: -v info, -vv every Admin API request, -vvv request bodies.
+    /// Secret values are scrubbed from every line.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -29,7 +36,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show what apply would change (exit 0 with or without changes, 1 on error).
     Plan(plan::PlanArgs),
-    /// Plan, show the plan, then make the gateway match the configuration.
+    /// Report drift: a plan that only reports (exit 0 no drift, 1 error, 2 drift).
+    Drift(drift::DriftArgs),
+    /// Plan, show the plan, then make the gateway match the configuration; or execute a
+    /// saved plan file exactly.
     Apply(apply::ApplyArgs),
     /// Write the gateway's live configuration as a decK file.
     Dump(dump::DumpArgs),
@@ -40,10 +50,11 @@ pub enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            output::errln(&format!("Error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -51,6 +62,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Validate(args) => validate::run(args).await,
             Command::Plan(args) => plan::run(args).await,
+            Command::Drift(args) => drift::run(args).await,
             Command::Apply(args) => apply::run(args).await,
             Command::Dump(args) => dump::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
@@ -59,7 +71,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            output::errln(&format!("Error: {e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::args::{GatewayArgs, StateArgs};
 use super::context::{connect, load_desired, read_files, schemas_for};
+use super::output::{errln, outln};
 use crate::model::{Kind, Ref};
 use crate::plan::{desired_body, schema_for, short_name};
 use crate::schema::{Schemas, ValidationContext};
@@ -81,10 +82,10 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         let name = c.body.get("name").and_then(Value::as_str).unwrap_or_default();
         if c.kind == Kind::Plugin && schemas.plugin(name).is_none() {
             if warned.insert(name.to_owned()) {
-                eprintln!(
+                errln(&format!(
                     "{}warning: plugin {name:?} is not bundled with Kong; the gateway must have it installed",
                     c.origin
-                );
+                ));
             }
             continue;
         }
@@ -109,13 +110,13 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         conn.close().await;
     }
     if errors.is_empty() {
-        println!("Success! The configuration is valid ({} entities).", desired.state.entities.len());
+        outln(&format!("Success! The configuration is valid ({} entities).", desired.state.entities.len()));
         Ok(ExitCode::SUCCESS)
     } else {
         for e in &errors {
-            eprintln!("{e}");
+            errln(e);
         }
-        eprintln!("Error: {} invalid entit{}.", errors.len(), if errors.len() == 1 { "y" } else { "ies" });
+        errln(&format!("Error: {} invalid entit{}.", errors.len(), if errors.len() == 1 { "y" } else { "ies" }));
         Ok(ExitCode::FAILURE)
     }
 }

@@ -2,4 +2,5 @@
 //! they receive is already masked where sensitive.
 
 pub mod json;
+pub mod markdown;
 pub mod text;
