@@ -84,10 +84,10 @@ fn check_writable(planned: &Planned) -> anyhow::Result<()> {
 async fn apply_saved(args: &ApplyArgs, path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let name = path.display().to_string();
     let saved = PlanFile::parse(&name, &read_text(path)?)?;
-    if let Some(given) = &args.gateway.gateway {
-        if given.trim_end_matches('/') != saved.gateway.address {
-            bail!("{name} was made for the gateway {}, not {given}", saved.gateway.address);
-        }
+    if let Some(given) = &args.gateway.gateway
+        && given.trim_end_matches('/') != saved.gateway.address
+    {
+        bail!("{name} was made for the gateway {}, not {given}", saved.gateway.address);
     }
     let inputs = reload_source(&name, &saved.source)?;
     let state = StateArgs { state: Vec::new(), select_tags: saved.gateway.select_tags.clone() };

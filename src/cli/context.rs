@@ -76,6 +76,8 @@ pub async fn schemas_for(conn: &Connection, inputs: &[Input]) -> Schemas {
 pub fn load_desired(inputs: &[Input], args: &StateArgs, schemas: &Schemas) -> anyhow::Result<Desired> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut desired = source::load(inputs, &LoadOptions { env, schemas })?;
+    super::output::redactor().add(desired.env_values.iter().cloned());
+    super::pipeline::register_secrets(&desired.state, schemas);
     for w in &desired.warnings {
         errln(&w.to_string());
     }

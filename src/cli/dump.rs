@@ -1,5 +1,6 @@
 //! `gateform dump`: write the live configuration as a decK file.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +57,14 @@ pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
         if live.is_ok() { gateway_schemas(&conn.client, &|_| true).await } else { Schemas::bundled().clone() };
     conn.close().await;
     let mut state = live?.state;
+    // Kong echoes deprecated shorthands (`config.redis_host`) in what it returns; they are
+    // copies of the real fields and would override them when the dump is read back.
+    for e in &mut state.entities {
+        let body = crate::plan::live_body(e);
+        if let Some(schema) = crate::plan::schema_for(&schemas, e.kind, &body) {
+            crate::schema::strip_shorthands(&schema.fields, &mut e.fields);
+        }
+    }
     let format = match args.format {
         Format::Yaml => DumpFormat::Yaml,
         Format::Json => DumpFormat::Json,
@@ -64,7 +73,12 @@ pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
         Vec::new()
     } else {
         register_secrets(&state, &schemas);
-        placeholder::mask_state(&mut state, &schemas)
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let mut p = placeholder::mask_state(&mut state, &schemas);
+        p.extend(placeholder::mask_env_values(&mut state, &env));
+        p.sort_by(|a, b| a.variable.cmp(&b.variable));
+        p.dedup_by(|a, b| a.variable == b.variable);
+        p
     };
     let opts = DumpOptions { format, with_ids: args.with_id, select_tags: args.select_tags.clone() };
     let mut text = source::dump(&state, &opts)?;

@@ -51,6 +51,8 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     output::init_logging(cli.verbose);
+    // Values of `DECK_*` variables are secrets wherever they show up (decK's rule, too).
+    output::redactor().add(std::env::vars().filter(|(k, _)| k.starts_with("DECK_")).map(|(_, v)| v));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

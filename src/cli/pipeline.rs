@@ -122,8 +122,6 @@ pub async fn compute(
 async fn compute_on(conn: &Connection, inputs: &[Input], state: &StateArgs) -> anyhow::Result<(Desired, Prepared)> {
     let schemas = schemas_for(conn, inputs).await;
     let desired = load_desired(inputs, state, &schemas)?;
-    redactor().add(desired.env_values.iter().cloned());
-    register_secrets(&desired.state, &schemas);
     let prepared = prepare(&conn.client, &engine_input(&desired), schemas).await?;
     register_secrets(&prepared.live.state, &prepared.schemas);
     Ok((desired, prepared))

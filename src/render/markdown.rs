@@ -153,7 +153,8 @@ fn sections(plan: &Plan) -> Vec<String> {
             );
             let lines: Vec<String> = match c.action {
                 Action::Delete => vec![format!("- {}", text::address(c))],
-                _ => text::field_lines(c, &plan.names),
+                Action::Create => text::field_lines(c, &plan.names),
+                Action::Update => update_lines(c, &plan.names),
             };
             let body = lines.join("\n");
             let fence = fence_for(&body);
@@ -161,6 +162,27 @@ fn sections(plan: &Plan) -> Vec<String> {
             s
         })
         .collect()
+}
+
+/// An update as `-` (before) and `+` (after) lines, which GitHub colours in a `diff` block.
+fn update_lines(c: &Change, names: &BTreeMap<String, String>) -> Vec<String> {
+    let width = c.fields.iter().map(|f| f.path.len()).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for f in &c.fields {
+        let path = format!("{:width$}", f.path, width = width);
+        if f.sensitive {
+            out.push(format!("! {path} = (sensitive value changed)"));
+            continue;
+        }
+        let present = |v: &Option<serde_json::Value>| v.as_ref().is_some_and(|v| !v.is_null());
+        if present(&f.before) {
+            out.push(format!("- {path} = {}", text::value(f.before.as_ref(), names)));
+        }
+        if present(&f.after) {
+            out.push(format!("+ {path} = {}", text::value(f.after.as_ref(), names)));
+        }
+    }
+    out
 }
 
 /// Shortens a section that alone exceeds `max` characters by dropping diff lines, keeping

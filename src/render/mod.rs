@@ -4,3 +4,6 @@
 pub mod json;
 pub mod markdown;
 pub mod text;
+
+#[cfg(test)]
+mod tests;

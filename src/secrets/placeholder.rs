@@ -14,6 +14,8 @@ use crate::schema::Schemas;
 
 const MARK_START: &str = "GATEFORMSECRETPLACEHOLDER";
 const MARK_END: &str = "ENDGATEFORMSECRET";
+/// Marks a value that ends with a line break (PEM text): its block scalar keeps it.
+const KEEP_NEWLINE: &str = "KEEPNEWLINE";
 
 /// One placeholder written into a dump.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,12 +89,47 @@ pub fn mask_state(state: &mut State, schemas: &Schemas) -> Vec<Placeholder> {
                 variable = format!("{base}_{n}");
                 n += 1;
             }
-            *value = Value::String(format!("{MARK_START}{variable}{MARK_END}"));
+            let keep = if value.as_str().is_some_and(|v| v.ends_with('\n')) { KEEP_NEWLINE } else { "" };
+            *value = Value::String(format!("{MARK_START}{variable}{keep}{MARK_END}"));
             out.push(Placeholder { variable, kind, entity: entity.clone(), field: path.to_owned() });
         });
         e.fields = fields;
     }
     out.sort_by(|a, b| a.variable.cmp(&b.variable));
+    out
+}
+
+/// Replaces every string value of `state` that equals the value of a `DECK_*` variable of
+/// `env` (at least [`super::MIN_SCRUB_LEN`] characters) with a marker for that variable, so
+/// the dump names the variable instead of its value; returns the placeholders.
+pub fn mask_env_values(state: &mut State, env: &BTreeMap<String, String>) -> Vec<Placeholder> {
+    let by_value: HashMap<&str, &str> = env
+        .iter()
+        .filter(|(k, v)| k.starts_with("DECK_") && v.chars().count() >= super::MIN_SCRUB_LEN)
+        .map(|(k, v)| (v.as_str(), k.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    if by_value.is_empty() {
+        return out;
+    }
+    for e in &mut state.entities {
+        let id = e.id.clone().unwrap_or_default();
+        let entity = short_name(e.kind, &id, &e.fields).trim_matches('"').to_owned();
+        let kind = e.kind;
+        let mut fields = std::mem::take(&mut e.fields);
+        walk(&mut fields, "", &|_| true, &mut |path, value| {
+            if let Some(var) = value.as_str().and_then(|s| by_value.get(s)) {
+                *value = Value::String(format!("{MARK_START}{var}{MARK_END}"));
+                out.push(Placeholder {
+                    variable: (*var).to_owned(),
+                    kind,
+                    entity: entity.clone(),
+                    field: path.to_owned(),
+                });
+            }
+        });
+        e.fields = fields;
+    }
     out
 }
 
@@ -133,13 +170,18 @@ pub fn render(text: &str, yaml: bool) -> String {
             out.push_str(line);
             continue;
         };
-        let variable = &line[start + MARK_START.len()..end];
+        let marked = &line[start + MARK_START.len()..end];
+        let (variable, chomp) = match marked.strip_suffix(KEEP_NEWLINE) {
+            Some(v) => (v, "|"),
+            None => (marked, "|-"),
+        };
         let rest = &line[end + MARK_END.len()..];
         if yaml {
             let column = line[..start].chars().count();
             let indent = " ".repeat(column);
             out.push_str(&line[..start]);
-            out.push_str("|-\n");
+            out.push_str(chomp);
+            out.push('\n');
             out.push_str(&format!("{indent}${{{{ env \"{variable}\" | indent {column} }}}}"));
             out.push_str(rest);
         } else {

@@ -4,4 +4,5 @@
 mod common;
 mod deck_files;
 mod engine;
+mod plans;
 mod sandbox;
