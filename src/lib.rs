@@ -1,9 +1,11 @@
 //! gateform: a GitOps engine for API gateways.
 //!
-//! Desired state comes from decK-format files ([`source`]); live state from a gateway's Admin
-//! API ([`kong`]). The [`plan`] module matches, normalises and diffs the two; [`graph`] orders
-//! the actions; [`apply`] executes them concurrently. [`sandbox`] is a Kong-compatible Admin
-//! API server for rehearsals and tests. [`cli`] is the only module that prints or exits.
+//! Desired state comes from decK-format files or a Git commit ([`source`]); live state from
+//! a gateway's Admin API ([`kong`]). The [`plan`] module matches, normalises and diffs the
+//! two; [`graph`] orders the actions; [`apply`] executes them concurrently; [`engine`] ties
+//! them together (and replays a configuration with a verification). [`ledger`] records every
+//! apply and holds per-environment locks. [`sandbox`] is a Kong-compatible Admin API server
+//! for rehearsals and tests. [`cli`] is the only module that prints or exits.
 //!
 //! Module arrows point one way: `model` ← `schema` ← `source`/`plan`/`sandbox` ← `cli`.
 
@@ -18,4 +20,5 @@ pub mod plan;
 pub mod render;
 pub mod sandbox;
 pub mod schema;
+pub mod secrets;
 pub mod source;

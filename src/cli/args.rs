@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
     /// Admin API address, or `sandbox` for an empty in-process sandbox (a rehearsal).
-    /// Default: the environment's `gateway`, else http://localhost:8001.
+    /// Default: the environment's `gateway`, else `http://localhost:8001`.
     #[arg(long, visible_alias = "kong-addr", env = "GATEFORM_GATEWAY", value_name = "URL")]
     pub gateway: Option<String>,
     /// Extra header sent with every request, as `Name: value` (repeatable), e.g. a token.
@@ -24,14 +24,10 @@ pub struct GatewayArgs {
 /// `--ref`, `--path`) or an environment of `gateform.toml` (`--env`).
 #[derive(Debug, Clone, Args)]
 pub struct StateArgs {
-    /// A decK file, a directory of them (`*.yaml`, `*.yml`, `*.json`) or `-` for stdin. Repeatable.
-    #[arg(
-        short = 's',
-        long = "state",
-        value_name = "FILE|DIR|-",
-        required_unless_present_any = ["repo", "git_ref", "env", "path"],
-        conflicts_with_all = ["repo", "git_ref"]
-    )]
+    /// A decK file, a directory of them (`*.yaml`, `*.yml`, `*.json`) or `-` for stdin.
+    /// Repeatable. Needed unless `--repo`, `--ref`, `--path` or an `--env` with a `path`
+    /// names the configuration.
+    #[arg(short = 's', long = "state", value_name = "FILE|DIR|-", conflicts_with_all = ["repo", "git_ref"])]
     pub state: Vec<PathBuf>,
     /// Ownership tag: only entities carrying every such tag are read, compared and deleted,
     /// and the tags are added to every entity of the configuration. Repeatable.
@@ -69,12 +65,26 @@ pub struct GitArgs {
     pub cache_dir: Option<PathBuf>,
 }
 
+/// The Admin API address used when none is given.
+pub const DEFAULT_GATEWAY: &str = "http://localhost:8001";
+
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     /// Terraform-style text.
     Text,
     /// One JSON document (`schemas/plan.schema.json`).
+    Json,
+    /// A pull-request comment (GitHub-flavoured Markdown).
+    Markdown,
+}
+
+/// Output format of reports (`replay`, `history`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Text for people.
+    Text,
+    /// One JSON document.
     Json,
 }
 

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+use super::output::errln;
 use super::settings::GatewaySettings;
 use crate::engine::{DesiredInput, gateway_schemas};
 use crate::kong::{ClientConfig, KongClient};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::schema::Schemas;
+use crate::source::environments::is_credential_header;
 use crate::source::{self, Desired, Input, LoadOptions};
 
 /// A connection to the gateway; holds the in-process sandbox alive when `--gateway sandbox`.
@@ -38,12 +40,15 @@ pub fn parse_header(h: &str) -> anyhow::Result<(String, String)> {
     }
 }
 
-/// Connects to the gateway `args` name.
+/// Connects to the gateway `args` name. Values of credential-like headers are registered
+/// with the output scrubber.
 pub async fn connect(args: &GatewaySettings) -> anyhow::Result<Connection> {
+    let credentials = args.headers.iter().filter(|(n, v)| is_credential_header(n) && !v.is_empty());
+    super::output::redactor().add(credentials.map(|(_, v)| v.clone()));
     let (url, sandbox) = if args.url == "sandbox" {
         let sandbox =
             crate::sandbox::start(SandboxOptions::default()).await.context("cannot start the in-process sandbox")?;
-        eprintln!("Using an empty in-process sandbox at {}.", sandbox.url());
+        errln(&format!("Using an empty in-process sandbox at {}.", sandbox.url()));
         (sandbox.url(), Some(sandbox))
     } else {
         (args.url.clone(), None)
@@ -65,8 +70,10 @@ pub async fn schemas_for(conn: &Connection, inputs: &[Input]) -> Schemas {
 pub fn load_desired(inputs: &[Input], select_tags: &[String], schemas: &Schemas) -> anyhow::Result<Desired> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut desired = source::load(inputs, &LoadOptions { env, schemas })?;
+    super::output::redactor().add(desired.env_values.iter().cloned());
+    super::pipeline::register_secrets(&desired.state, schemas);
     for w in &desired.warnings {
-        eprintln!("{w}");
+        errln(&w.to_string());
     }
     if !select_tags.is_empty() {
         if !desired.select_tags.is_empty() && sorted(&desired.select_tags) != sorted(select_tags) {

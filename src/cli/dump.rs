@@ -1,5 +1,6 @@
 //! `gateform dump`: write the live configuration as a decK file.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,8 +10,13 @@ use clap::{Args, ValueEnum};
 
 use super::args::GatewayArgs;
 use super::context::connect;
+use super::output::{errln, scrub};
+use super::pipeline::register_secrets;
 use super::settings::GatewaySettings;
+use crate::engine::gateway_schemas;
 use crate::kong::read_live;
+use crate::schema::Schemas;
+use crate::secrets::placeholder;
 use crate::source::{self, DumpFormat, DumpOptions};
 
 /// File format of a dump.
@@ -48,16 +54,51 @@ pub struct DumpArgs {
 pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
     let conn = connect(&GatewaySettings::from_args(&args.gateway)?).await?;
     let live = read_live(&conn.client, &args.select_tags).await;
+    let schemas =
+        if live.is_ok() { gateway_schemas(&conn.client, &|_| true).await } else { Schemas::bundled().clone() };
     conn.close().await;
-    let live = live?;
+    let mut state = live?.state;
+    // Kong echoes deprecated shorthands (`config.redis_host`) in what it returns; they are
+    // copies of the real fields and would override them when the dump is read back.
+    for e in &mut state.entities {
+        let body = crate::plan::live_body(e);
+        if let Some(schema) = crate::plan::schema_for(&schemas, e.kind, &body) {
+            crate::schema::strip_shorthands(&schema.fields, &mut e.fields);
+        }
+    }
     let format = match args.format {
         Format::Yaml => DumpFormat::Yaml,
         Format::Json => DumpFormat::Json,
     };
-    let text = source::dump(
-        &live.state,
-        &DumpOptions { format, with_ids: args.with_id, select_tags: args.select_tags.clone() },
-    )?;
+    let placeholders = if args.include_secrets {
+        Vec::new()
+    } else {
+        register_secrets(&state, &schemas);
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let mut p = placeholder::mask_state(&mut state, &schemas);
+        p.extend(placeholder::mask_env_values(&mut state, &env));
+        p.sort_by(|a, b| a.variable.cmp(&b.variable));
+        p.dedup_by(|a, b| a.variable == b.variable);
+        p
+    };
+    let opts = DumpOptions { format, with_ids: args.with_id, select_tags: args.select_tags.clone() };
+    let mut text = source::dump(&state, &opts)?;
+    if !args.include_secrets {
+        text = placeholder::render(&text, format == DumpFormat::Yaml);
+        if format == DumpFormat::Yaml {
+            text.push_str(&placeholder::yaml_footer(&placeholders));
+        } else if !placeholders.is_empty() {
+            errln(
+                "Sensitive values are written as ${{ env \"DECK_...\" }} placeholders. \
+                 Set these variables before planning or applying the dump:",
+            );
+            for p in &placeholders {
+                errln(&format!("  {}  {} {} {}", p.variable, p.kind, p.entity, p.field));
+            }
+        }
+        // Belt and braces: no value the gateway holds as a secret reaches the output.
+        text = scrub(&text);
+    }
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
         None => std::io::stdout().write_all(text.as_bytes())?,

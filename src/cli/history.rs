@@ -7,7 +7,8 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 
-use super::args::PlanFormat;
+use super::args::ReportFormat;
+use super::output::{errln, outln};
 use crate::ledger::{Ledger, LiveAt, RunFilter, RunRecord, format_ms, parse_time};
 use crate::source::git;
 
@@ -28,8 +29,8 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
-    pub format: PlanFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// The ledger. Default: .gateform/ledger.db at the root of --repo, else in the current
     /// directory.
     #[arg(long, value_name = "FILE", env = "GATEFORM_LEDGER")]
@@ -72,40 +73,40 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         RunFilter { environment: args.env.clone(), target: args.gateway.as_ref().and(target), limit: args.limit };
     let runs = ledger.runs(&filter)?;
     match args.format {
-        PlanFormat::Json => {
+        ReportFormat::Json => {
             let doc = json!({"ledger": path.display().to_string(), "runs": runs});
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            outln(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
-        PlanFormat::Text if runs.is_empty() => println!("No runs recorded in {}.", path.display()),
-        PlanFormat::Text => print!("{}", table(&runs)),
+        ReportFormat::Text if runs.is_empty() => outln(&format!("No runs recorded in {}.", path.display())),
+        ReportFormat::Text => super::output::out(&table(&runs)),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_live_at(args: &HistoryArgs, target: &str, at: &str, live: &LiveAt) -> ExitCode {
-    if args.format == PlanFormat::Json {
+    if args.format == ReportFormat::Json {
         let commit = live.run.as_ref().and_then(|r| r.source.commit.clone());
         let doc = json!({"target": target, "at": at, "commit": commit, "run": live.run,
             "in_progress": live.in_progress, "failed_since": live.failed_since});
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         return if live.run.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     }
     let Some(run) = &live.run else {
-        eprintln!("Error: no successful apply or replay of {target} had finished by {at}.");
+        errln(&format!("Error: no successful apply or replay of {target} had finished by {at}."));
         return ExitCode::FAILURE;
     };
     let s = &run.source;
     match &s.commit {
         Some(commit) => {
-            println!("At {at}, {target} ran commit {commit}");
-            println!(
+            outln(&format!("At {at}, {target} ran commit {commit}"));
+            outln(&format!(
                 "  ({}{}), applied by run #{} ({}, finished {}).",
                 s.reference.as_deref().map(|r| format!("ref {r}, ")).unwrap_or_default(),
                 s.subject.as_deref().map(|r| format!("{r:?}")).unwrap_or_default(),
                 run.id,
                 run.command,
                 run.finished_at.as_deref().unwrap_or("?"),
-            );
+            ));
             let repo =
                 s.repository.as_deref().filter(|r| *r != ".").map(|r| format!(" --repo {r}")).unwrap_or_default();
             let path = s.path.as_deref().filter(|p| *p != ".").map(|p| format!(" --path {p}")).unwrap_or_default();
@@ -114,23 +115,28 @@ fn print_live_at(args: &HistoryArgs, target: &str, at: &str, live: &LiveAt) -> E
             } else {
                 format!("--env {}", run.environment)
             };
-            println!("To restore it: gateform replay{repo} --ref {commit}{path} {to}");
+            outln(&format!("To restore it: gateform replay{repo} --ref {commit}{path} {to}"));
         }
         None => {
-            println!("At {at}, {target} ran the files {}", s.files.join(", "));
-            println!("  (not from Git), applied by run #{} ({}).", run.id, run.command);
+            outln(&format!("At {at}, {target} ran the files {}", s.files.join(", ")));
+            outln(&format!("  (not from Git), applied by run #{} ({}).", run.id, run.command));
         }
     }
     for r in &live.in_progress {
-        println!("note: run #{} ({}) was under way at that moment: {}", r.id, source_label(r), r.result.as_str());
+        outln(&format!(
+            "note: run #{} ({}) was under way at that moment: {}",
+            r.id,
+            source_label(r),
+            r.result.as_str()
+        ));
     }
     for r in &live.failed_since {
-        println!(
+        outln(&format!(
             "note: run #{} ({}) ended {} after it: the gateway may have been partly updated",
             r.id,
             source_label(r),
             r.result.as_str()
-        );
+        ));
     }
     ExitCode::SUCCESS
 }

@@ -4,8 +4,11 @@
 mod apply;
 mod args;
 mod context;
+mod drift;
 mod dump;
 mod history;
+mod output;
+mod pipeline;
 mod plan;
 mod record;
 mod replay;
@@ -21,6 +24,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "gateform", version, about, long_about = None)]
 pub struct Cli {
+    /// More logging on stderr: -v info, -vv every Admin API request, -vvv request bodies.
+    /// Secret values are scrubbed from every line.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -33,7 +40,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show what apply would change (exit 0 with or without changes, 1 on error).
     Plan(plan::PlanArgs),
-    /// Plan, show the plan, then make the gateway match the configuration.
+    /// Report drift: a plan that only reports (exit 0 no drift, 1 error, 2 drift).
+    Drift(drift::DriftArgs),
+    /// Plan, show the plan, then make the gateway match the configuration; or execute a
+    /// saved plan file exactly.
     Apply(apply::ApplyArgs),
     /// Restore a gateway to the configuration of a Git revision, then prove it with a fresh
     /// plan (exit 0 only when that plan is empty). Applies without asking.
@@ -50,10 +60,13 @@ pub enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::init_logging(cli.verbose);
+    // Values of `DECK_*` variables are secrets wherever they show up (decK's rule, too).
+    output::redactor().add(std::env::vars().filter(|(k, _)| k.starts_with("DECK_")).map(|(_, v)| v));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            output::errln(&format!("Error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -61,6 +74,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Validate(args) => validate::run(args).await,
             Command::Plan(args) => plan::run(args).await,
+            Command::Drift(args) => drift::run(args).await,
             Command::Apply(args) => apply::run(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::History(args) => history::run(args).await,
@@ -71,7 +85,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            output::errln(&format!("Error: {e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -1,14 +1,19 @@
-//! `gateform plan`: show what apply would change.
+//! `gateform plan`: show what apply would change; optionally save it for `apply FILE`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use clap::Args;
+use serde_json::json;
 
 use super::args::{GatewayArgs, PlanFormat, StateArgs};
-use super::context::{connect, engine_input, load_desired, schemas_for};
+use super::dump::write_atomically;
+use super::output::{errln, out, scrub};
+use super::pipeline::{Planned, compute, source_line};
 use super::settings::{Request, resolve};
-use crate::engine::prepare;
-use crate::render;
+use crate::plan::file::PlanFile;
+use crate::render::{self, markdown};
 
 /// Arguments of `gateform plan`.
 #[derive(Debug, Args)]
@@ -20,30 +25,109 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// Also save the plan to FILE, for `gateform apply FILE` (holds no secrets).
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// With `--format markdown`: write the comment as DIR/plan-1.md, plan-2.md, ... each under
+    /// 65,000 characters, instead of printing it.
+    #[arg(long, value_name = "DIR")]
+    pub markdown_dir: Option<PathBuf>,
 }
 
-/// Prints the plan; exit 0 with or without changes.
+/// Prints the plan; saves it with `--out`.
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
-    let inputs = &settings.inputs;
-    let conn = connect(&settings.gateway).await?;
     let result = async {
-        let schemas = schemas_for(&conn, inputs).await;
-        let desired = load_desired(inputs, &settings.select_tags, &schemas)?;
-        anyhow::Ok(prepare(&conn.client, &engine_input(&desired), schemas).await?)
+        let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
+        if args.out.is_some() && settings.inputs.iter().any(|i| i.name == "<stdin>") {
+            bail!("plan --out needs the configuration in files (apply reads them again), not on stdin");
+        }
+        let planned = compute(&settings).await?;
+        let code = report(&planned, args.format, args.detailed_exitcode, args.markdown_dir.as_deref());
+        if let (Ok(_), Some(path)) = (&code, &args.out) {
+            let file = PlanFile::new(
+                &planned.prepared.plan,
+                planned.source.clone(),
+                planned.gateway.clone(),
+                planned.fingerprint(),
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            );
+            write_atomically(path, scrub(&file.to_json()).as_bytes())?;
+            errln(&format!(
+                "Saved the plan to {}. Apply exactly this plan with: gateform apply {}",
+                path.display(),
+                path.display()
+            ));
+        }
+        planned.conn.close().await;
+        code
     }
     .await;
-    conn.close().await;
-    let prepared = result?;
-    match args.format {
-        PlanFormat::Text => {
-            println!("{}\n", settings.provenance.line());
-            print!("{}", render::text::plan(&prepared.plan));
+    finish(result, args.format)
+}
+
+/// Turns an error into exit code 1, also as a JSON document on stdout in JSON format.
+pub fn finish(result: anyhow::Result<ExitCode>, format: PlanFormat) -> anyhow::Result<ExitCode> {
+    match result {
+        Ok(code) => Ok(code),
+        Err(e) if format == PlanFormat::Json => {
+            let message = scrub(&format!("{e:#}"));
+            out(&format!(
+                "{}\n",
+                json!({"format_version": render::json::FORMAT_VERSION, "error": {"message": message}})
+            ));
+            errln(&format!("Error: {message}"));
+            Ok(ExitCode::FAILURE)
         }
-        PlanFormat::Json => print!(
-            "{}",
-            render::json::plan(&prepared.plan, Some(settings.provenance.json()), Some(settings.gateway_json()))
-        ),
+        Err(e) => Err(e),
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints `planned` in `format`; returns 2 for changes when `detailed`, else 0.
+pub fn report(
+    planned: &Planned,
+    format: PlanFormat,
+    detailed: bool,
+    markdown_dir: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let plan = &planned.prepared.plan;
+    match format {
+        PlanFormat::Text => {
+            out(&planned.header());
+            out(&render::text::plan(plan));
+        }
+        PlanFormat::Json => {
+            out(&render::json::plan(plan, Some(planned.source.clone()), Some(planned.gateway_json())));
+        }
+        PlanFormat::Markdown => {
+            let header = markdown::Header {
+                environment: planned.environment.clone(),
+                source: Some(source_line(&planned.source)),
+                gateway: Some(planned.gateway.address.clone()),
+            };
+            match markdown_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)?;
+                    let pages = markdown::pages(plan, &header, markdown::COMMENT_LIMIT);
+                    for (i, page) in pages.iter().enumerate() {
+                        let path = dir.join(format!("plan-{}.md", i + 1));
+                        write_atomically(&path, scrub(page).as_bytes())?;
+                        errln(&format!("Wrote {} ({} characters).", path.display(), page.chars().count()));
+                    }
+                }
+                None => {
+                    let body = markdown::render(plan, &header);
+                    if body.chars().count() > markdown::COMMENT_LIMIT {
+                        errln(
+                            "Warning: this comment is longer than 65,000 characters; use --markdown-dir DIR to split it.",
+                        );
+                    }
+                    out(&body);
+                }
+            }
+        }
+    }
+    Ok(if detailed && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

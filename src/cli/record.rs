@@ -5,14 +5,16 @@ use std::time::Duration;
 use anyhow::anyhow;
 
 use super::args::LedgerArgs;
+use super::output::errln;
 use super::settings::{Settings, command_line, ledger_path, user_name};
 use crate::apply::{ApplyReport, ChangeOutcome};
 use crate::graph::Schedule;
 use crate::ledger::{
     Holder, Ledger, LedgerError, LockEvent, LockGuard, LockOptions, NewRun, OutcomeCounts, PlanCounts, RunResult,
-    Staleness, digest,
+    Staleness,
 };
 use crate::plan::Plan;
+use crate::plan::file::plan_digest;
 
 /// A run in progress: the lock held (none for an in-process sandbox, which nobody else can
 /// reach) and its ledger row.
@@ -36,15 +38,15 @@ pub fn start(settings: &Settings, args: &LedgerArgs, command: &str) -> anyhow::R
         let opts = LockOptions { timeout: Duration::from_secs(args.lock_timeout), ..LockOptions::default() };
         let mut on_event = |e: LockEvent<'_>| match e {
             LockEvent::Waiting(h) => {
-                eprintln!("Waiting up to {}s for the lock of {label}, held by {h}...", args.lock_timeout)
+                errln(&format!("Waiting up to {}s for the lock of {label}, held by {h}...", args.lock_timeout))
             }
-            LockEvent::TookOver(h, why) => eprintln!(
+            LockEvent::TookOver(h, why) => errln(&format!(
                 "warning: taking over the lock of {label} from {h}: {}",
                 match why {
                     Staleness::ProcessGone => "that process no longer exists",
                     Staleness::LeaseExpired => "its lease expired",
                 }
-            ),
+            )),
         };
         match ledger.acquire(&target, &holder, &opts, &mut on_event) {
             Ok(g) => Some(g),
@@ -77,24 +79,27 @@ impl Recorder {
         self.id
     }
 
-    /// Records the plan's counts and digest.
+    /// Records the plan's counts and digest (the saved-plan digest, so a saved plan and the
+    /// run that applied it can be matched).
     pub fn plan(&self, plan: &Plan) {
         let s = plan.summary();
-        let json = serde_json::to_string(plan).unwrap_or_default();
         let counts = PlanCounts { add: s.add, change: s.change, destroy: s.destroy };
-        if let Err(e) = self.ledger.record_plan(self.id, counts, &digest(&json)) {
-            eprintln!("warning: cannot record the plan in the ledger: {e}");
+        if let Err(e) = self.ledger.record_plan(self.id, counts, &plan_digest(plan)) {
+            errln(&format!("warning: cannot record the plan in the ledger: {e}"));
         }
     }
 
     /// Records the end of the run and releases the lock.
     pub fn finish(self, outcomes: Option<OutcomeCounts>, result: RunResult, message: Option<&str>) {
         if let Err(e) = self.ledger.finish_run(self.id, outcomes, result, message) {
-            eprintln!("warning: cannot record the end of run {} in the ledger: {e}", self.id);
+            errln(&format!("warning: cannot record the end of run {} in the ledger: {e}", self.id));
         }
         if let Some(lock) = self.lock {
             if lock.lost() {
-                eprintln!("warning: the lock of {} was taken over by another process during this run", lock.key());
+                errln(&format!(
+                    "warning: the lock of {} was taken over by another process during this run",
+                    lock.key()
+                ));
             }
             lock.release();
         }

@@ -4,28 +4,21 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::{Value, json};
 
 use super::apply::print_event;
-use super::args::{GatewayArgs, GitArgs, LedgerArgs, WriteArgs};
+use super::args::{GatewayArgs, GitArgs, LedgerArgs, ReportFormat, WriteArgs};
 use super::context::{connect, engine_input, load_desired, schemas_for};
+use super::output::{out, outln};
+use super::pipeline::{register_secrets, source_line};
 use super::record::{self, Finished, Recorder, outcome_counts};
-use super::settings::{Request, Settings, resolve};
+use super::settings::{Provenance, Request, Settings, resolve};
 use crate::apply::Event;
 use crate::engine::Prepared;
 use crate::engine::replay::{ReplayObserver, ReplayOutcome, Verification, replay};
 use crate::ledger::RunResult;
 use crate::render;
-
-/// Output format of the replay report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// The plan, progress and a text report.
-    Text,
-    /// Only the report, as one JSON document.
-    Json,
-}
 
 /// Arguments of `gateform replay`.
 #[derive(Debug, Args)]
@@ -44,7 +37,7 @@ pub struct ReplayArgs {
     pub write: WriteArgs,
     #[command(flatten)]
     pub ledger: LedgerArgs,
-    /// Report format.
+    /// `text`: the plan, progress and a report; `json`: only the report, as one JSON document.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -63,6 +56,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         gateway: &args.gateway,
         parallelism: args.write.parallelism,
         git_always: true,
+        pinned_commit: None,
     })?;
     let recorder = record::start(&settings, &args.ledger, "replay")?;
     let result = run_locked(&args, &settings, &recorder).await;
@@ -70,16 +64,21 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     result.map(|f| f.code)
 }
 
-struct Printer {
+struct Printer<'a> {
     text: bool,
+    settings: &'a Settings,
 }
 
-impl ReplayObserver for Printer {
+impl ReplayObserver for Printer<'_> {
     fn planned(&mut self, prepared: &Prepared) {
+        register_secrets(&prepared.live.state, &prepared.schemas);
         if self.text {
-            print!("{}", render::text::plan(&prepared.plan));
+            let version = &prepared.live.info.version;
+            let env = self.settings.environment.as_ref().map(|e| format!(", environment {e:?}")).unwrap_or_default();
+            outln(&format!("Gateway: {} (Kong {version}){env}\n", self.settings.gateway.url));
+            out(&render::text::plan(&prepared.plan));
             if !prepared.plan.is_empty() {
-                println!();
+                outln("");
             }
         }
     }
@@ -96,15 +95,14 @@ impl ReplayObserver for Printer {
 async fn run_locked(args: &ReplayArgs, settings: &Settings, recorder: &Recorder) -> anyhow::Result<Finished> {
     let text = args.format == ReportFormat::Text;
     if text {
-        println!("{}", settings.provenance.line());
-        println!("Gateway: {}\n", describe_target(settings));
+        outln(&format!("Source: {}", source_line(&settings.source_json())));
     }
     let inputs = &settings.inputs;
     let conn = connect(&settings.gateway).await?;
     let result = async {
         let schemas = schemas_for(&conn, inputs).await;
         let desired = load_desired(inputs, &settings.select_tags, &schemas)?;
-        let mut printer = Printer { text };
+        let mut printer = Printer { text, settings };
         let outcome =
             replay(&conn.client, &engine_input(&desired), schemas, settings.parallelism, &mut printer).await?;
         anyhow::Ok(outcome)
@@ -116,12 +114,12 @@ async fn run_locked(args: &ReplayArgs, settings: &Settings, recorder: &Recorder)
     let p = &outcome.prepared;
     let outcomes = outcome_counts(&p.plan, &p.schedule, &outcome.report);
     match args.format {
-        ReportFormat::Text => print!("\n{}", text_report(settings, &outcome, recorder.id())),
+        ReportFormat::Text => out(&format!("\n{}", text_report(settings, &outcome, recorder.id()))),
         ReportFormat::Json => {
             let mut doc = json_report(settings, &outcome, recorder.id());
             doc["failed"] = json!(outcomes.failed);
             doc["not_attempted"] = json!(outcomes.not_attempted);
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            outln(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
     }
     let (code, result, message) = match (&outcome.verification, outcome.report.success()) {
@@ -150,8 +148,8 @@ fn describe_target(settings: &Settings) -> String {
 fn text_report(settings: &Settings, o: &ReplayOutcome, run: i64) -> String {
     let mut out = String::from("Replay report\n");
     let commit = match &settings.provenance {
-        super::settings::Provenance::Git(i) => format!("{} ({}) {:?}", i.commit, i.reference, i.subject),
-        other => other.line(),
+        Provenance::Git(i) => format!("{} ({}) {:?}", i.commit, i.reference, i.subject),
+        Provenance::Files(files) => files.join(", "),
     };
     let restored: Vec<String> = o.restored.iter().map(|(k, n)| format!("{n} {}", k.table())).collect();
     let restored =
@@ -207,8 +205,12 @@ fn json_report(settings: &Settings, o: &ReplayOutcome, run: i64) -> Value {
     json!({
         "format_version": "1",
         "run": run,
-        "source": settings.provenance.json(),
-        "gateway": settings.gateway_json(),
+        "source": settings.source_json(),
+        "gateway": {
+            "address": settings.gateway.url,
+            "version": o.prepared.live.info.version,
+            "environment": settings.environment,
+        },
         "restored": restored,
         "actions": o.applied,
         "seconds_to_restore": o.restore_time.as_secs_f64(),

@@ -32,6 +32,6 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         db_less: args.db_less,
         custom_plugins: args.custom_plugins,
     };
-    crate::sandbox::serve_with(opts, |url| eprintln!("Listening on {url}")).await?;
+    crate::sandbox::serve_with(opts, |url| super::output::errln(&format!("Listening on {url}"))).await?;
     Ok(ExitCode::SUCCESS)
 }

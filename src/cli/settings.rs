@@ -19,14 +19,12 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::args::{GatewayArgs, GitArgs, LedgerArgs, StateArgs};
+use super::args::{DEFAULT_GATEWAY, GatewayArgs, GitArgs, LedgerArgs, StateArgs};
 use crate::ledger::RunSource;
 use crate::source::environments::{Environment, FILE_NAME, Settings as EnvFile};
 use crate::source::git::{self, SourceInfo};
 use crate::source::{self, Input};
 
-/// The gateway address used when nothing names one.
-pub const DEFAULT_GATEWAY: &str = "http://localhost:8001";
 /// Requests in flight when nothing says otherwise.
 pub const DEFAULT_PARALLELISM: usize = 10;
 
@@ -39,6 +37,9 @@ pub struct GatewaySettings {
     pub headers: Vec<(String, String)>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Whether a flag, `GATEFORM_GATEWAY` or the environment named the address (rather
+    /// than the default).
+    pub explicit: bool,
 }
 
 impl GatewaySettings {
@@ -58,20 +59,6 @@ pub enum Provenance {
 }
 
 impl Provenance {
-    /// The `source` object of JSON plans and reports.
-    pub fn json(&self) -> Value {
-        match self {
-            Provenance::Git(info) => {
-                let mut v = serde_json::to_value(info).unwrap_or(Value::Null);
-                if let Value::Object(m) = &mut v {
-                    m.insert("kind".into(), json!("git"));
-                }
-                v
-            }
-            Provenance::Files(files) => json!({"kind": "files", "files": files}),
-        }
-    }
-
     /// The ledger's view.
     pub fn run_source(&self) -> RunSource {
         match self {
@@ -84,14 +71,6 @@ impl Provenance {
                 files: Vec::new(),
             },
             Provenance::Files(files) => RunSource { files: files.clone(), ..RunSource::default() },
-        }
-    }
-
-    /// The `Source: ...` line of text plans and applies.
-    pub fn line(&self) -> String {
-        match self {
-            Provenance::Git(info) => format!("Source: {info}"),
-            Provenance::Files(files) => format!("Source: {}", files.join(", ")),
         }
     }
 }
@@ -134,9 +113,20 @@ impl Settings {
         }
     }
 
-    /// The `gateway` object of JSON plans and reports.
-    pub fn gateway_json(&self) -> Value {
-        json!({"url": self.gateway.url, "environment": self.environment})
+    /// The `source` object of JSON plans, saved plans and reports: `{"type": "git",
+    /// "repository", "ref", "commit", "author", "date", "subject", "path"}` or `{"type":
+    /// "files", "files": [{"name", "sha256"}]}`.
+    pub fn source_json(&self) -> Value {
+        match &self.provenance {
+            Provenance::Git(info) => {
+                let mut v = json!({"type": "git"});
+                if let (Value::Object(m), Ok(Value::Object(fields))) = (&mut v, serde_json::to_value(info)) {
+                    m.extend(fields);
+                }
+                v
+            }
+            Provenance::Files(_) => super::pipeline::files_source(&self.inputs),
+        }
     }
 }
 
@@ -156,6 +146,8 @@ pub struct Request<'a> {
     pub parallelism: Option<u64>,
     /// Read from Git even without `--repo` (the repository of the current directory).
     pub git_always: bool,
+    /// Read this commit id, naming it by `--ref` (a saved plan applied again).
+    pub pinned_commit: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -169,6 +161,7 @@ impl<'a> Request<'a> {
             gateway,
             parallelism,
             git_always: false,
+            pinned_commit: None,
         }
     }
 }
@@ -176,12 +169,19 @@ impl<'a> Request<'a> {
 /// Reads the source and `gateform.toml`, and merges everything (see the module docs).
 pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
     let use_git = req.git_always || req.git.repo.is_some() || req.git.git_ref.is_some();
-    let (inputs, provenance, env_file, repo_home) = if use_git {
+    let (inputs, provenance, env, repo_home) = if use_git {
         let repository = req.git.repo.clone().unwrap_or_else(|| ".".to_owned());
         let cache = req.git.cache_dir.clone().unwrap_or_else(default_cache_dir);
         let repo = git::open(&repository, &cache)?;
         let rev = req.git.git_ref.clone().unwrap_or_else(|| "HEAD".to_owned());
-        let resolved = repo.resolve(&rev)?;
+        let resolved = match req.pinned_commit {
+            Some(commit) => {
+                let mut pinned = repo.resolve(commit)?;
+                pinned.rev = rev;
+                pinned
+            }
+            None => repo.resolve(&rev)?,
+        };
         let env_file = match repo.read_file(&resolved, FILE_NAME)? {
             Some(input) => Some(EnvFile::parse(&input)?),
             None => None,
@@ -205,13 +205,14 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
         } else if let Some(p) = req.git.path.clone().or_else(|| env.as_ref().and_then(|e| e.path.clone())) {
             vec![PathBuf::from(p)]
         } else {
-            bail!("no configuration to read: give -s FILE, --repo PATH, or an --env whose entry has a `path`");
+            bail!(
+                "no configuration given: name it with -s FILE|DIR|-, --repo PATH|URL, or an --env whose entry has a `path`"
+            );
         };
         let inputs = source::read_inputs(&files)?;
         let names = files.iter().map(|f| f.display().to_string()).collect();
         (inputs, Provenance::Files(names), env, None)
     };
-    let env = env_file;
     let select_tags = if !req.select_tags.is_empty() {
         req.select_tags.to_vec()
     } else {
@@ -245,18 +246,16 @@ fn environment(file: Option<&EnvFile>, name: Option<&str>) -> anyhow::Result<Opt
 }
 
 fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Result<GatewaySettings> {
-    let url = args
-        .gateway
-        .clone()
-        .or_else(|| env.and_then(|e| e.gateway.clone()))
-        .unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
+    let given = args.gateway.clone().or_else(|| env.and_then(|e| e.gateway.clone()));
+    let explicit = given.is_some();
+    let url = given.unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
     let mut headers: Vec<(String, String)> = env.map(|e| e.headers.clone()).unwrap_or_default();
     for h in &args.headers {
         let (name, value) = super::context::parse_header(h)?;
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
         headers.push((name, value));
     }
-    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)) })
+    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit })
 }
 
 /// `$XDG_CACHE_HOME/gateform/repos`, else `~/.cache/gateform/repos` (`~/Library/Caches`

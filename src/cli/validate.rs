@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 
 use super::args::{GatewayArgs, StateArgs};
 use super::context::{connect, load_desired, schemas_for};
+use super::output::{errln, outln};
+use super::pipeline::source_line;
 use super::settings::{Provenance, Request, resolve};
 use crate::model::{Kind, Ref};
 use crate::plan::{desired_body, schema_for, short_name};
@@ -83,10 +85,10 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         let name = c.body.get("name").and_then(Value::as_str).unwrap_or_default();
         if c.kind == Kind::Plugin && schemas.plugin(name).is_none() {
             if warned.insert(name.to_owned()) {
-                eprintln!(
+                errln(&format!(
                     "{}warning: plugin {name:?} is not bundled with Kong; the gateway must have it installed",
                     c.origin
-                );
+                ));
             }
             continue;
         }
@@ -112,15 +114,15 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     }
     if errors.is_empty() {
         if let Provenance::Git(_) = &settings.provenance {
-            println!("{}", settings.provenance.line());
+            outln(&format!("Source: {}", source_line(&settings.source_json())));
         }
-        println!("Success! The configuration is valid ({} entities).", desired.state.entities.len());
+        outln(&format!("Success! The configuration is valid ({} entities).", desired.state.entities.len()));
         Ok(ExitCode::SUCCESS)
     } else {
         for e in &errors {
-            eprintln!("{e}");
+            errln(e);
         }
-        eprintln!("Error: {} invalid entit{}.", errors.len(), if errors.len() == 1 { "y" } else { "ies" });
+        errln(&format!("Error: {} invalid entit{}.", errors.len(), if errors.len() == 1 { "y" } else { "ies" }));
         Ok(ExitCode::FAILURE)
     }
 }

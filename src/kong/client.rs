@@ -58,7 +58,7 @@ pub enum KongError {
     },
     /// The gateway answered with an error status; `body` is its JSON body (or the text as a
     /// JSON string when it was not JSON).
-    #[error("{method} {path}: HTTP {status}: {}", api_message(body))]
+    #[error("{method} {path}: HTTP {status}: {body}")]
     Api {
         /// The request method.
         method: String,
@@ -119,6 +119,9 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// How many times a request that got no answer at all is retried.
+const TRANSPORT_RETRIES: usize = 2;
+
 enum Attempt {
     Retry { error: KongError, after: Option<Duration> },
     Fatal(KongError),
@@ -166,9 +169,19 @@ impl KongClient {
             .with_max_delay(Duration::from_secs(8))
             .with_max_times(self.inner.config.max_retries)
             .with_jitter();
+        let mut transport_failures = 0;
         let result = (|| async { self.attempt(&method, path, body).await })
             .retry(backoff)
-            .when(|a: &Attempt| matches!(a, Attempt::Retry { .. }))
+            .when(|a: &Attempt| match a {
+                // A gateway that refuses connections is more likely down than busy: retry
+                // those twice only; busy answers (429, 502-504) get every retry.
+                Attempt::Retry { error: KongError::Transport { .. }, .. } => {
+                    transport_failures += 1;
+                    transport_failures <= TRANSPORT_RETRIES
+                }
+                Attempt::Retry { .. } => true,
+                Attempt::Fatal(_) => false,
+            })
             .adjust(|a: &Attempt, planned| match a {
                 Attempt::Retry { after: Some(after), .. } => Some((*after).min(Duration::from_secs(60))),
                 _ => planned,
@@ -192,6 +205,9 @@ impl KongClient {
         }
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("{method} {path}");
+        if let Some(body) = body {
+            tracing::trace!("{method} {path} body: {body}");
+        }
         let resp = req.send().await.map_err(|e| Attempt::Retry {
             error: KongError::Transport { method: method.to_string(), url: url.clone(), message: error_chain(&e) },
             after: None,
@@ -214,7 +230,8 @@ impl KongClient {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        tracing::debug!("{method} {path} -> {}", status.as_u16());
+        // Response bodies are never logged: they hold the gateway's secrets.
+        tracing::debug!("{method} {path} -> {} ({} bytes)", status.as_u16(), bytes.len());
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             return Ok(Response { status: status.as_u16(), body });
         }

@@ -30,7 +30,7 @@ pub use process::{Holder, Liveness, format_ms, now, now_ms, parse_time, process_
 pub use runs::{LiveAt, NewRun, OutcomeCounts, PlanCounts, RunFilter, RunRecord, RunResult, RunSource};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A ledger failure.
 #[derive(Debug, thiserror::Error)]
@@ -127,8 +127,10 @@ impl Ledger {
         if version > SCHEMA_VERSION {
             return Err(LedgerError::NewerSchema { path: self.path.clone(), found: version });
         }
-        if version < 1 {
-            tx.execute_batch(SCHEMA_V1).map_err(|source| LedgerError::Sqlite { path: self.path.clone(), source })?;
+        for (v, sql) in [(1, SCHEMA_V1), (2, SCHEMA_V2)] {
+            if version < v {
+                tx.execute_batch(sql).map_err(|source| LedgerError::Sqlite { path: self.path.clone(), source })?;
+            }
         }
         tx.commit().map_err(|source| LedgerError::Sqlite { path: self.path.clone(), source })
     }
@@ -161,7 +163,6 @@ CREATE TABLE IF NOT EXISTS runs (
     message         TEXT,
     pid             INTEGER NOT NULL,
     pid_start       INTEGER,
-    scope           TEXT,
     host            TEXT NOT NULL,
     user            TEXT NOT NULL
 );
@@ -171,7 +172,6 @@ CREATE TABLE IF NOT EXISTS locks (
     token           TEXT NOT NULL,
     pid             INTEGER NOT NULL,
     pid_start       INTEGER,
-    scope           TEXT,
     host            TEXT NOT NULL,
     user            TEXT NOT NULL,
     command         TEXT NOT NULL,
@@ -182,9 +182,9 @@ CREATE TABLE IF NOT EXISTS locks (
 PRAGMA user_version = 1;
 ";
 
-/// A stable digest of a plan: `sha256:` and the hex SHA-256 of `plan_json` (the CLI passes
-/// the plan's compact JSON, whose sensitive values are already masked).
-pub fn digest(plan_json: &str) -> String {
-    use sha2::{Digest, Sha256};
-    format!("sha256:{}", hex::encode(Sha256::digest(plan_json.as_bytes())))
-}
+/// Version 2: where a holder's pid means something (boot and pid namespace).
+const SCHEMA_V2: &str = "
+ALTER TABLE runs ADD COLUMN scope TEXT;
+ALTER TABLE locks ADD COLUMN scope TEXT;
+PRAGMA user_version = 2;
+";

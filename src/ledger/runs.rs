@@ -124,7 +124,7 @@ pub struct RunRecord {
     pub source: RunSource,
     /// The plan's counts, once computed.
     pub plan: Option<PlanCounts>,
-    /// The plan's digest ([`super::digest`]), once computed.
+    /// The plan's digest (SHA-256 hex of its changes, as saved plans record it), once computed.
     pub plan_digest: Option<String>,
     /// Per-change outcomes, once applied.
     pub outcomes: Option<OutcomeCounts>,
@@ -246,7 +246,7 @@ impl Ledger {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Records the plan of run `id` (its counts and [`super::digest`]).
+    /// Records the plan of run `id`: its counts and digest.
     pub fn record_plan(&self, id: i64, plan: PlanCounts, digest: &str) -> Result<(), LedgerError> {
         self.conn
             .execute(

@@ -2,23 +2,23 @@
 //! field by field, and the resulting plan: a list of create / update / delete changes.
 
 mod diff;
+pub mod file;
 mod label;
 mod normalize;
 mod resolve;
-mod sensitive;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::secrets::{SENSITIVE, is_sensitive};
 pub use diff::{DiffContext, FieldChange, diff};
 pub use label::{Labels, short_name};
 pub use normalize::{
     canonical_numbers, comparable, couple_upstream_algorithm, desired_body, expand_service_url, live_body, schema_for,
 };
 pub use resolve::{LiveIndex, ResolveError, Resolved, resolve};
-pub use sensitive::{SENSITIVE, is_sensitive};
 
 use crate::model::{Kind, Origin, Ref, State};
 use crate::schema::Schemas;
@@ -83,6 +83,10 @@ pub struct Change {
 pub struct Plan {
     /// The changes, ordered by kind (parents first), then label.
     pub changes: Vec<Change>,
+    /// Labels of the entities the changes refer to (`service "svc-a"`), by id; used to show
+    /// foreign keys readably. Not serialised.
+    #[serde(skip)]
+    pub names: BTreeMap<String, String>,
 }
 
 /// Counts of a plan, in Terraform's terms.
@@ -247,7 +251,15 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let rank = |k: Kind| Kind::ALL.iter().position(|x| *x == k);
         (rank(a.kind), &a.key, &a.id, a.action).cmp(&(rank(b.kind), &b.key, &b.id, b.action))
     });
-    Ok(Plan { changes })
+    let mut names = BTreeMap::new();
+    for c in &changes {
+        for (field, id) in c.parents.iter().chain(&c.live_parents) {
+            if let Some(fk) = c.kind.foreign_key(field) {
+                names.entry(id.clone()).or_insert_with(|| labels.parent(fk.parent, id));
+            }
+        }
+    }
+    Ok(Plan { changes, names })
 }
 
 fn ref_ids(refs: &BTreeMap<&'static str, Ref>) -> BTreeMap<&'static str, String> {

@@ -2,4 +2,8 @@
 //! they receive is already masked where sensitive.
 
 pub mod json;
+pub mod markdown;
 pub mod text;
+
+#[cfg(test)]
+mod tests;

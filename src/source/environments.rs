@@ -203,7 +203,7 @@ fn check(
         }
         let vars = references(value.get_ref())
             .map_err(|m| at(Some(value.span()), format!("header `{name}` of {what}: {m}")))?;
-        if looks_secret(name) && vars.is_empty() {
+        if is_credential_header(name) && vars.is_empty() {
             return Err(at(
                 Some(value.span()),
                 format!(
@@ -217,8 +217,9 @@ fn check(
     Ok(())
 }
 
-/// Whether a header name suggests a credential.
-fn looks_secret(name: &str) -> bool {
+/// Whether a header name suggests a credential (`Authorization`, `Cookie`, or a name
+/// containing `token`, `key`, `secret`, `password` or `credential`, in any case).
+pub fn is_credential_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n == "authorization"
         || n == "cookie"

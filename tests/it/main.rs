@@ -5,4 +5,5 @@ mod common;
 mod deck_files;
 mod engine;
 mod gitops;
+mod plans;
 mod sandbox;

@@ -3,6 +3,7 @@
 
 mod locks;
 mod replay;
+mod saved;
 mod source;
 
 use std::collections::BTreeMap;

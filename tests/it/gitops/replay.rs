@@ -26,7 +26,9 @@ fn tags_replayed_in_any_order_restore_exactly_their_configuration() {
         run.ok();
         let out = &run.stdout;
         let commit = repo.commit_of(rev);
-        assert!(out.contains(&format!("Source: {} @ {rev} (commit {}", repo.path_str(), &commit[..12])), "{out}");
+        let source = format!("Source: commit `{}` ({rev}): ", &commit[..12]);
+        assert!(out.contains(&source) && out.contains(&format!("; {}, path kong; Ops Team", repo.path_str())), "{out}");
+        assert!(out.contains("Gateway: http://127.0.0.1:") && out.contains(", environment \"prod\""), "{out}");
         assert!(out.contains(&format!("  Commit:           {commit} ({rev})")), "{out}");
         assert!(out.contains("  Verification:     holds: a fresh plan of the gateway is empty"), "{out}");
         assert!(out.contains("  Time to restore:  "), "{out}");
@@ -53,7 +55,7 @@ fn tags_replayed_in_any_order_restore_exactly_their_configuration() {
     assert_eq!(commits, want);
     assert!(runs.iter().all(|r| r["result"] == "success" && r["command"] == "replay" && r["environment"] == "prod"));
     assert_eq!(runs[0]["plan"], serde_json::json!({"add": 6, "change": 0, "destroy": 0}));
-    assert!(runs[1]["plan_digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(runs[1]["plan_digest"].as_str().unwrap().len(), 64, "the SHA-256 saved plans record");
     let text = gateform(&["history", "--ledger", &ledger_arg]);
     text.ok();
     for (rev, commit, _) in &moments {

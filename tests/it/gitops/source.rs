@@ -45,7 +45,9 @@ fn uncommitted_edits_never_reach_the_gateway() {
     let run =
         default_ledger(&["apply", "--repo", &repo.path_str(), "--env", "prod", "--gateway", &sb.url, "--auto-approve"]);
     run.ok();
-    assert!(run.stdout.contains(&format!("Source: {} @ HEAD (commit ", repo.path_str())), "{}", run.stdout);
+    let head = &repo.commit_of("HEAD")[..12];
+    let source = format!("Source: commit `{head}` (HEAD): Orders and billing; {}, path kong", repo.path_str());
+    assert!(run.stdout.contains(&source), "{}", run.stdout);
     assert_eq!(service_names(&sb), vec!["billing", "orders"]);
     // The work tree is as the user left it.
     let status = repo.repo.statuses(None).unwrap();
@@ -89,11 +91,9 @@ fn a_file_url_is_mirrored_into_the_cache_and_fetched_again() {
     };
     let run = apply("v2");
     run.ok();
-    assert!(
-        run.stdout.contains(&format!("Source: {url} @ v2 (commit {}", &origin.commit_of("v2")[..12])),
-        "{}",
-        run.stdout
-    );
+    let v2 = &origin.commit_of("v2")[..12];
+    let source = format!("Source: commit `{v2}` (v2): Inventory replaces billing; {url}, path kong");
+    assert!(run.stdout.contains(&source), "{}", run.stdout);
     assert_gateway_matches(&sb, &origin, "v2");
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1, "one mirror");
     apply(&branch).ok();
@@ -142,9 +142,9 @@ fn plans_name_their_source() {
     assert_eq!(
         first,
         format!(
-            "Source: {} @ v2~1 (commit {}, 2026-09-21T14:13:20Z, Ops Team <ops@example.test>) \"Orders and billing\" path kong",
-            repo.path_str(),
-            &repo.commit_of("v1")[..12]
+            "Source: commit `{}` (v2~1): Orders and billing; {}, path kong; Ops Team <ops@example.test>, 2026-09-21T14:13:20Z",
+            &repo.commit_of("v1")[..12],
+            repo.path_str()
         )
     );
     let json = gateform(&[
@@ -163,7 +163,8 @@ fn plans_name_their_source() {
     json.ok();
     let doc: Value = serde_json::from_str(&json.stdout).unwrap();
     let source = &doc["source"];
-    assert_eq!(source["kind"], "git");
+    assert_eq!(source["type"], "git");
+    assert_eq!(source["repository"], repo.path_str());
     assert_eq!(source["ref"], "v3");
     assert_eq!(source["commit"], repo.commit_of("v3"));
     assert_eq!(source["author"], "Ops Team <ops@example.test>");
@@ -177,7 +178,8 @@ fn plans_name_their_source() {
     let files = gateform(&["plan", "-s", &file, "--gateway", &sb.url, "--format", "json"]);
     files.ok();
     let doc: Value = serde_json::from_str(&files.stdout).unwrap();
-    assert_eq!(doc["source"], serde_json::json!({"kind": "files", "files": [file]}));
+    assert_eq!(doc["source"]["type"], "files");
+    assert_eq!(doc["source"]["files"][0]["name"], file.as_str());
 }
 
 #[test]

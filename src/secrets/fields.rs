@@ -29,7 +29,7 @@ pub fn is_sensitive(kind: Kind, path: &str, schema: Option<&Schema>) -> bool {
     let Some(mut field) = schema.field(first) else { return false };
     let mut chain: Vec<&Field> = vec![field];
     for part in parts {
-        match field.field(part) {
+        match field.field(part).or_else(|| shorthand_target(field, part)) {
             Some(f) => {
                 field = f;
                 chain.push(f);
@@ -43,6 +43,18 @@ pub fn is_sensitive(kind: Kind, path: &str, schema: Option<&Schema>) -> bool {
         || last.values.as_deref().is_some_and(flagged)
         || last.elements.as_deref().is_some_and(flagged)
         || (kind == Kind::Plugin && path == "config" && record_has_secret(last))
+}
+
+/// The field a record's shorthand (`config.redis_password`) stands for
+/// (`deprecation.replaced_with`, e.g. `config.redis.password`), so both are equally secret.
+fn shorthand_target<'a>(record: &'a Field, name: &str) -> Option<&'a Field> {
+    let (_, def) = record.shorthand_fields.iter().find(|(n, _)| n == name)?;
+    let path = def.attrs.get("deprecation")?.get("replaced_with")?.get(0)?.get("path")?.as_array()?;
+    let mut target = record;
+    for part in path {
+        target = target.field(part.as_str()?)?;
+    }
+    Some(target)
 }
 
 /// Whether a record holds a sensitive field anywhere below it.
@@ -66,6 +78,7 @@ mod tests {
         assert!(is_sensitive(Kind::Plugin, "config.redis.password", s.plugin("rate-limiting")));
         assert!(is_sensitive(Kind::Plugin, "config.headers", s.plugin("http-log")));
         assert!(!is_sensitive(Kind::Plugin, "config.minute", s.plugin("rate-limiting")));
+        assert!(is_sensitive(Kind::Plugin, "config.redis_password", s.plugin("rate-limiting")));
         assert!(is_sensitive(Kind::Plugin, "config", s.plugin("rate-limiting")));
         assert!(!is_sensitive(Kind::Certificate, "cert", s.entity("certificates")));
         assert!(is_sensitive(Kind::Key, "pem.private_key", s.entity("keys")));

@@ -1,0 +1,72 @@
+//! Everything gateform writes goes through here, so that known secret values are scrubbed
+//! from stdout, stderr, log lines and files alike.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use crate::secrets::Redactor;
+
+/// The process-wide set of secret values to scrub.
+pub fn redactor() -> &'static Redactor {
+    static REDACTOR: OnceLock<Redactor> = OnceLock::new();
+    REDACTOR.get_or_init(Redactor::new)
+}
+
+/// Writes `text` to stdout, scrubbed.
+pub fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(redactor().scrub(text).as_bytes());
+    let _ = stdout.flush();
+}
+
+/// Writes `text` and a newline to stdout, scrubbed.
+pub fn outln(text: &str) {
+    out(&format!("{text}\n"));
+}
+
+/// Writes `text` and a newline to stderr, scrubbed.
+pub fn errln(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(redactor().scrub(&format!("{text}\n")).as_bytes());
+}
+
+/// Scrubs `text` (for files written by commands).
+pub fn scrub(text: &str) -> String {
+    redactor().scrub(text)
+}
+
+struct ScrubbingStderr;
+
+impl Write for ScrubbingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().lock().write_all(redactor().scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Starts logging to stderr (scrubbed). `verbose`: 0 = warnings, 1 = info, 2 = debug (every
+/// Admin API request), 3+ = trace (request bodies). `RUST_LOG` overrides.
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "gateform=info,warn",
+        2 => "gateform=debug,warn",
+        _ => "gateform=trace,info",
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|_| verbose == 0)
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| ScrubbingStderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,260 @@
+//! Saved plans (`plan --out FILE`, `apply FILE`): the plan as JSON (the `--format json`
+//! document), plus what apply needs to execute exactly what was reviewed — the source, the
+//! gateway, a fingerprint of the live state the plan was computed against, a digest of the
+//! plan itself and a checksum of the whole file. Secrets are never stored: apply reads them
+//! again from the source.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{Change, Plan, Summary, comparable, live_body};
+use crate::model::State;
+use crate::schema::Schemas;
+
+/// Version of the saved plan format.
+pub const PLAN_FILE_VERSION: &str = "1";
+
+/// The gateway a plan was made for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRecord {
+    /// Admin API address as given (`http://kong:8001`).
+    pub address: String,
+    /// Kong version (`GET /`).
+    pub version: String,
+    /// Workspace (`_workspace`), when one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// Ownership scope.
+    pub select_tags: Vec<String>,
+}
+
+/// A digest of the live state in scope: one hash per entity (`kind/id` → 16 hex digits of the
+/// SHA-256 of its normalised body) and one over all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// SHA-256 (hex) over every entity hash, in key order.
+    pub digest: String,
+    /// Per-entity hashes.
+    pub entities: BTreeMap<String, String>,
+}
+
+impl Fingerprint {
+    /// Fingerprints `live` (and the lookup-only entities, prefixed `lookup:`).
+    pub fn of(live: &State, lookup: &State, schemas: &Schemas) -> Fingerprint {
+        let mut entities = BTreeMap::new();
+        for (prefix, state) in [("", live), ("lookup:", lookup)] {
+            for e in &state.entities {
+                let id = e.id.clone().unwrap_or_default();
+                let body = comparable(schemas, e.kind, &live_body(e));
+                let h = hex::encode(Sha256::digest(canonical(&Value::Object(body)).as_bytes()));
+                entities.insert(format!("{prefix}{}/{id}", e.kind), h[..16].to_owned());
+            }
+        }
+        let mut all = Sha256::new();
+        for (k, v) in &entities {
+            all.update(k.as_bytes());
+            all.update(b"=");
+            all.update(v.as_bytes());
+            all.update(b"\n");
+        }
+        Fingerprint { digest: hex::encode(all.finalize()), entities }
+    }
+
+    /// What differs from `now`: `(kind/id, "changed" | "added" | "removed")`, sorted.
+    pub fn differences(&self, now: &Fingerprint) -> Vec<(String, &'static str)> {
+        let mut out = Vec::new();
+        for (k, v) in &self.entities {
+            match now.entities.get(k) {
+                None => out.push((k.clone(), "removed")),
+                Some(w) if w != v => out.push((k.clone(), "changed")),
+                Some(_) => {}
+            }
+        }
+        for k in now.entities.keys() {
+            if !self.entities.contains_key(k) {
+                out.push((k.clone(), "added"));
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// JSON with object keys sorted, for hashing.
+pub fn canonical(v: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sort(v))).collect();
+                serde_json::to_value(sorted).unwrap_or(Value::Null)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_string(&sort(v)).unwrap_or_default()
+}
+
+/// SHA-256 (hex) of a plan's changes, as serialised (masked).
+pub fn plan_digest(plan: &Plan) -> String {
+    let v = serde_json::to_value(&plan.changes).unwrap_or(Value::Null);
+    hex::encode(Sha256::digest(canonical(&v).as_bytes()))
+}
+
+/// A saved plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanFile {
+    /// [`super::super::render::json::FORMAT_VERSION`] of the embedded plan document.
+    pub format_version: String,
+    /// [`PLAN_FILE_VERSION`].
+    pub plan_file_version: String,
+    /// gateform version that wrote it.
+    pub gateform_version: String,
+    /// When it was written (RFC 3339, UTC).
+    pub created_at: String,
+    /// Where the configuration came from (files with their SHA-256, or a Git commit).
+    pub source: Value,
+    /// The gateway it was made for.
+    pub gateway: GatewayRecord,
+    /// Counts per action.
+    pub summary: Summary,
+    /// The changes, masked.
+    pub changes: Vec<Change>,
+    /// Fingerprint of the live state the plan was computed against.
+    pub fingerprint: Fingerprint,
+    /// [`plan_digest`] of the plan.
+    pub plan_digest: String,
+    /// SHA-256 (hex) of the file's canonical JSON without this field.
+    pub checksum: String,
+}
+
+/// Why a plan file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanFileError {
+    /// Not JSON, truncated, or not a gateform plan.
+    #[error("{0} is not a gateform plan file (truncated or damaged?): {1}")]
+    Unreadable(String, String),
+    /// Written by an incompatible version.
+    #[error("{0} has plan format {1}; this gateform reads format {PLAN_FILE_VERSION}")]
+    Version(String, String),
+    /// The content does not match its checksum.
+    #[error("{0} was modified after it was written (checksum mismatch); make a new plan")]
+    Tampered(String),
+}
+
+impl PlanFile {
+    /// Builds the file for `plan`.
+    pub fn new(
+        plan: &Plan,
+        source: Value,
+        gateway: GatewayRecord,
+        fingerprint: Fingerprint,
+        created_at: String,
+    ) -> PlanFile {
+        let mut f = PlanFile {
+            format_version: crate::render::json::FORMAT_VERSION.to_owned(),
+            plan_file_version: PLAN_FILE_VERSION.to_owned(),
+            gateform_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created_at,
+            source,
+            gateway,
+            summary: plan.summary(),
+            changes: plan.changes.clone(),
+            fingerprint,
+            plan_digest: plan_digest(plan),
+            checksum: String::new(),
+        };
+        f.checksum = f.compute_checksum();
+        f
+    }
+
+    fn compute_checksum(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.remove("checksum");
+        }
+        hex::encode(Sha256::digest(canonical(&v).as_bytes()))
+    }
+
+    /// The file's JSON text (pretty, trailing newline).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Parses and verifies a plan file's text; `name` names it in errors.
+    pub fn parse(name: &str, text: &str) -> Result<PlanFile, PlanFileError> {
+        let raw: Value =
+            serde_json::from_str(text).map_err(|e| PlanFileError::Unreadable(name.into(), e.to_string()))?;
+        let version = raw.get("plan_file_version").and_then(Value::as_str).unwrap_or("").to_owned();
+        if version.is_empty() {
+            return Err(PlanFileError::Unreadable(name.into(), "no plan_file_version".into()));
+        }
+        if version != PLAN_FILE_VERSION {
+            return Err(PlanFileError::Version(name.into(), version));
+        }
+        let file: PlanFile =
+            serde_json::from_value(raw).map_err(|e| PlanFileError::Unreadable(name.into(), e.to_string()))?;
+        if file.compute_checksum() != file.checksum
+            || plan_digest(&Plan { changes: file.changes.clone(), names: BTreeMap::new() }) != file.plan_digest
+        {
+            return Err(PlanFileError::Tampered(name.into()));
+        }
+        Ok(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Entity, Kind};
+    use serde_json::json;
+
+    fn sample() -> PlanFile {
+        let gw = GatewayRecord {
+            address: "http://k:8001".into(),
+            version: "3.9.3".into(),
+            workspace: None,
+            select_tags: vec![],
+        };
+        PlanFile::new(
+            &Plan::default(),
+            json!({"type": "files"}),
+            gw,
+            Fingerprint::default(),
+            "2026-11-22T00:00:00Z".into(),
+        )
+    }
+
+    #[test]
+    fn round_trips_and_detects_edits() {
+        let f = sample();
+        let text = f.to_json();
+        assert_eq!(PlanFile::parse("p.json", &text).unwrap(), f);
+        let edited = text.replace("3.9.3", "3.9.4");
+        assert!(matches!(PlanFile::parse("p.json", &edited), Err(PlanFileError::Tampered(_))));
+        let truncated = &text[..text.len() / 2];
+        assert!(matches!(PlanFile::parse("p.json", truncated), Err(PlanFileError::Unreadable(..))));
+    }
+
+    #[test]
+    fn fingerprints_name_what_changed() {
+        let mut a = Entity::new(Kind::Service);
+        a.id = Some("1".into());
+        a.fields = json!({"name": "a", "host": "x"}).as_object().cloned().unwrap();
+        let before = Fingerprint::of(&State { entities: vec![a.clone()] }, &State::default(), Schemas::bundled());
+        let mut b = a.clone();
+        b.fields.insert("host".into(), json!("y"));
+        b.fields.insert("updated_at".into(), json!(5));
+        let after = Fingerprint::of(&State { entities: vec![b] }, &State::default(), Schemas::bundled());
+        assert_eq!(before.differences(&after), vec![("services/1".to_owned(), "changed")]);
+        let mut c = a.clone();
+        c.fields.insert("updated_at".into(), json!(99));
+        let same = Fingerprint::of(&State { entities: vec![c] }, &State::default(), Schemas::bundled());
+        assert_eq!(before.digest, same.digest, "timestamps do not count");
+    }
+}

@@ -1,0 +1,6 @@
+//! Plans as reviewable artifacts: saved plans, exit codes, Markdown comments, secrets.
+
+mod exit_codes;
+mod markdown;
+mod saved;
+mod secrets;
