@@ -120,8 +120,16 @@ pub async fn compute(
 }
 
 async fn compute_on(conn: &Connection, inputs: &[Input], state: &StateArgs) -> anyhow::Result<(Desired, Prepared)> {
+    let started = std::time::Instant::now();
     let schemas = schemas_for(conn, inputs).await;
+    tracing::info!("fetched schemas in {:.2}s", started.elapsed().as_secs_f64());
+    let started = std::time::Instant::now();
     let desired = load_desired(inputs, state, &schemas)?;
+    tracing::info!(
+        "loaded {} desired entities in {:.2}s",
+        desired.state.entities.len(),
+        started.elapsed().as_secs_f64()
+    );
     let prepared = prepare(&conn.client, &engine_input(&desired), schemas).await?;
     register_secrets(&prepared.live.state, &prepared.schemas);
     Ok((desired, prepared))
