@@ -47,30 +47,38 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     }
     let inputs = read_files(&args.state)?;
     let planned = compute(&inputs, &args.state, &args.gateway, files_source(&inputs)).await?;
-    let result = async {
-        check_writable(&planned)?;
-        out(&format!(
-            "Source: {}\nGateway: {} (Kong {})\n\n",
-            source_line(&planned.source),
-            planned.gateway.address,
-            planned.gateway.version
-        ));
-        out(&render::text::plan(&planned.prepared.plan));
-        if planned.prepared.plan.is_empty() {
-            outln("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-            return Ok(ExitCode::SUCCESS);
-        }
-        if !args.auto_approve && !confirm()? {
-            outln("\nApply cancelled.");
-            return Ok(ExitCode::FAILURE);
-        }
-        outln("");
-        let report = execute(&planned.conn.client, &planned.prepared, args.write.parallelism).await;
-        Ok(finish(&planned.prepared.plan, &planned.prepared.schedule, &report))
-    }
-    .await;
+    let prompt = !args.auto_approve;
+    let result = show_and_execute(&planned, "", prompt, args.write.parallelism).await;
     planned.conn.close().await;
     result
+}
+
+/// Prints the plan, asks when `prompt`, applies it and reports.
+async fn show_and_execute(
+    planned: &Planned,
+    intro: &str,
+    prompt: bool,
+    parallelism: usize,
+) -> anyhow::Result<ExitCode> {
+    check_writable(planned)?;
+    out(&format!(
+        "{intro}Source: {}\nGateway: {} (Kong {})\n\n",
+        source_line(&planned.source),
+        planned.gateway.address,
+        planned.gateway.version
+    ));
+    out(&render::text::plan(&planned.prepared.plan));
+    if planned.prepared.plan.is_empty() {
+        outln("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if prompt && !confirm()? {
+        outln("\nApply cancelled.");
+        return Ok(ExitCode::FAILURE);
+    }
+    outln("");
+    let report = execute(&planned.conn.client, &planned.prepared, parallelism).await;
+    Ok(finish(&planned.prepared.plan, &planned.prepared.schedule, &report))
 }
 
 fn check_writable(planned: &Planned) -> anyhow::Result<()> {
@@ -103,16 +111,8 @@ async fn apply_saved(args: &ApplyArgs, path: &std::path::Path) -> anyhow::Result
         if plan_digest(&planned.prepared.plan) != saved.plan_digest {
             bail!("the plan computed now differs from {name} (the configuration's variables changed?); it was not applied. Make a new plan.");
         }
-        check_writable(&planned)?;
-        out(&format!("Applying the saved plan {name}.\nSource: {}\nGateway: {} (Kong {})\n\n", source_line(&planned.source), planned.gateway.address, planned.gateway.version));
-        out(&render::text::plan(&planned.prepared.plan));
-        if planned.prepared.plan.is_empty() {
-            outln("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-            return Ok(ExitCode::SUCCESS);
-        }
-        outln("");
-        let report = execute(&planned.conn.client, &planned.prepared, args.write.parallelism).await;
-        Ok(finish(&planned.prepared.plan, &planned.prepared.schedule, &report))
+        let intro = format!("Applying the saved plan {name}.\n");
+        show_and_execute(&planned, &intro, false, args.write.parallelism).await
     }
     .await;
     planned.conn.close().await;
