@@ -59,43 +59,42 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
 
 async fn apply_now(args: &ApplyArgs, settings: &Settings, recorder: &Recorder) -> anyhow::Result<Finished> {
     let planned = compute(settings).await?;
-    let result = async {
-        recorder.plan(&planned.prepared.plan);
-        check_writable(&planned)?;
-        out(&planned.header());
-        out(&render::text::plan(&planned.prepared.plan));
-        if planned.prepared.plan.is_empty() {
-            outln("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-            return Ok(nothing_to_do());
-        }
-        if !args.auto_approve && !confirm()? {
-            outln("\nApply cancelled.");
-            return Ok(Finished {
-                code: ExitCode::FAILURE,
-                result: RunResult::Cancelled,
-                outcomes: None,
-                message: Some("the plan was not approved".into()),
-            });
-        }
-        outln("");
-        Ok(execute_recorded(&planned, settings.parallelism).await)
-    }
-    .await;
+    let result = show_and_execute(&planned, "", !args.auto_approve, settings.parallelism, recorder).await;
     planned.conn.close().await;
     result
 }
 
-fn nothing_to_do() -> Finished {
-    Finished {
-        code: ExitCode::SUCCESS,
-        result: RunResult::Success,
-        outcomes: Some(OutcomeCounts::default()),
-        message: None,
+/// Records the plan, prints it, asks when `prompt`, applies it and reports.
+async fn show_and_execute(
+    planned: &Planned,
+    intro: &str,
+    prompt: bool,
+    parallelism: usize,
+    recorder: &Recorder,
+) -> anyhow::Result<Finished> {
+    recorder.plan(&planned.prepared.plan);
+    check_writable(planned)?;
+    out(&format!("{intro}{}", planned.header()));
+    out(&render::text::plan(&planned.prepared.plan));
+    if planned.prepared.plan.is_empty() {
+        outln("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        return Ok(Finished {
+            code: ExitCode::SUCCESS,
+            result: RunResult::Success,
+            outcomes: Some(OutcomeCounts::default()),
+            message: None,
+        });
     }
-}
-
-/// Executes the plan, prints the outcome, and says how the run ended.
-async fn execute_recorded(planned: &Planned, parallelism: usize) -> Finished {
+    if prompt && !confirm()? {
+        outln("\nApply cancelled.");
+        return Ok(Finished {
+            code: ExitCode::FAILURE,
+            result: RunResult::Cancelled,
+            outcomes: None,
+            message: Some("the plan was not approved".into()),
+        });
+    }
+    outln("");
     let p = &planned.prepared;
     let report = execute(&planned.conn.client, p, parallelism).await;
     let code = finish(&p.plan, &p.schedule, &report);
@@ -106,7 +105,7 @@ async fn execute_recorded(planned: &Planned, parallelism: usize) -> Finished {
         let m = format!("{} change(s) failed, {} not attempted", outcomes.failed, outcomes.not_attempted);
         (RunResult::Failed, Some(m))
     };
-    Finished { code, result, outcomes: Some(outcomes), message }
+    Ok(Finished { code, result, outcomes: Some(outcomes), message })
 }
 
 fn check_writable(planned: &Planned) -> anyhow::Result<()> {
@@ -144,15 +143,8 @@ async fn apply_saved_now(
         if plan_digest(&planned.prepared.plan) != saved.plan_digest {
             bail!("the plan computed now differs from {name} (the configuration's variables changed?); it was not applied. Make a new plan.");
         }
-        check_writable(&planned)?;
-        out(&format!("Applying the saved plan {name}.\n{}", planned.header()));
-        out(&render::text::plan(&planned.prepared.plan));
-        if planned.prepared.plan.is_empty() {
-            outln("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-            return Ok(nothing_to_do());
-        }
-        outln("");
-        Ok(execute_recorded(&planned, settings.parallelism).await)
+        let intro = format!("Applying the saved plan {name}.\n");
+        show_and_execute(&planned, &intro, false, settings.parallelism, recorder).await
     }
     .await;
     planned.conn.close().await;

@@ -154,8 +154,16 @@ async fn compute_on(
     inputs: &[Input],
     select_tags: &[String],
 ) -> anyhow::Result<(Desired, Prepared)> {
+    let started = std::time::Instant::now();
     let schemas = schemas_for(conn, inputs).await;
+    tracing::info!("fetched schemas in {:.2}s", started.elapsed().as_secs_f64());
+    let started = std::time::Instant::now();
     let desired = load_desired(inputs, select_tags, &schemas)?;
+    tracing::info!(
+        "loaded {} desired entities in {:.2}s",
+        desired.state.entities.len(),
+        started.elapsed().as_secs_f64()
+    );
     let prepared = prepare(&conn.client, &engine_input(&desired), schemas).await?;
     register_secrets(&prepared.live.state, &prepared.schemas);
     Ok((desired, prepared))

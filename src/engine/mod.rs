@@ -61,7 +61,9 @@ pub struct Prepared {
 /// Reads the gateway and computes the plan and schedule for `desired`, normalising with
 /// `schemas` (see [`gateway_schemas`]).
 pub async fn prepare(client: &KongClient, desired: &DesiredInput, schemas: Schemas) -> Result<Prepared, EngineError> {
+    let started = std::time::Instant::now();
     let mut live = read_live(client, &desired.select_tags).await?;
+    tracing::info!("read {} live entities in {:.2}s", live.state.entities.len(), started.elapsed().as_secs_f64());
     let lookup = read_lookup(client, &desired.lookup_tags).await?;
     // Memberships of lookup groups belong to the consumers in scope.
     let known: HashSet<&str> =
@@ -80,6 +82,7 @@ pub async fn prepare(client: &KongClient, desired: &DesiredInput, schemas: Schem
         live.state.entities.extend(extra);
     }
     let secret = &desired.secret_fields;
+    let started = std::time::Instant::now();
     let plan = build(&PlanInput {
         desired: &desired.state,
         live: &live.state,
@@ -87,7 +90,10 @@ pub async fn prepare(client: &KongClient, desired: &DesiredInput, schemas: Schem
         schemas: &schemas,
         secret_fields: secret,
     })?;
+    tracing::info!("planned {} changes in {:.2}s", plan.changes.len(), started.elapsed().as_secs_f64());
+    let started = std::time::Instant::now();
     let schedule = schedule(&plan, &live.state, &schemas)?;
+    tracing::info!("scheduled {} steps in {:.2}s", schedule.steps.len(), started.elapsed().as_secs_f64());
     Ok(Prepared { live, lookup, schemas, plan, schedule })
 }
 

@@ -1,20 +1,12 @@
 use std::collections::BTreeSet;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
 use crate::model::{Entity, Ref, State};
 use crate::plan::{PlanInput, build};
 
-fn entity(kind: Kind, id: Option<&str>, fields: Value, refs: &[(&'static str, Ref)]) -> Entity {
-    let mut e = Entity::new(kind);
-    e.id = id.map(str::to_owned);
-    e.fields = fields.as_object().cloned().unwrap();
-    for (f, r) in refs {
-        e.refs.insert(f, r.clone());
-    }
-    e
-}
+use crate::model::test_entity as entity;
 
 const S1: &str = "11111111-1111-1111-1111-111111111111";
 const S2: &str = "22222222-2222-2222-2222-222222222222";

@@ -164,8 +164,9 @@ pub async fn list_all(client: &KongClient, path: &str, tags: &[String]) -> Resul
         }
         let qs: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&query).finish();
         let page = client.get(&format!("{path}?{qs}")).await?;
-        if let Some(Value::Array(data)) = page.get("data") {
-            out.extend(data.iter().cloned());
+        let Value::Object(mut page) = page else { break };
+        if let Some(Value::Array(data)) = page.remove("data") {
+            out.extend(data);
         }
         match page.get("offset").and_then(Value::as_str) {
             Some(next) if offset.as_deref() != Some(next) => offset = Some(next.to_owned()),

@@ -15,3 +15,20 @@ pub struct State {
     /// The entities, parents not necessarily before children.
     pub entities: Vec<Entity>,
 }
+
+/// An entity from JSON fields, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_entity(
+    kind: Kind,
+    id: Option<&str>,
+    fields: serde_json::Value,
+    refs: &[(&'static str, Ref)],
+) -> Entity {
+    let mut e = Entity::new(kind);
+    e.id = id.map(str::to_owned);
+    e.fields = fields.as_object().cloned().unwrap_or_default();
+    for (f, r) in refs {
+        e.refs.insert(f, r.clone());
+    }
+    e
+}

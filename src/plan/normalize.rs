@@ -56,14 +56,21 @@ pub fn desired_body(
         }
         _ => {}
     }
+    let schema = schema_for(schemas, kind, &body);
     for fk in kind.foreign_keys() {
-        let value = match parents.get(fk.field) {
-            Some(id) => serde_json::json!({ "id": id }),
-            None => Value::Null,
-        };
-        body.insert(fk.field.to_owned(), value);
+        match parents.get(fk.field) {
+            Some(id) => {
+                body.insert(fk.field.to_owned(), serde_json::json!({ "id": id }));
+            }
+            // An unset reference is sent as `null` only when the gateway knows the field:
+            // Kong OSS has no `consumer_group` on plugins and refuses it as unknown.
+            None if schema.is_none_or(|s| s.field(fk.field).is_some()) => {
+                body.insert(fk.field.to_owned(), Value::Null);
+            }
+            None => {}
+        }
     }
-    if let Some(schema) = schema_for(schemas, kind, &body) {
+    if let Some(schema) = schema {
         expand_shorthands(&schema.fields, &mut body);
         schema.fill_defaults(&mut body);
         normalize_sets(&schema.fields, &mut body);

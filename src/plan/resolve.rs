@@ -273,15 +273,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn entity(kind: Kind, id: Option<&str>, fields: Value, refs: &[(&'static str, Ref)]) -> Entity {
-        let mut e = Entity::new(kind);
-        e.id = id.map(str::to_owned);
-        e.fields = fields.as_object().cloned().unwrap();
-        for (f, r) in refs {
-            e.refs.insert(f, r.clone());
-        }
-        e
-    }
+    use crate::model::test_entity as entity;
 
     #[test]
     fn matches_by_name_and_keeps_the_live_id() {

@@ -3,15 +3,7 @@ use serde_json::json;
 use super::*;
 use crate::model::Entity;
 
-fn entity(kind: Kind, id: Option<&str>, fields: Value, refs: &[(&'static str, Ref)]) -> Entity {
-    let mut e = Entity::new(kind);
-    e.id = id.map(str::to_owned);
-    e.fields = fields.as_object().cloned().unwrap();
-    for (f, r) in refs {
-        e.refs.insert(f, r.clone());
-    }
-    e
-}
+use crate::model::test_entity as entity;
 
 fn plan(desired: &State, live: &State) -> Plan {
     let secret = BTreeSet::new();

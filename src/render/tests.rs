@@ -6,19 +6,11 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::{json as json_view, markdown, text};
-use crate::model::{Entity, Kind, Ref, State};
+use crate::model::{Kind, Ref, State};
 use crate::plan::{Plan, PlanInput, build};
 use crate::schema::Schemas;
 
-fn entity(kind: Kind, id: Option<&str>, fields: Value, refs: &[(&'static str, Ref)]) -> Entity {
-    let mut e = Entity::new(kind);
-    e.id = id.map(str::to_owned);
-    e.fields = fields.as_object().cloned().unwrap();
-    for (f, r) in refs {
-        e.refs.insert(f, r.clone());
-    }
-    e
-}
+use crate::model::test_entity as entity;
 
 const S_BILLING: &str = "5b3f0c2e-0000-4000-8000-000000000001";
 const S_LEGACY: &str = "5b3f0c2e-0000-4000-8000-000000000002";

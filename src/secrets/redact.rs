@@ -1,9 +1,12 @@
 //! Scrubbing known secret values out of any text before it is written anywhere: messages
 //! from the gateway that echo a value (`UNIQUE violation detected on '{key="..."}'`), logs,
 //! errors. Field-level masking (see [`super::is_sensitive`]) covers plans; this covers the
-//! rest.
+//! rest. Matching uses one Aho-Corasick automaton over every value (and its JSON-escaped
+//! form), so scrubbing stays linear in the text however many secrets are known.
 
 use std::sync::{Arc, RwLock};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::SENSITIVE;
 
@@ -11,10 +14,16 @@ use super::SENSITIVE;
 /// words, decK issue #2140); fields holding them are still masked by path.
 pub const MIN_SCRUB_LEN: usize = 4;
 
+#[derive(Debug, Default)]
+struct Inner {
+    values: Vec<String>,
+    matcher: Option<AhoCorasick>,
+}
+
 /// A shared, growable set of secret values to scrub from text.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    values: Arc<RwLock<Vec<String>>>,
+    inner: Arc<RwLock<Inner>>,
 }
 
 impl Redactor {
@@ -25,20 +34,30 @@ impl Redactor {
 
     /// Adds secret values (shorter than [`MIN_SCRUB_LEN`] characters are ignored).
     pub fn add<I: IntoIterator<Item = S>, S: Into<String>>(&self, values: I) {
-        let Ok(mut list) = self.values.write() else { return };
+        let Ok(mut inner) = self.inner.write() else { return };
+        let before = inner.values.len();
         for v in values {
             let v: String = v.into();
-            if v.chars().count() >= MIN_SCRUB_LEN && !list.contains(&v) {
-                list.push(v);
+            if v.chars().count() < MIN_SCRUB_LEN {
+                continue;
             }
+            let escaped = serde_json::to_string(&v).unwrap_or_default();
+            let escaped = escaped.trim_matches('"').to_owned();
+            if escaped != v {
+                inner.values.push(escaped);
+            }
+            inner.values.push(v);
         }
-        // Longest first, so a secret that contains another is replaced whole.
-        list.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        if inner.values.len() != before {
+            inner.values.sort();
+            inner.values.dedup();
+            inner.matcher = None;
+        }
     }
 
-    /// How many values are known.
+    /// How many values (and escaped forms) are known.
     pub fn len(&self) -> usize {
-        self.values.read().map(|l| l.len()).unwrap_or(0)
+        self.inner.read().map(|i| i.values.len()).unwrap_or(0)
     }
 
     /// Whether no value is known.
@@ -47,21 +66,28 @@ impl Redactor {
     }
 
     /// `text` with every known value (and its JSON-escaped form) replaced by
-    /// `(sensitive value)`.
+    /// `(sensitive value)`; where values overlap, the longest wins.
     pub fn scrub(&self, text: &str) -> String {
-        let Ok(list) = self.values.read() else { return text.to_owned() };
-        let mut out = text.to_owned();
-        for v in list.iter() {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), SENSITIVE);
-            }
-            let escaped = serde_json::to_string(v).unwrap_or_default();
-            let escaped = escaped.trim_matches('"');
-            if escaped != v && out.contains(escaped) {
-                out = out.replace(escaped, SENSITIVE);
+        if let Ok(inner) = self.inner.read()
+            && let Some(m) = &inner.matcher
+        {
+            return m.replace_all(text, &vec![SENSITIVE; inner.values.len()]);
+        }
+        let Ok(mut inner) = self.inner.write() else { return text.to_owned() };
+        if inner.values.is_empty() {
+            return text.to_owned();
+        }
+        if inner.matcher.is_none() {
+            let built = AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostLongest).build(&inner.values);
+            match built {
+                Ok(m) => inner.matcher = Some(m),
+                Err(_) => return SENSITIVE.to_owned(),
             }
         }
-        out
+        match &inner.matcher {
+            Some(m) => m.replace_all(text, &vec![SENSITIVE; inner.values.len()]),
+            None => SENSITIVE.to_owned(),
+        }
     }
 }
 
@@ -86,5 +112,14 @@ mod tests {
         let r = Redactor::new();
         r.add(["secret", "secret-longer"]);
         assert_eq!(r.scrub("x secret-longer y secret"), "x (sensitive value) y (sensitive value)");
+    }
+
+    #[test]
+    fn many_values_scrub_in_one_pass() {
+        let r = Redactor::new();
+        r.add((0..20_000).map(|i| format!("key-{i:05}-secret")));
+        let text = "a key-12345-secret b key-00001-secret c".repeat(1000);
+        let out = r.scrub(&text);
+        assert!(!out.contains("-secret"));
     }
 }
