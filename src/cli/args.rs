@@ -100,7 +100,8 @@ pub struct WriteArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LedgerArgs {
     /// The history and lock database. Default: .gateform/ledger.db at the root of the local
-    /// repository, else in the current directory.
+    /// repository read (or the one around the current directory), else in the current
+    /// directory.
     #[arg(long, value_name = "FILE", env = "GATEFORM_LEDGER")]
     pub ledger: Option<PathBuf>,
     /// How long to wait for another apply or replay of the same environment to finish;

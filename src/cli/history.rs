@@ -1,6 +1,6 @@
 //! `gateform history`: what was applied where and when, and what was live at a moment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::args::ReportFormat;
 use super::output::{errln, outln};
+use super::settings::default_ledger;
 use crate::ledger::{Ledger, LiveAt, RunFilter, RunRecord, format_ms, parse_time};
 use crate::source::git;
 
@@ -31,8 +32,8 @@ pub struct HistoryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
-    /// The ledger. Default: .gateform/ledger.db at the root of --repo, else in the current
-    /// directory.
+    /// The ledger. Default: .gateform/ledger.db at the root of --repo, else of the Git work
+    /// tree around the current directory, else in the current directory.
     #[arg(long, value_name = "FILE", env = "GATEFORM_LEDGER")]
     pub ledger: Option<PathBuf>,
     /// A local repository whose default ledger to read.
@@ -47,14 +48,8 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         (None, Some(repo)) if git::is_remote(repo) => {
             bail!("--repo {repo}: a remote repository has no ledger; give --ledger FILE")
         }
-        (None, Some(repo)) => {
-            let home = git::open(repo, std::path::Path::new("."))?.home;
-            match home {
-                Some(h) => h.join(".gateform/ledger.db"),
-                None => bail!("--repo {repo}: a remote repository has no ledger; give --ledger FILE"),
-            }
-        }
-        (None, None) => PathBuf::from(".gateform/ledger.db"),
+        (None, Some(repo)) => default_ledger(git::open(repo, Path::new("."))?.home.as_deref()),
+        (None, None) => default_ledger(None),
     };
     if !path.is_file() {
         bail!("no ledger at {}: nothing was applied from here yet (or give --ledger FILE)", path.display());

@@ -271,13 +271,19 @@ pub fn default_cache_dir() -> PathBuf {
     }
 }
 
-/// `--ledger`, else `.gateform/ledger.db` at the local repository's root, else in the
-/// current directory.
+/// `--ledger`, else [`default_ledger`].
 pub fn ledger_path(args: &LedgerArgs, repo_home: Option<&Path>) -> PathBuf {
-    if let Some(p) = &args.ledger {
-        return p.clone();
+    match &args.ledger {
+        Some(p) => p.clone(),
+        None => default_ledger(repo_home),
     }
-    repo_home.unwrap_or(Path::new(".")).join(".gateform/ledger.db")
+}
+
+/// `.gateform/ledger.db` at the root of the local repository read (`repo_home`), else of
+/// the Git work tree around the current directory, else in the current directory.
+pub fn default_ledger(repo_home: Option<&Path>) -> PathBuf {
+    let home = repo_home.map(Path::to_path_buf).or_else(|| git::open(".", Path::new(".")).ok().and_then(|r| r.home));
+    home.unwrap_or_else(|| PathBuf::from(".")).join(".gateform/ledger.db")
 }
 
 /// The user running gateform (`$USER`, `$USERNAME` or `$LOGNAME`).

@@ -286,3 +286,25 @@ fn invalid_settings_files_are_refused_with_line_and_column() {
     );
     assert!(!run.stderr.contains("Bearer abc"));
 }
+
+#[test]
+fn without_a_repository_the_environment_comes_from_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::write(dir.path(), "gateform.toml", "[environments.dev]\npath = \"conf\"\nselect_tags = [\"dev\"]\n");
+    crate::common::write(dir.path(), "conf/services.yaml", V1_SERVICES);
+    let sb = TestSandbox::start();
+    let in_dir = |args: &[&str]| -> Run {
+        let mut cmd = gateform_cmd();
+        cmd.env_remove("GATEFORM_LEDGER").current_dir(dir.path()).args(args).stdin(std::process::Stdio::null());
+        cmd.output().unwrap().into()
+    };
+    let run = in_dir(&["apply", "--env", "dev", "--gateway", &sb.url, "--auto-approve"]);
+    run.ok();
+    assert!(run.stdout.contains("Source: files conf/services.yaml"), "{}", run.stdout);
+    assert_eq!(sb.get("/services/billing")["tags"], serde_json::json!(["dev"]));
+    assert!(dir.path().join(".gateform/ledger.db").is_file(), "no repository: the ledger is in the current directory");
+    let history = in_dir(&["history", "--env", "dev", "--format", "json"]);
+    history.ok();
+    let doc: Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(doc["runs"][0]["source"]["files"], serde_json::json!(["conf"]));
+}
