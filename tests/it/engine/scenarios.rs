@@ -327,3 +327,20 @@ fn plan_on_an_empty_gateway_lists_every_entity_and_changes_nothing() {
     apply(&sb, demo).ok();
     assert_eq!(sb.list("/services").len(), 2);
 }
+
+#[test]
+fn a_username_is_reused_after_its_consumer_is_deleted() {
+    let sb = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = |id: &str| {
+        format!(
+            "_format_version: \"3.0\"\nconsumers:\n  - id: {id}\n    username: bob\n    keyauth_credentials:\n      - key: bob-key-{id}\n"
+        )
+    };
+    converge(&sb, &write(dir.path(), "v1.yaml", &doc("0b5c6a6e-3333-4a4a-8b8b-000000000001")));
+    let run = converge(&sb, &write(dir.path(), "v2.yaml", &doc("0b5c6a6e-3333-4a4a-8b8b-000000000002")));
+    assert!(run.stdout.contains("Plan: 2 to add, 0 to change, 2 to destroy."), "{}", run.stdout);
+    let consumers = sb.list("/consumers");
+    assert_eq!(consumers.len(), 1);
+    assert_eq!(consumers[0]["id"], "0b5c6a6e-3333-4a4a-8b8b-000000000002");
+}
