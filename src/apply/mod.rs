@@ -7,7 +7,6 @@
 //! is idempotent (upserts by id, deletes that tolerate absence).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -142,17 +141,16 @@ pub async fn apply(
     let mut running: JoinSet<(usize, Duration, Result<(), String>)> = JoinSet::new();
     let mut failed = false;
     let parallelism = parallelism.max(1);
-    let requests: Arc<Vec<Request>> = Arc::new(schedule.steps.iter().map(|s| s.request.clone()).collect());
 
     loop {
         while !failed && running.len() < parallelism {
             let Some(step) = ready.pop_first() else { break };
             on_event(Event::Started { step });
             let client = client.clone();
-            let requests = requests.clone();
+            let request = schedule.steps[step].request.clone();
             running.spawn(async move {
                 let t = Instant::now();
-                let result = execute(&client, &requests[step]).await;
+                let result = execute(&client, &request).await;
                 (step, t.elapsed(), result)
             });
         }

@@ -12,9 +12,9 @@ use super::settings::Settings;
 use crate::engine::{Prepared, prepare};
 use crate::model::State;
 use crate::plan::file::{Fingerprint, GatewayRecord};
-use crate::plan::{live_body, schema_for};
+use crate::plan::schema_for;
 use crate::schema::Schemas;
-use crate::secrets::is_sensitive;
+use crate::secrets::{is_sensitive, may_hold_secrets};
 use crate::source::{Desired, Input};
 
 /// A computed plan with everything it came from.
@@ -105,9 +105,13 @@ pub fn source_line(source: &Value) -> String {
 pub fn register_secrets(state: &State, schemas: &Schemas) {
     let mut values = Vec::new();
     for e in &state.entities {
-        let body = live_body(e);
-        let schema = schema_for(schemas, e.kind, &body);
-        collect(&Value::Object(e.fields.clone()), "", &|p| is_sensitive(e.kind, p, schema), &mut values);
+        let schema = schema_for(schemas, e.kind, &e.fields);
+        if !may_hold_secrets(e.kind, schema) {
+            continue;
+        }
+        for (k, v) in &e.fields {
+            collect(v, k, &|p| is_sensitive(e.kind, p, schema), &mut values);
+        }
     }
     redactor().add(values);
 }

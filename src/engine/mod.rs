@@ -93,6 +93,11 @@ pub async fn prepare(client: &KongClient, desired: &DesiredInput, schemas: Schem
     tracing::info!("planned {} changes in {:.2}s", plan.changes.len(), started.elapsed().as_secs_f64());
     let started = std::time::Instant::now();
     let schedule = schedule(&plan, &live.state, &schemas)?;
+    // The request bodies now live in the schedule; keep one copy of each, not two.
+    let mut plan = plan;
+    for c in &mut plan.changes {
+        c.body = None;
+    }
     tracing::info!("scheduled {} steps in {:.2}s", schedule.steps.len(), started.elapsed().as_secs_f64());
     Ok(Prepared { live, lookup, schemas, plan, schedule })
 }

@@ -17,6 +17,7 @@ mod steps;
 mod unique;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::DiGraph;
@@ -43,8 +44,8 @@ pub enum EdgeKind {
 pub struct Step {
     /// Index of the change in [`Plan::changes`].
     pub change: usize,
-    /// The request to send.
-    pub request: Request,
+    /// The request to send (shared with the tasks that send it).
+    pub request: Arc<Request>,
     /// Whether this step finishes a change whose first step wrote temporary values.
     pub finalize: bool,
 }
@@ -107,7 +108,7 @@ pub enum GraphError {
 pub fn schedule(plan: &Plan, live: &crate::model::State, schemas: &Schemas) -> Result<Schedule, GraphError> {
     let mut steps: Vec<Step> = Vec::with_capacity(plan.changes.len());
     for (i, c) in plan.changes.iter().enumerate() {
-        steps.push(Step { change: i, request: request_for(c), finalize: false });
+        steps.push(Step { change: i, request: Arc::new(request_for(c)), finalize: false });
     }
     let by_id: HashMap<(Kind, &str), usize> =
         plan.changes.iter().enumerate().map(|(i, c)| ((c.kind, c.id.as_str()), i)).collect();
@@ -204,7 +205,7 @@ fn break_cycles(plan: &Plan, schedule: &mut Schedule) -> Result<(), GraphError> 
                 Some(&f) => f,
                 None => {
                     let f = schedule.steps.len();
-                    schedule.steps.push(Step { change, request: steps::finalize_request(c), finalize: true });
+                    schedule.steps.push(Step { change, request: Arc::new(steps::finalize_request(c)), finalize: true });
                     schedule.edges.push((acquirer, f, EdgeKind::Reference));
                     finalize_of.insert(acquirer, f);
                     f
@@ -212,10 +213,14 @@ fn break_cycles(plan: &Plan, schedule: &mut Schedule) -> Result<(), GraphError> 
             };
             let real = c.body.as_ref().and_then(|b| b.get(&field)).cloned().unwrap_or(Value::Null);
             let temp = unique::temporary_value(c.kind, &field, &real, &c.id);
-            if let Some(body) = schedule.steps[acquirer].request.body.as_mut().and_then(Value::as_object_mut) {
+            if let Some(body) =
+                Arc::make_mut(&mut schedule.steps[acquirer].request).body.as_mut().and_then(Value::as_object_mut)
+            {
                 body.insert(field.clone(), temp);
             }
-            if let Some(body) = schedule.steps[fin].request.body.as_mut().and_then(Value::as_object_mut) {
+            if let Some(body) =
+                Arc::make_mut(&mut schedule.steps[fin].request).body.as_mut().and_then(Value::as_object_mut)
+            {
                 body.insert(field.clone(), real);
             }
             for edge in schedule.edges.iter_mut() {

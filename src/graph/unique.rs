@@ -72,8 +72,11 @@ pub(super) fn add_unique_edges(
     by_id: &HashMap<(Kind, &str), usize>,
     edges: &mut Vec<(usize, usize, EdgeKind)>,
 ) -> Result<(), GraphError> {
+    // Unique values are per kind: only the kinds that acquire values need their holders.
+    let acquiring: std::collections::HashSet<Kind> =
+        plan.changes.iter().filter(|c| c.action != Action::Delete).map(|c| c.kind).collect();
     let mut holders: HashMap<(String, String), (Kind, &str)> = HashMap::new();
-    for e in &live.entities {
+    for e in live.entities.iter().filter(|e| acquiring.contains(&e.kind)) {
         let Some(id) = e.id.as_deref() else { continue };
         for key in unique_values(schemas, e.kind, &live_body(e)) {
             holders.insert(key, (e.kind, id));

@@ -98,10 +98,20 @@ pub fn canonical(v: &Value) -> String {
     serde_json::to_string(&sort(v)).unwrap_or_default()
 }
 
-/// SHA-256 (hex) of a plan's changes, as serialised (masked).
+/// SHA-256 (hex) of a plan's changes, as serialised (masked): the canonical JSON of the
+/// list, hashed one change at a time so that large plans are never copied whole.
 pub fn plan_digest(plan: &Plan) -> String {
-    let v = serde_json::to_value(&plan.changes).unwrap_or(Value::Null);
-    hex::encode(Sha256::digest(canonical(&v).as_bytes()))
+    let mut h = Sha256::new();
+    h.update(b"[");
+    for (i, c) in plan.changes.iter().enumerate() {
+        if i > 0 {
+            h.update(b",");
+        }
+        let v = serde_json::to_value(c).unwrap_or(Value::Null);
+        h.update(canonical(&v).as_bytes());
+    }
+    h.update(b"]");
+    hex::encode(h.finalize())
 }
 
 /// A saved plan.

@@ -155,75 +155,27 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     }
 
     let mut matched = vec![false; input.live.entities.len()];
-    let mut changes = Vec::new();
     for r in &resolved {
-        let body = desired_body(schemas, r.kind, &r.fields, &r.parents);
-        let schema = schema_for(schemas, r.kind, &body);
-        let after = comparable(schemas, r.kind, &body);
-        let secret_paths: Vec<&str> = input
-            .secret_fields
-            .range((r.desired, String::new())..)
-            .take_while(|(i, _)| *i == r.desired)
-            .map(|(_, p)| p.as_str())
-            .collect();
-        let sensitive = |path: &str| {
-            is_sensitive(r.kind, path, schema)
-                || secret_paths
-                    .iter()
-                    .any(|p| path == *p || path.starts_with(&format!("{p}.")) || p.starts_with(&format!("{path}.")))
-        };
-        let consumer_id = r.parents.get("consumer").map(String::as_str);
-        let ctx = DiffContext { kind: r.kind, schema, consumer_id, sensitive: &sensitive };
-        let key = labels.label(r.kind, &r.id, &r.fields, &r.parents);
-        match r.live {
-            Some(j) => {
-                matched[j] = true;
-                let live_e = &input.live.entities[j];
-                let before = comparable(schemas, r.kind, &live_body(live_e));
-                let fields = diff(&after, &before, &ctx);
-                if fields.is_empty() {
-                    continue;
-                }
-                changes.push(Change {
-                    action: Action::Update,
-                    kind: r.kind,
-                    key,
-                    id: r.id.clone(),
-                    fields: fields.into_iter().map(mask_field).collect(),
-                    before: Some(mask_map(&before, "", &sensitive)),
-                    after: Some(mask_map(&after, "", &sensitive)),
-                    origin: r.origin.clone(),
-                    body: Some(body),
-                    parents: r.parents.clone(),
-                    live_parents: ref_ids(&live_e.refs),
-                });
-            }
-            None => {
-                let mut minimal = Map::new();
-                if let Some(name) = r.fields.get("name").filter(|_| r.kind == Kind::Plugin) {
-                    minimal.insert("name".into(), name.clone());
-                }
-                let defaults = comparable(schemas, r.kind, &desired_body(schemas, r.kind, &minimal, &BTreeMap::new()));
-                let mut fields = diff(&after, &defaults, &ctx);
-                for f in &mut fields {
-                    f.before = None;
-                }
-                changes.push(Change {
-                    action: Action::Create,
-                    kind: r.kind,
-                    key,
-                    id: r.id.clone(),
-                    fields: fields.into_iter().map(mask_field).collect(),
-                    before: None,
-                    after: Some(mask_map(&after, "", &sensitive)),
-                    origin: r.origin.clone(),
-                    body: Some(body),
-                    parents: r.parents.clone(),
-                    live_parents: BTreeMap::new(),
-                });
-            }
+        if let Some(j) = r.live {
+            matched[j] = true;
         }
     }
+    // Desired entities are compared independently: split them over the machine's cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunk = resolved.len().div_ceil(threads).max(1);
+    let mut changes: Vec<Change> = std::thread::scope(|scope| {
+        let handles: Vec<_> = resolved
+            .chunks(chunk)
+            .map(|part| {
+                let labels = &labels;
+                scope.spawn(move || {
+                    let mut defaults = DefaultsCache::default();
+                    part.iter().filter_map(|r| change_for(input, labels, &mut defaults, r)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
     for (j, e) in input.live.entities.iter().enumerate() {
         if matched[j] {
             continue;
@@ -260,6 +212,88 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         }
     }
     Ok(Plan { changes, names })
+}
+
+/// The comparable body of each kind's defaults (per plugin name), to show only the fields of
+/// a create that differ from them.
+#[derive(Default)]
+struct DefaultsCache(std::collections::HashMap<(Kind, Option<String>), Map<String, Value>>);
+
+impl DefaultsCache {
+    fn get(&mut self, schemas: &Schemas, kind: Kind, fields: &Map<String, Value>) -> &Map<String, Value> {
+        let name = fields.get("name").filter(|_| kind == Kind::Plugin).and_then(Value::as_str).map(str::to_owned);
+        self.0.entry((kind, name.clone())).or_insert_with(|| {
+            let mut minimal = Map::new();
+            if let Some(name) = name {
+                minimal.insert("name".into(), Value::String(name));
+            }
+            comparable(schemas, kind, &desired_body(schemas, kind, &minimal, &BTreeMap::new()))
+        })
+    }
+}
+
+/// The change one desired entity needs, if any.
+fn change_for(input: &PlanInput<'_>, labels: &Labels, defaults: &mut DefaultsCache, r: &Resolved) -> Option<Change> {
+    let schemas = input.schemas;
+    let body = desired_body(schemas, r.kind, &r.fields, &r.parents);
+    let schema = schema_for(schemas, r.kind, &body);
+    let after = comparable(schemas, r.kind, &body);
+    let secret_paths: Vec<&str> = input
+        .secret_fields
+        .range((r.desired, String::new())..)
+        .take_while(|(i, _)| *i == r.desired)
+        .map(|(_, p)| p.as_str())
+        .collect();
+    let sensitive = |path: &str| {
+        is_sensitive(r.kind, path, schema)
+            || secret_paths
+                .iter()
+                .any(|p| path == *p || path.starts_with(&format!("{p}.")) || p.starts_with(&format!("{path}.")))
+    };
+    let consumer_id = r.parents.get("consumer").map(String::as_str);
+    let ctx = DiffContext { kind: r.kind, schema, consumer_id, sensitive: &sensitive };
+    match r.live {
+        Some(j) => {
+            let live_e = &input.live.entities[j];
+            let before = comparable(schemas, r.kind, &live_body(live_e));
+            let fields = diff(&after, &before, &ctx);
+            if fields.is_empty() {
+                return None;
+            }
+            Some(Change {
+                action: Action::Update,
+                kind: r.kind,
+                key: labels.label(r.kind, &r.id, &r.fields, &r.parents),
+                id: r.id.clone(),
+                fields: fields.into_iter().map(mask_field).collect(),
+                before: Some(mask_map(&before, "", &sensitive)),
+                after: Some(mask_map(&after, "", &sensitive)),
+                origin: r.origin.clone(),
+                body: Some(body),
+                parents: r.parents.clone(),
+                live_parents: ref_ids(&live_e.refs),
+            })
+        }
+        None => {
+            let mut fields = diff(&after, defaults.get(schemas, r.kind, &r.fields), &ctx);
+            for f in &mut fields {
+                f.before = None;
+            }
+            Some(Change {
+                action: Action::Create,
+                kind: r.kind,
+                key: labels.label(r.kind, &r.id, &r.fields, &r.parents),
+                id: r.id.clone(),
+                fields: fields.into_iter().map(mask_field).collect(),
+                before: None,
+                after: Some(mask_map(&after, "", &sensitive)),
+                origin: r.origin.clone(),
+                body: Some(body),
+                parents: r.parents.clone(),
+                live_parents: BTreeMap::new(),
+            })
+        }
+    }
 }
 
 fn ref_ids(refs: &BTreeMap<&'static str, Ref>) -> BTreeMap<&'static str, String> {

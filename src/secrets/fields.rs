@@ -45,6 +45,27 @@ pub fn is_sensitive(kind: Kind, path: &str, schema: Option<&Schema>) -> bool {
         || (kind == Kind::Plugin && path == "config" && record_has_secret(last))
 }
 
+/// Whether an entity of `kind` with this schema can hold a secret at all (a quick test
+/// before walking its fields).
+pub fn may_hold_secrets(kind: Kind, schema: Option<&Schema>) -> bool {
+    let fixed = matches!(
+        kind,
+        Kind::KeyauthCredential
+            | Kind::BasicauthCredential
+            | Kind::HmacauthCredential
+            | Kind::JwtSecret
+            | Kind::Oauth2Credential
+            | Kind::Certificate
+            | Kind::Key
+    );
+    fixed
+        || schema.is_some_and(|s| {
+            s.fields
+                .iter()
+                .any(|(_, f)| f.encrypted || (kind == Kind::Plugin && (f.referenceable || record_has_secret(f))))
+        })
+}
+
 /// The field a record's shorthand (`config.redis_password`) stands for
 /// (`deprecation.replaced_with`, e.g. `config.redis.password`), so both are equally secret.
 fn shorthand_target<'a>(record: &'a Field, name: &str) -> Option<&'a Field> {

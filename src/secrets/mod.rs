@@ -5,5 +5,5 @@ mod fields;
 pub mod placeholder;
 mod redact;
 
-pub use fields::{SENSITIVE, is_sensitive};
+pub use fields::{SENSITIVE, is_sensitive, may_hold_secrets};
 pub use redact::{MIN_SCRUB_LEN, Redactor};
