@@ -231,3 +231,26 @@ async fn dbless_write() {
         json!({"code":12,"name":"operation unsupported","message":"cannot create 'routes' entities when not using a database"})
     );
 }
+
+/// "DB down / unexpected": the database refuses a write (another process holds it locked);
+/// the sandbox answers 500 with Kong's body and keeps its state as it was.
+#[tokio::test]
+async fn db_down_is_an_unexpected_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kong.db");
+    let s = super::start(gateform::sandbox::SandboxOptions { data: Some(data.clone()), ..Default::default() }).await;
+    let (st, _) = s.post("/consumers", json!({"username": "before"})).await;
+    assert_eq!(st, 201);
+    let blocker = rusqlite::Connection::open(&data).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let (st, b) = s.post("/consumers", json!({"username": "during"})).await;
+    assert_eq!(st, 500);
+    assert_eq!(b, json!({"message": "An unexpected error occurred"}));
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    let (_, list) = s.call("GET", "/consumers", None).await;
+    let names: Vec<&str> = list["data"].as_array().unwrap().iter().map(|c| c["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["before"], "the refused write left no trace");
+    let (st, _) = s.post("/consumers", json!({"username": "after"})).await;
+    assert_eq!(st, 201);
+}
