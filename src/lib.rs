@@ -9,6 +9,8 @@
 //!
 //! Module arrows point one way: `model` ← `schema` ← `source`/`plan`/`sandbox` ← `cli`.
 
+#![warn(missing_docs)]
+
 pub mod apply;
 pub mod cli;
 pub mod engine;

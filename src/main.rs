@@ -1,3 +1,5 @@
+//! The `gateform` command: see `gateform --help` and the README.
+
 fn main() -> std::process::ExitCode {
     gateform::cli::main()
 }

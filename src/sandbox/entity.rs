@@ -37,9 +37,17 @@ pub enum Mode<'a> {
     /// POST.
     Insert,
     /// PUT: full replacement keeping `id` (the existing row, if any).
-    Upsert { id: &'a str, existing: Option<&'a Row> },
+    Upsert {
+        /// The id the row gets (or keeps).
+        id: &'a str,
+        /// The row being replaced, if any.
+        existing: Option<&'a Row>,
+    },
     /// PATCH: merge into the existing row.
-    Update { existing: &'a Row },
+    Update {
+        /// The row being updated.
+        existing: &'a Row,
+    },
 }
 
 /// A validated row ready to store, plus the certificate `snis` pseudo-field (§2.6).
