@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Number, Value};
 
 use crate::model::{Entity, Kind, Ref, normalize_target};
+use crate::schema::input::{self, parse_service_url};
 use crate::schema::{Field, FieldType, Schema, Schemas, expand_shorthands, normalize_sets, strip_shorthands};
 
 /// Fields the gateway owns or computes, never compared: ids, timestamps, a key-auth
@@ -176,66 +177,19 @@ pub fn canonical_numbers(value: &mut Value) {
 }
 
 /// Expands a service's `url` shorthand into `protocol`, `host`, `port` and `path`
-/// (`kong-admin-api.md` §2.1); the expanded values override fields sent alongside.
+/// (`kong-admin-api.md` §2.1), as the gateway will; a `url` it would refuse is left for it
+/// to refuse.
 pub fn expand_service_url(body: &mut Map<String, Value>) {
-    let Some(Value::String(url)) = body.remove("url") else { return };
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
-        None => (None, url.as_str()),
-    };
-    let (authority, path) = match rest.find(['/', '?', '#']) {
-        Some(i) if rest[i..].starts_with('/') => {
-            let p = &rest[i..];
-            let p = p.split(['?', '#']).next().unwrap_or(p);
-            (&rest[..i], Some(p.to_owned()))
-        }
-        Some(i) => (&rest[..i], None),
-        None => (rest, None),
-    };
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let (host, port) = split_host_port(authority);
-    let port = port.unwrap_or(match scheme.as_deref() {
-        Some("https") => 443,
-        _ => 80,
-    });
-    let protocol = scheme.unwrap_or_else(|| if port == 443 { "https".into() } else { "http".into() });
-    body.insert("protocol".into(), Value::String(protocol));
-    body.insert("host".into(), if host.is_empty() { Value::Null } else { Value::String(host) });
-    body.insert("port".into(), Value::from(port));
-    body.insert("path".into(), path.map_or(Value::Null, Value::String));
-}
-
-fn split_host_port(authority: &str) -> (String, Option<u16>) {
-    if let Some(rest) = authority.strip_prefix('[')
-        && let Some((h, after)) = rest.split_once(']')
-    {
-        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
-        return (h.to_owned(), port);
-    }
-    match authority.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => (h.to_owned(), p.parse().ok()),
-        _ => (authority.to_owned(), None),
+    let Some(Value::String(url)) = body.get("url") else { return };
+    if let Ok(parts) = parse_service_url(url) {
+        body.remove("url");
+        parts.write_into(body);
     }
 }
 
-/// Upstream `algorithm`/`hash_on` coupling on input (`kong-admin-api.md` §2.5): least
-/// connections and latency force `hash_on` to `none`; a sent `hash_on` of `none` forces
-/// round-robin, any other forces consistent hashing.
+/// Upstream `algorithm`/`hash_on` coupling on a desired upstream, which is sent whole.
 pub fn couple_upstream_algorithm(body: &mut Map<String, Value>) {
-    let algorithm = body.get("algorithm").and_then(Value::as_str).map(str::to_owned);
-    if matches!(algorithm.as_deref(), Some("least-connections" | "latency")) {
-        body.insert("hash_on".into(), Value::String("none".into()));
-        return;
-    }
-    match body.get("hash_on").and_then(Value::as_str) {
-        Some("none") => {
-            body.insert("algorithm".into(), Value::String("round-robin".into()));
-        }
-        Some(_) => {
-            body.insert("algorithm".into(), Value::String("consistent-hashing".into()));
-        }
-        None => {}
-    }
+    input::couple_upstream_algorithm(body, None, true);
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::error::{ApiError, ApiResult};
 use super::store::{Row, Store, unique_constraints};
 use crate::model::Kind;
+use crate::schema::input::{couple_upstream_algorithm, parse_service_url};
 use crate::schema::{SchemaViolation, is_uuid};
 
 /// Expands the service `url` shorthand (§2.1).
@@ -20,70 +21,15 @@ pub fn expand_url(obj: &mut Map<String, Value>) -> ApiResult<()> {
         Value::String(s) => s,
         _ => return Err(ApiError::schema_field("url", "expected a string")),
     };
-    if url.is_empty() {
-        return Err(ApiError::schema_field("url", "length must be at least 1"));
-    }
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
-        None => (None, url.as_str()),
-    };
-    let (authority, path) = if scheme.is_some() {
-        match rest.find(['/', '?', '#']) {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        }
-    } else {
-        ("", rest)
-    };
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        match v6.split_once(']') {
-            Some((h, p)) => (h.to_owned(), p.strip_prefix(':').map(str::to_owned)),
-            None => (authority.to_owned(), None),
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_owned(), Some(p.to_owned())),
-            None => (authority.to_owned(), None),
-        }
-    };
-    let port: Option<i64> = match port {
-        Some(p) if !p.is_empty() => match p.parse() {
-            Ok(n) => Some(n),
-            Err(_) => return Err(ApiError::schema_field("port", "expected an integer")),
-        },
-        _ => None,
-    };
-    let protocol = scheme.clone().unwrap_or_else(|| if port == Some(443) { "https".into() } else { "http".into() });
-    let port = port.unwrap_or(if protocol == "https" { 443 } else { 80 });
-    obj.insert("protocol".into(), json!(protocol));
-    obj.insert("host".into(), if host.is_empty() { Value::Null } else { json!(host) });
-    obj.insert("port".into(), json!(port));
-    obj.insert("path".into(), if path.is_empty() || scheme.is_none() { Value::Null } else { json!(path) });
+    let parts = parse_service_url(&url).map_err(|(field, msg)| ApiError::schema_field(field, msg))?;
+    parts.write_into(obj);
     Ok(())
 }
 
-/// Upstream `algorithm`/`hash_on` coupling (§2.5).
+/// Upstream `algorithm`/`hash_on` coupling (§2.5), against the stored row on updates.
 pub fn couple_upstream(input: &mut Map<String, Value>, stored: Option<&Row>) {
-    let algorithm = input.get("algorithm").and_then(Value::as_str).map(str::to_owned);
-    if matches!(algorithm.as_deref(), Some("least-connections" | "latency")) {
-        input.insert("hash_on".into(), json!("none"));
-    }
-    match input.get("hash_on").and_then(Value::as_str) {
-        Some("none") => {
-            let current = algorithm
-                .clone()
-                .or_else(|| stored.and_then(|r| r.data.get("algorithm")).and_then(Value::as_str).map(str::to_owned));
-            if current.as_deref() == Some("consistent-hashing") || current.is_none() && stored.is_none() {
-                input.insert("algorithm".into(), json!("round-robin"));
-            }
-        }
-        Some(_) => {
-            input.insert("algorithm".into(), json!("consistent-hashing"));
-        }
-        None => {}
-    }
+    let stored_algorithm = stored.and_then(|r| r.data.get("algorithm")).and_then(Value::as_str);
+    couple_upstream_algorithm(input, stored_algorithm, stored.is_none());
 }
 
 /// Resolves the foreign keys of `input` to `{"id": ...}` (§1.1; code 13 when unresolvable).

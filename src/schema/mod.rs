@@ -10,6 +10,7 @@ mod checks;
 pub mod custom;
 mod defaults;
 mod field;
+pub mod input;
 pub mod lua_pattern;
 mod normalize;
 mod shorthand;
