@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gateform::sandbox::{self, SandboxOptions};
+use gateform::kong::sandbox::{self, SandboxOptions};
 
 fn scale() -> f64 {
     std::env::var("GATEFORM_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0)

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use gateform::sandbox::{self, SandboxOptions};
+use gateform::kong::sandbox::{self, SandboxOptions};
 use serde_json::json;
 
 const ENTITIES: usize = 100_000;

@@ -20,7 +20,5 @@ pub mod ledger;
 pub mod model;
 pub mod plan;
 pub mod render;
-pub mod sandbox;
-pub mod schema;
 pub mod secrets;
 pub mod source;

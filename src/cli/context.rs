@@ -9,9 +9,9 @@ use anyhow::{Context as _, bail};
 use super::output::errln;
 use super::settings::GatewaySettings;
 use crate::engine::{DesiredInput, gateway_schemas};
+use crate::kong::sandbox::{Sandbox, SandboxOptions};
+use crate::kong::schema::Schemas;
 use crate::kong::{ClientConfig, KongClient};
-use crate::sandbox::{Sandbox, SandboxOptions};
-use crate::schema::Schemas;
 use crate::source::environments::is_credential_header;
 use crate::source::{self, Desired, Input, LoadOptions};
 
@@ -46,8 +46,9 @@ pub async fn connect(args: &GatewaySettings) -> anyhow::Result<Connection> {
     let credentials = args.headers.iter().filter(|(n, v)| is_credential_header(n) && !v.is_empty());
     super::output::redactor().add(credentials.map(|(_, v)| v.clone()));
     let (url, sandbox) = if args.url == "sandbox" {
-        let sandbox =
-            crate::sandbox::start(SandboxOptions::default()).await.context("cannot start the in-process sandbox")?;
+        let sandbox = crate::kong::sandbox::start(SandboxOptions::default())
+            .await
+            .context("cannot start the in-process sandbox")?;
         errln(&format!("Using an empty in-process sandbox at {}.", sandbox.url()));
         (sandbox.url(), Some(sandbox))
     } else {

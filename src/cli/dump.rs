@@ -15,7 +15,7 @@ use super::pipeline::register_secrets;
 use super::settings::GatewaySettings;
 use crate::engine::gateway_schemas;
 use crate::kong::read_live;
-use crate::schema::Schemas;
+use crate::kong::schema::Schemas;
 use crate::secrets::placeholder;
 use crate::source::{self, DumpFormat, DumpOptions};
 
@@ -63,7 +63,7 @@ pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
     for e in &mut state.entities {
         let body = crate::plan::live_body(e);
         if let Some(schema) = crate::plan::schema_for(&schemas, e.kind, &body) {
-            crate::schema::strip_shorthands(&schema.fields, &mut e.fields);
+            crate::kong::schema::strip_shorthands(&schema.fields, &mut e.fields);
         }
     }
     let format = match args.format {

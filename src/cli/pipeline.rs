@@ -10,10 +10,10 @@ use super::context::{Connection, connect, engine_input, load_desired, schemas_fo
 use super::output::redactor;
 use super::settings::Settings;
 use crate::engine::{Prepared, prepare};
+use crate::kong::schema::Schemas;
 use crate::model::State;
 use crate::plan::file::{Fingerprint, GatewayRecord};
 use crate::plan::schema_for;
-use crate::schema::Schemas;
 use crate::secrets::{is_sensitive, may_hold_secrets};
 use crate::source::{Desired, Input};
 

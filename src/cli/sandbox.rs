@@ -26,12 +26,12 @@ pub struct SandboxArgs {
 pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
     let listen: std::net::SocketAddr =
         args.listen.parse().map_err(|e| anyhow::anyhow!("invalid --listen address '{}': {e}", args.listen))?;
-    let opts = crate::sandbox::SandboxOptions {
+    let opts = crate::kong::sandbox::SandboxOptions {
         listen,
         data: args.data,
         db_less: args.db_less,
         custom_plugins: args.custom_plugins,
     };
-    crate::sandbox::serve_with(opts, |url| super::output::errln(&format!("Listening on {url}"))).await?;
+    crate::kong::sandbox::serve_with(opts, |url| super::output::errln(&format!("Listening on {url}"))).await?;
     Ok(ExitCode::SUCCESS)
 }

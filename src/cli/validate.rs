@@ -11,9 +11,9 @@ use super::context::{connect, load_desired, schemas_for};
 use super::output::{errln, outln};
 use super::pipeline::source_line;
 use super::settings::{Provenance, Request, resolve};
+use crate::kong::schema::{Schemas, ValidationContext};
 use crate::model::{Kind, Ref};
 use crate::plan::{desired_body, schema_for, short_name};
-use crate::schema::{Schemas, ValidationContext};
 use crate::source::Desired;
 
 /// Arguments of `gateform validate`.

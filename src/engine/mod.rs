@@ -11,10 +11,10 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use crate::graph::{GraphError, Schedule, schedule};
+use crate::kong::schema::Schemas;
 use crate::kong::{KongClient, KongError, Live, list_all, read_live, read_memberships};
 use crate::model::{Kind, State};
 use crate::plan::{Plan, PlanError, PlanInput, build};
-use crate::schema::Schemas;
 
 /// A failure of the pipeline.
 #[derive(Debug, thiserror::Error)]

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use super::{DesiredInput, EngineError, Prepared, prepare};
 use crate::apply::{ApplyReport, Event, apply};
 use crate::kong::KongClient;
+use crate::kong::schema::Schemas;
 use crate::model::Kind;
 use crate::plan::{Plan, Summary};
-use crate::schema::Schemas;
 
 /// Why a replay could not run to its verification.
 #[derive(Debug, thiserror::Error)]
@@ -134,7 +134,7 @@ mod tests {
 
     use super::*;
     use crate::kong::ClientConfig;
-    use crate::sandbox::{FaultRule, SandboxOptions};
+    use crate::kong::sandbox::{FaultRule, SandboxOptions};
     use crate::source::{Input, LoadOptions, load};
 
     fn desired(text: &str) -> DesiredInput {
@@ -170,7 +170,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_replay_applies_then_verifies() {
-        let sandbox = crate::sandbox::start(SandboxOptions::default()).await.unwrap();
+        let sandbox = crate::kong::sandbox::start(SandboxOptions::default()).await.unwrap();
         let client = KongClient::new(ClientConfig::new(sandbox.url())).unwrap();
         let want = desired(CONFIG);
         let mut seen = Seen::default();

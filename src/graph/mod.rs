@@ -26,9 +26,9 @@ use serde_json::{Map, Value};
 pub use steps::{Request, request_for};
 pub use unique::unique_values;
 
+use crate::kong::schema::Schemas;
 use crate::model::Kind;
 use crate::plan::{Action, Plan};
-use crate::schema::Schemas;
 
 /// Why an edge exists.
 #[derive(Debug, Clone, PartialEq, Eq)]

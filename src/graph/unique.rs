@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::{EdgeKind, GraphError};
+use crate::kong::schema::Schemas;
 use crate::model::{Kind, State};
 use crate::plan::{Action, Plan, live_body, schema_for};
-use crate::schema::Schemas;
 
 /// The unique values an entity of `kind` with this body holds: `(constraint, value)` pairs,
 /// where a constraint is `<table>.<field>` for a unique field, or `<table>.cache_key` for a

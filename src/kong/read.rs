@@ -10,7 +10,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::client::{KongClient, KongError};
-use crate::model::{Entity, Kind, Ref, State, membership_id};
+use crate::kong::{KongKind, membership_id};
+use crate::model::{Entity, Ref, State};
 
 /// What a gateway told us about itself.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,9 +53,9 @@ pub async fn gateway_info(client: &KongClient) -> Result<GatewayInfo, KongError>
 /// not serve (Enterprise ones on Kong OSS: 404) read as empty.
 pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Live, KongError> {
     let info = gateway_info(client).await?;
-    let mut tasks: JoinSet<Result<(Kind, Vec<Value>), KongError>> = JoinSet::new();
-    for &kind in Kind::ALL {
-        if matches!(kind, Kind::Target | Kind::ConsumerGroupConsumer) {
+    let mut tasks: JoinSet<Result<(KongKind, Vec<Value>), KongError>> = JoinSet::new();
+    for &kind in KongKind::ALL {
+        if matches!(kind, KongKind::Target | KongKind::ConsumerGroupConsumer) {
             continue;
         }
         let client = client.clone();
@@ -68,7 +69,7 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
             Ok((kind, rows))
         });
     }
-    let mut by_kind: BTreeMap<Kind, Vec<Value>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<KongKind, Vec<Value>> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         let (kind, rows) = joined.map_err(|e| KongError::Config(format!("reader task failed: {e}")))??;
         by_kind.insert(kind, rows);
@@ -76,7 +77,7 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
 
     let limit = Arc::new(Semaphore::new(16));
     let mut nested: JoinSet<Result<Vec<Entity>, KongError>> = JoinSet::new();
-    for upstream in by_kind.get(&Kind::Upstream).into_iter().flatten() {
+    for upstream in by_kind.get(&KongKind::Upstream).into_iter().flatten() {
         let Some(id) = upstream.get("id").and_then(Value::as_str).map(str::to_owned) else { continue };
         let (client, limit, tags) = (client.clone(), limit.clone(), select_tags.to_vec());
         nested.spawn(async move {
@@ -84,13 +85,13 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
             let rows = list_all(&client, &format!("/upstreams/{id}/targets"), &[]).await?;
             Ok(rows
                 .into_iter()
-                .map(|row| entity_from_json(Kind::Target, row))
+                .map(|row| entity_from_json(KongKind::Target, row))
                 .filter(|e| e.has_all_tags(&tags))
                 .collect())
         });
     }
-    let consumers_in_scope: HashSet<String> = ids_of(by_kind.get(&Kind::Consumer));
-    let groups: Vec<String> = ids_of(by_kind.get(&Kind::ConsumerGroup)).into_iter().collect();
+    let consumers_in_scope: HashSet<String> = ids_of(by_kind.get(&KongKind::Consumer));
+    let groups: Vec<String> = ids_of(by_kind.get(&KongKind::ConsumerGroup)).into_iter().collect();
     let memberships = read_memberships(client, &groups, &consumers_in_scope);
 
     let mut entities = Vec::new();
@@ -143,7 +144,7 @@ pub async fn read_memberships(
 /// A membership row as an entity: refs to both sides and a deterministic id derived from
 /// them (Kong gives membership no id of its own).
 pub fn membership(group_id: &str, consumer_id: &str) -> Entity {
-    let mut e = Entity::new(Kind::ConsumerGroupConsumer);
+    let mut e = Entity::new(KongKind::ConsumerGroupConsumer);
     e.id = Some(membership_id(group_id, consumer_id));
     e.refs.insert("consumer_group", Ref::Id(group_id.to_owned()));
     e.refs.insert("consumer", Ref::Id(consumer_id.to_owned()));
@@ -179,7 +180,7 @@ pub async fn list_all(client: &KongClient, path: &str, tags: &[String]) -> Resul
 /// Converts one Admin API row into an [`Entity`]: `id` taken out, foreign keys
 /// (`{"id": ...}`) turned into [`Ref::Id`], server-owned fields (`created_at`,
 /// `updated_at`, a certificate's `snis` list) dropped.
-pub fn entity_from_json(kind: Kind, row: Value) -> Entity {
+pub fn entity_from_json(kind: KongKind, row: Value) -> Entity {
     let mut fields = match row {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -195,7 +196,7 @@ pub fn entity_from_json(kind: Kind, row: Value) -> Entity {
     }
     fields.remove("created_at");
     fields.remove("updated_at");
-    if kind == Kind::Certificate {
+    if kind == KongKind::Certificate {
         fields.remove("snis");
     }
     e.fields = fields;

@@ -2,12 +2,10 @@
 //! natural keys. Pure data; no I/O.
 
 mod entity;
-mod key;
-mod kind;
 
+pub use crate::kong::key::{membership_id, natural_key, normalize_target, pem_digest};
+pub use crate::kong::kind::{ForeignKey, KongKind as Kind, OnDelete};
 pub use entity::{Entity, Origin, Ref};
-pub use key::{membership_id, natural_key, normalize_target, pem_digest};
-pub use kind::{ForeignKey, Kind, OnDelete};
 
 /// A whole configuration: desired (from files) or live (from a gateway).
 #[derive(Debug, Clone, Default, PartialEq)]

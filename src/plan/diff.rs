@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
+use crate::kong::schema::{Field, FieldType, Schema};
 use crate::model::Kind;
-use crate::schema::{Field, FieldType, Schema};
 
 /// One changed field: its dotted path (`config.minute`) and values before and after
 /// (`None` = absent). For sensitive fields the values are kept here for apply, but every

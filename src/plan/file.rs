@@ -11,8 +11,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Change, Plan, Summary, comparable, live_body};
+use crate::kong::schema::Schemas;
 use crate::model::State;
-use crate::schema::Schemas;
 
 /// Version of the saved plan format.
 pub const PLAN_FILE_VERSION: &str = "1";

@@ -20,8 +20,8 @@ pub use normalize::{
 };
 pub use resolve::{LiveIndex, ResolveError, Resolved, resolve};
 
+use crate::kong::schema::Schemas;
 use crate::model::{Kind, Origin, Ref, State};
-use crate::schema::Schemas;
 
 /// What a change does, in Terraform's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

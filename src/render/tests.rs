@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::{json as json_view, markdown, text};
+use crate::kong::schema::Schemas;
 use crate::model::{Kind, Ref, State};
 use crate::plan::{Plan, PlanInput, build};
-use crate::schema::Schemas;
 
 use crate::model::test_entity as entity;
 

@@ -4,8 +4,8 @@
 //! `pem.private_key`), every field Kong's schemas mark `encrypted`, and plugin `config`
 //! fields marked `encrypted` or `referenceable`.
 
+use crate::kong::schema::{Field, Schema};
 use crate::model::Kind;
-use crate::schema::{Field, Schema};
 
 /// Whether the field at dotted `path` of an entity of `kind` is sensitive. `schema` is the
 /// entity's schema (the plugin's full schema for plugins), when known.
@@ -89,7 +89,7 @@ pub const SENSITIVE: &str = "(sensitive value)";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Schemas;
+    use crate::kong::schema::Schemas;
 
     #[test]
     fn credentials_and_schema_flags() {

@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::is_sensitive;
+use crate::kong::schema::Schemas;
 use crate::model::{Kind, Ref, State};
 use crate::plan::{live_body, schema_for, short_name};
-use crate::schema::Schemas;
 
 const MARK_START: &str = "GATEFORMSECRETPLACEHOLDER";
 const MARK_END: &str = "ENDGATEFORMSECRET";

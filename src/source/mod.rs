@@ -8,8 +8,6 @@
 //! → [`Desired`] state, or every problem found as [`Diagnostics`]) and [`dump`] (a
 //! [`State`](crate::model::State) → decK YAML or JSON).
 
-pub mod convert;
-pub mod deck;
 pub mod diag;
 pub mod env;
 pub mod environments;
@@ -17,8 +15,8 @@ pub mod git;
 pub mod inputs;
 pub mod yaml;
 
-pub use deck::read::finish::add_tags;
-pub use deck::read::{Desired, LoadOptions, load};
-pub use deck::write::{DumpError, DumpFormat, DumpOptions, dump};
+pub use crate::kong::deck::read::finish::add_tags;
+pub use crate::kong::deck::read::{Desired, LoadOptions, load};
+pub use crate::kong::deck::write::{DumpError, DumpFormat, DumpOptions, dump};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use inputs::{Input, read_inputs};

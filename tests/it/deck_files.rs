@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use gateform::kong::schema::Schemas;
 use gateform::model::{Kind, Ref, State};
-use gateform::schema::Schemas;
 use gateform::source::{Desired, DumpOptions, Input, LoadOptions, dump, load, read_inputs};
 use serde_json::Value;
 

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use gateform::kong::sandbox::{Sandbox, SandboxOptions};
 use gateform::kong::{ClientConfig, KongClient};
-use gateform::sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
 
 /// An in-process sandbox that lives as long as this value.
@@ -28,7 +28,7 @@ impl TestSandbox {
     pub fn start_with(mut opts: SandboxOptions) -> Self {
         opts.listen = "127.0.0.1:0".parse().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let sandbox = runtime.block_on(gateform::sandbox::start(opts)).expect("sandbox starts");
+        let sandbox = runtime.block_on(gateform::kong::sandbox::start(opts)).expect("sandbox starts");
         let url = sandbox.url();
         let client = KongClient::new(ClientConfig::new(url.clone())).unwrap();
         TestSandbox { url, client, sandbox: Some(sandbox), runtime }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gateform::sandbox::FaultRule;
+use gateform::kong::sandbox::FaultRule;
 use serde_json::json;
 
 use super::{apply, converge, plan};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use gateform::sandbox::SandboxOptions;
+use gateform::kong::sandbox::SandboxOptions;
 use serde_json::Value;
 
 use crate::common::{TestSandbox, gateform_env, real_configs_dir};
@@ -37,7 +37,7 @@ fn custom_plugins(path: &std::path::Path) -> Vec<String> {
     let doc = gateform::source::yaml::parse(&text).map(|n| n.to_json()).unwrap_or(Value::Null);
     let mut names = BTreeSet::new();
     collect_plugin_names(&doc, false, &mut names);
-    let bundled = gateform::schema::Schemas::bundled();
+    let bundled = gateform::kong::schema::Schemas::bundled();
     names.into_iter().filter(|n| bundled.plugin(n).is_none()).collect()
 }
 

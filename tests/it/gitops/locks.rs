@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use gateform::kong::sandbox::FaultRule;
 use gateform::ledger::{Ledger, RunFilter, RunRecord, RunResult};
-use gateform::sandbox::FaultRule;
 
 use super::{Repo, ledger_in};
 use crate::common::{Run, TestSandbox, gateform, gateform_cmd};

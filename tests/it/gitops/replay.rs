@@ -124,7 +124,7 @@ fn a_replay_whose_verification_fails_exits_non_zero_with_the_leftover() {
     // what is missing.
     let repo = Repo::tagged();
     let sb = TestSandbox::start();
-    sb.sandbox().inject_fault(gateform::sandbox::FaultRule {
+    sb.sandbox().inject_fault(gateform::kong::sandbox::FaultRule {
         method: Some("PUT".into()),
         path: "/routes/*".into(),
         status: Some(400),

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{db, start};
-use gateform::sandbox::{FaultRule, SandboxOptions};
+use gateform::kong::sandbox::{FaultRule, SandboxOptions};
 
 async fn crud(s: &super::Sb, coll: &str, body: Value, patch: Value) -> Value {
     let created = s.create(coll, body).await;

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::start;
-use gateform::sandbox::SandboxOptions;
+use gateform::kong::sandbox::SandboxOptions;
 
 fn dbless() -> SandboxOptions {
     SandboxOptions { db_less: true, ..Default::default() }

@@ -223,7 +223,7 @@ async fn referenced_by_others() {
 
 #[tokio::test]
 async fn dbless_write() {
-    let s = super::start(gateform::sandbox::SandboxOptions { db_less: true, ..Default::default() }).await;
+    let s = super::start(gateform::kong::sandbox::SandboxOptions { db_less: true, ..Default::default() }).await;
     let (st, b) = s.post("/routes", json!({"paths": ["/"]})).await;
     assert_eq!(st, 405);
     assert_eq!(
@@ -238,7 +238,8 @@ async fn dbless_write() {
 async fn db_down_is_an_unexpected_error() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("kong.db");
-    let s = super::start(gateform::sandbox::SandboxOptions { data: Some(data.clone()), ..Default::default() }).await;
+    let s =
+        super::start(gateform::kong::sandbox::SandboxOptions { data: Some(data.clone()), ..Default::default() }).await;
     let (st, _) = s.post("/consumers", json!({"username": "before"})).await;
     assert_eq!(st, 201);
     let blocker = rusqlite::Connection::open(&data).unwrap();

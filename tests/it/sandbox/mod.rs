@@ -6,7 +6,7 @@ mod dbless;
 mod examples;
 mod real_configs;
 
-use gateform::sandbox::{self, Sandbox, SandboxOptions};
+use gateform::kong::sandbox::{self, Sandbox, SandboxOptions};
 use serde_json::Value;
 
 /// A running sandbox and a client.

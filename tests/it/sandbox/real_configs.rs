@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::start;
-use gateform::sandbox::SandboxOptions;
+use gateform::kong::sandbox::SandboxOptions;
 
 fn render(text: &str) -> String {
     let mut out = String::new();

@@ -1,0 +1,336 @@
+//! One input file: rendering, parsing, and its top-level `_` keys (`_format_version`,
+//! `_info`, `_workspace`, `_konnect`, `_transform`, `_plugin_configs`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::kong::KongKind;
+use crate::kong::deck::convert::FormatVersion;
+use crate::model::Origin;
+use crate::source::diag::Diagnostic;
+use crate::source::env::{SourceMap, render};
+use crate::source::yaml::{Node, NodeValue, Pos, parse};
+
+/// A parsed input: its rendered YAML tree (positions in rendered text) and the way back
+/// to the original text.
+pub(crate) struct SourceFile {
+    pub name: Arc<str>,
+    pub map: SourceMap,
+    pub root: Node,
+    /// Rendered positions of nodes whose text came (wholly or partly) from `env`.
+    pub env_nodes: HashSet<Pos>,
+    pub header: Header,
+}
+
+/// What the `_` keys of one file say.
+#[derive(Default)]
+pub(crate) struct Header {
+    pub version: Option<FormatVersion>,
+    pub version_pos: Option<Pos>,
+    pub select_tags: Option<(Vec<String>, Pos)>,
+    pub lookup_tags: Vec<(KongKind, Vec<String>)>,
+    /// `_info.defaults.<service|route|upstream|target>` mappings.
+    pub defaults: Vec<(KongKind, Node)>,
+    pub workspace: Option<(String, Pos)>,
+    pub plugin_configs: Vec<(String, Node)>,
+}
+
+/// Top-level keys that are not entity collections.
+pub(crate) const HEADER_KEYS: &[&str] =
+    &["_format_version", "_transform", "_info", "_workspace", "_konnect", "_plugin_configs", "_comment"];
+
+/// decK collections gateform does not manage (yet).
+pub(crate) const UNSUPPORTED_COLLECTIONS: &[&str] = &[
+    "filter_chains",
+    "partials",
+    "licenses",
+    "rbac_roles",
+    "custom_entities",
+    "service_packages",
+    "cloned_plugins",
+    "custom_plugins",
+    "workspaces",
+];
+
+impl SourceFile {
+    /// Where a rendered position is in the original file.
+    pub fn origin(&self, pos: Pos) -> Origin {
+        let p = self.map.original(pos);
+        Origin { file: self.name.clone(), line: p.line, column: p.column }
+    }
+
+    /// Whether the node starting at `pos` holds text that came from a `DECK_*` variable.
+    pub fn is_env(&self, pos: Pos) -> bool {
+        self.env_nodes.contains(&pos)
+    }
+}
+
+/// Renders and parses one input. Errors go to `diags`; `None` when nothing more can be read.
+pub(crate) fn open(
+    name: &str,
+    text: &str,
+    env: &BTreeMap<String, String>,
+    env_values: &mut Vec<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<SourceFile> {
+    let name: Arc<str> = Arc::from(name);
+    let at = |pos: Pos| Some(Origin { file: name.clone(), line: pos.line, column: pos.column });
+    let rendered = match render(text, env) {
+        Ok(r) => r,
+        Err(errors) => {
+            diags.extend(errors.into_iter().map(|e| Diagnostic::error(at(e.pos), e.message)));
+            return None;
+        }
+    };
+    env_values.extend(rendered.env_values.iter().cloned());
+    let root = match parse(&rendered.text) {
+        Ok(root) => root,
+        Err(e) => {
+            let p = rendered.map.original(e.pos);
+            diags.push(Diagnostic::error(at(p), format!("invalid YAML: {}", e.message)));
+            return None;
+        }
+    };
+    let env_nodes = env_nodes(&root, &rendered.map, &rendered.env_ranges);
+    let mut file = SourceFile { name, map: rendered.map, root, env_nodes, header: Header::default() };
+    match &file.root.value {
+        NodeValue::Map(_) | NodeValue::Null => {}
+        _ => {
+            diags.push(Diagnostic::error(
+                Some(file.origin(file.root.pos)),
+                format!("a decK file holds a mapping at the top level, not {}", file.root.type_name()),
+            ));
+            return None;
+        }
+    }
+    file.header = read_header(&file, diags);
+    Some(file)
+}
+
+/// Nodes holding text from an `env` expression: those starting inside a substituted range,
+/// and the scalar a substitution is embedded in (the last node starting before it).
+fn env_nodes(root: &Node, map: &SourceMap, ranges: &[Range<usize>]) -> HashSet<Pos> {
+    let mut out = HashSet::new();
+    if ranges.is_empty() {
+        return out;
+    }
+    let mut starts: Vec<(usize, Pos, bool)> = Vec::new();
+    collect_starts(root, map, &mut starts);
+    starts.sort_by_key(|s| s.0);
+    for range in ranges {
+        let first = starts.partition_point(|s| s.0 < range.start);
+        for s in &starts[first..] {
+            if s.0 >= range.end {
+                break;
+            }
+            out.insert(s.1);
+        }
+        if first > 0 {
+            let before = &starts[first - 1];
+            if before.2 {
+                out.insert(before.1);
+            }
+        }
+    }
+    out
+}
+
+fn collect_starts(node: &Node, map: &SourceMap, out: &mut Vec<(usize, Pos, bool)>) {
+    let byte = map.rendered_byte(node.pos).unwrap_or(0);
+    match &node.value {
+        NodeValue::Seq(items) => {
+            out.push((byte, node.pos, false));
+            for item in items {
+                collect_starts(item, map, out);
+            }
+        }
+        NodeValue::Map(entries) => {
+            out.push((byte, node.pos, false));
+            for (k, v) in entries {
+                out.push((map.rendered_byte(k.pos).unwrap_or(0), k.pos, false));
+                collect_starts(v, map, out);
+            }
+        }
+        _ => out.push((byte, node.pos, true)),
+    }
+}
+
+fn read_header(file: &SourceFile, diags: &mut Vec<Diagnostic>) -> Header {
+    let mut h = Header::default();
+    let err =
+        |diags: &mut Vec<Diagnostic>, pos: Pos, msg: String| diags.push(Diagnostic::error(Some(file.origin(pos)), msg));
+    let Some(entries) = file.root.entries() else {
+        return h;
+    };
+    for (key, value) in entries {
+        match key.key_text().as_str() {
+            "_format_version" => {
+                h.version_pos = Some(value.pos);
+                match value.as_str() {
+                    Some(v) => match FormatVersion::parse(v) {
+                        Ok(v) => h.version = Some(v),
+                        Err(msg) => err(diags, value.pos, msg),
+                    },
+                    None => err(
+                        diags,
+                        value.pos,
+                        format!("_format_version must be a string such as \"3.0\" (quoted), not {}", value.type_name()),
+                    ),
+                }
+            }
+            "_workspace" => match value.as_str() {
+                Some(ws) if !ws.is_empty() => h.workspace = Some((ws.to_owned(), value.pos)),
+                _ => err(diags, value.pos, "_workspace must be a non-empty string".into()),
+            },
+            "_transform" if !matches!(value.value, NodeValue::Bool(_) | NodeValue::Null) => {
+                err(diags, value.pos, format!("_transform: expected a boolean, not {}", value.type_name()));
+            }
+            "_konnect" => diags.push(Diagnostic::warning(
+                Some(file.origin(key.pos)),
+                "_konnect is ignored: gateform manages a Kong Gateway through its Admin API, not Konnect",
+            )),
+            "_plugin_configs" => match &value.value {
+                NodeValue::Map(configs) => {
+                    for (name, config) in configs {
+                        if config.entries().is_none() {
+                            err(
+                                diags,
+                                config.pos,
+                                format!("_plugin_configs.{}: expected a mapping (a plugin config)", name.key_text()),
+                            );
+                        } else {
+                            h.plugin_configs.push((name.key_text(), config.clone()));
+                        }
+                    }
+                }
+                NodeValue::Null => {}
+                _ => err(diags, value.pos, "_plugin_configs: expected a mapping of names to plugin configs".into()),
+            },
+            "_info" => read_info(file, value, &mut h, diags),
+            _ => {}
+        }
+    }
+    h
+}
+
+fn string_list(file: &SourceFile, node: &Node, what: &str, diags: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    match &node.value {
+        NodeValue::Seq(items) => {
+            for item in items {
+                match item.as_str() {
+                    Some(s) => out.push(s.to_owned()),
+                    None => {
+                        diags.push(Diagnostic::error(
+                            Some(file.origin(item.pos)),
+                            format!("{what}: expected a list of strings"),
+                        ));
+                        return None;
+                    }
+                }
+            }
+            Some(out)
+        }
+        NodeValue::Null => Some(out),
+        _ => {
+            diags.push(Diagnostic::error(Some(file.origin(node.pos)), format!("{what}: expected a list of strings")));
+            None
+        }
+    }
+}
+
+fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Diagnostic>) {
+    let entries = match &info.value {
+        NodeValue::Map(entries) => entries,
+        NodeValue::Null => return,
+        _ => {
+            diags.push(Diagnostic::error(Some(file.origin(info.pos)), "_info: expected a mapping"));
+            return;
+        }
+    };
+    for (key, value) in entries {
+        let key_text = key.key_text();
+        match key_text.as_str() {
+            "select_tags" => {
+                if let Some(tags) = string_list(file, value, "_info.select_tags", diags) {
+                    h.select_tags = Some((tags, value.pos));
+                }
+            }
+            "default_lookup_tags" => {
+                let Some(kinds) = value.entries() else {
+                    if !matches!(value.value, NodeValue::Null) {
+                        diags.push(Diagnostic::error(
+                            Some(file.origin(value.pos)),
+                            "_info.default_lookup_tags: expected a mapping",
+                        ));
+                    }
+                    continue;
+                };
+                for (k, tags) in kinds {
+                    let name = k.key_text();
+                    let what = format!("_info.default_lookup_tags.{name}");
+                    match name.as_str() {
+                        "services" | "routes" | "consumers" | "consumer_groups" => {
+                            if let (Some(kind), Some(tags)) =
+                                (KongKind::from_table(&name), string_list(file, tags, &what, diags))
+                            {
+                                h.lookup_tags.push((kind, tags));
+                            }
+                        }
+                        "partials" => diags.push(Diagnostic::warning(
+                            Some(file.origin(k.pos)),
+                            format!("{what} is ignored: gateform does not manage partials"),
+                        )),
+                        _ => diags.push(Diagnostic::error(
+                            Some(file.origin(k.pos)),
+                            format!("{what}: unknown kind (expected services, routes, consumers or consumer_groups)"),
+                        )),
+                    }
+                }
+            }
+            "defaults" => {
+                let Some(kinds) = value.entries() else {
+                    if !matches!(value.value, NodeValue::Null) {
+                        diags.push(Diagnostic::error(
+                            Some(file.origin(value.pos)),
+                            "_info.defaults: expected a mapping",
+                        ));
+                    }
+                    continue;
+                };
+                for (k, defaults) in kinds {
+                    let kind = match k.key_text().as_str() {
+                        "service" => KongKind::Service,
+                        "route" => KongKind::Route,
+                        "upstream" => KongKind::Upstream,
+                        "target" => KongKind::Target,
+                        other => {
+                            diags.push(Diagnostic::error(
+                                Some(file.origin(k.pos)),
+                                format!(
+                                    "_info.defaults.{other}: unknown kind (expected service, route, upstream or target)"
+                                ),
+                            ));
+                            continue;
+                        }
+                    };
+                    match &defaults.value {
+                        NodeValue::Map(_) => h.defaults.push((kind, defaults.clone())),
+                        NodeValue::Null => {}
+                        _ => diags.push(Diagnostic::error(
+                            Some(file.origin(defaults.pos)),
+                            format!("_info.defaults.{}: expected a mapping", k.key_text()),
+                        )),
+                    }
+                }
+            }
+            "consumer_group_policy_overrides" | "skip_hash_for_basic_auth" | "include_plugin_definitions" => diags
+                .push(Diagnostic::warning(
+                    Some(file.origin(key.pos)),
+                    format!("_info.{key_text} is ignored by gateform"),
+                )),
+            other => diags.push(Diagnostic::error(Some(file.origin(key.pos)), format!("_info.{other}: unknown key"))),
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! DB-less `/config` (`kong-admin-api.md` §3.7, §6): load a whole declarative document
+//! (nested entities, foreign keys by name or id, deterministic UUIDv5 ids), all-or-nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::body::{Body, form_object};
+use super::entity::{self, Mode};
+use super::error::{ApiError, ApiResult, lua_pretty};
+use super::ops::{Ctx, Resp};
+use super::store::{Change, Row, Store, unique_constraints};
+use crate::kong::KongKind;
+use crate::kong::schema::is_uuid;
+
+const BASE_NS: &str = "fd02801f-0957-4a15-a55a-c8d9606f30b5";
+
+/// Children a declarative entity may nest: (parent, key in the document, child kind).
+fn nested_keys(parent: KongKind) -> Vec<(String, KongKind)> {
+    KongKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| {
+            *k != KongKind::ConsumerGroupConsumer
+                && k.foreign_keys().iter().any(|f| {
+                    f.parent == parent
+                        && (f.on_delete == crate::model::OnDelete::Cascade || matches!(k, KongKind::Route))
+                })
+        })
+        .map(|k| (k.table().to_owned(), k))
+        .collect()
+}
+
+struct Item {
+    kind: KongKind,
+    data: Map<String, Value>,
+    path: Vec<Value>,
+    ref_errors: Map<String, Value>,
+}
+
+fn truthy(v: Option<&str>) -> bool {
+    v.is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "on" | "yes"))
+}
+
+fn det_id(kind: KongKind, key: &str) -> String {
+    let base = Uuid::parse_str(BASE_NS).unwrap_or(Uuid::nil());
+    let ns = Uuid::new_v5(&base, kind.table().as_bytes());
+    Uuid::new_v5(&ns, key.as_bytes()).to_string()
+}
+
+/// `GET|POST /config`.
+pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
+    if !ctx.inner.env.db_less {
+        return Err(ApiError::bad_request(
+            "this endpoint is only available when Kong is configured to not use a database",
+        ));
+    }
+    if method == "GET" {
+        let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
+        let mut doc = Map::new();
+        doc.insert("_format_version".into(), json!("3.0"));
+        doc.insert("_transform".into(), json!(false));
+        for kind in KongKind::ALL.iter().copied().filter(|k| *k != KongKind::ConsumerGroupConsumer) {
+            let rows: Vec<Value> = store.table(kind).values().map(|r| Value::Object(r.data.clone())).collect();
+            if !rows.is_empty() {
+                doc.insert(kind.table().into(), Value::Array(rows));
+            }
+        }
+        let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
+        return Ok((StatusCode::OK, Some(json!({ "config": text }))));
+    }
+    let mut flags: HashMap<String, String> = ctx.query.clone();
+    let parse_text = |t: &str| -> ApiResult<Value> {
+        crate::source::yaml::parse(t).map(|n| n.to_json()).map_err(|e| {
+            ApiError::dao(
+                StatusCode::BAD_REQUEST,
+                14,
+                "invalid declarative configuration",
+                format!("failed parsing declarative configuration: {e}"),
+                None,
+            )
+        })
+    };
+    let doc = match body {
+        Body::Json(Value::Object(o)) if o.contains_key("_format_version") => Value::Object(o.clone()),
+        Body::Json(Value::Object(o)) => {
+            for k in ["flatten_errors", "check_hash"] {
+                if let Some(v) = o.get(k) {
+                    flags.insert(k.into(), crate::kong::schema::lua_value(v));
+                }
+            }
+            match o.get("config") {
+                Some(Value::String(s)) => parse_text(s)?,
+                Some(Value::Object(c)) => Value::Object(c.clone()),
+                _ if !o.is_empty() => Value::Object(o.clone()),
+                _ => {
+                    return Err(ApiError::bad_request("expected a declarative configuration"));
+                }
+            }
+        }
+        Body::Form(pairs) => {
+            let o = form_object(pairs);
+            for k in ["flatten_errors", "check_hash"] {
+                if let Some(Value::String(v)) = o.get(k) {
+                    flags.insert(k.into(), v.clone());
+                }
+            }
+            match o.get("config") {
+                Some(Value::String(s)) => parse_text(s)?,
+                _ => {
+                    return Err(ApiError::bad_request("expected a declarative configuration"));
+                }
+            }
+        }
+        Body::Yaml(t) => parse_text(t)?,
+        _ => {
+            return Err(ApiError::bad_request("expected a declarative configuration"));
+        }
+    };
+    let Value::Object(doc) = doc else {
+        return Err(ApiError::bad_request("expected a declarative configuration"));
+    };
+    let canonical = Value::Object(doc.clone()).to_string();
+    let hash = hex::encode(&Sha256::digest(canonical.as_bytes())[..16]);
+    if truthy(flags.get("check_hash").map(String::as_str))
+        && ctx.inner.config_hash.lock().map(|h| *h == hash).unwrap_or(false)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, None));
+    }
+    let flatten = truthy(flags.get("flatten_errors").map(String::as_str));
+    let store = load(ctx, &doc, flatten)?;
+    let mut out = Map::new();
+    for (kind, row) in store.all_rows() {
+        if kind == KongKind::ConsumerGroupConsumer {
+            continue;
+        }
+        let slot = out.entry(kind.table().to_owned()).or_insert_with(|| json!({}));
+        slot[row.id()] = entity::render(&ctx.inner.env, &store, kind, row, entity::now_secs());
+    }
+    if let Some(p) = &ctx.inner.persist {
+        let mut p = p.lock().map_err(|_| ApiError::internal())?;
+        let mut meta = Map::new();
+        meta.insert("configuration_hash".into(), json!(hash));
+        p.replace_all(&store, &meta).map_err(|_| ApiError::internal())?;
+    }
+    *ctx.inner.store.write().map_err(|_| ApiError::internal())? = store;
+    if let Ok(mut h) = ctx.inner.config_hash.lock() {
+        *h = hash;
+    }
+    Ok((StatusCode::CREATED, Some(Value::Object(out))))
+}
+
+fn set_error(errors: &mut Value, path: &[Value], err: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        *errors = err;
+        return;
+    };
+    match first {
+        Value::String(k) => {
+            if !errors.is_object() {
+                *errors = json!({});
+            }
+            let slot = errors.as_object_mut().map(|o| o.entry(k.clone()).or_insert(Value::Null));
+            if let Some(slot) = slot {
+                set_error(slot, rest, err);
+            }
+        }
+        Value::Number(n) => {
+            let i = n.as_u64().unwrap_or(0) as usize;
+            if !errors.is_array() {
+                *errors = json!([]);
+            }
+            if let Some(a) = errors.as_array_mut() {
+                while a.len() <= i {
+                    a.push(Value::Null);
+                }
+                set_error(&mut a[i], rest, err);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn flatten_fields(prefix: &str, v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::String(m) if prefix == "@entity" || prefix.is_empty() => {
+            out.push(json!({"type": "entity", "message": m}))
+        }
+        Value::String(m) => out.push(json!({"type": "field", "field": prefix, "message": m})),
+        Value::Array(a) if prefix == "@entity" => {
+            a.iter().for_each(|m| out.push(json!({"type": "entity", "message": m})))
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| !x.is_null())
+            .for_each(|(i, x)| flatten_fields(&format!("{prefix}.{}", i + 1), x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            flatten_fields(
+                &if prefix.is_empty() || k == "@entity" { k.clone() } else { format!("{prefix}.{k}") },
+                x,
+                out,
+            )
+        }),
+        _ => {}
+    }
+}
+
+fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Store> {
+    let mut errors = json!({});
+    let mut flat_errors: Vec<Value> = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
+    let mut memberships: Vec<(Value, Value, Vec<Value>)> = Vec::new();
+    match doc.get("_format_version") {
+        Some(Value::String(v)) if ["1.1", "2.1", "3.0"].contains(&v.as_str()) => {}
+        Some(Value::String(_)) => {
+            set_error(&mut errors, &[json!("_format_version")], json!("expected one of: 1.1, 2.1, 3.0"))
+        }
+        Some(_) => set_error(&mut errors, &[json!("_format_version")], json!("expected a string")),
+        None => set_error(&mut errors, &[json!("_format_version")], json!("required field missing")),
+    }
+    for (key, value) in doc {
+        if matches!(key.as_str(), "_format_version" | "_transform" | "_comment") {
+            continue;
+        }
+        let Some(kind) = KongKind::from_table(key).filter(|k| *k != KongKind::ConsumerGroupConsumer) else {
+            set_error(&mut errors, &[json!(key)], json!("unknown field"));
+            continue;
+        };
+        let Value::Array(list) = value else {
+            set_error(&mut errors, &[json!(key)], json!("expected an array"));
+            continue;
+        };
+        for (i, v) in list.iter().enumerate() {
+            collect(kind, v, vec![json!(key), json!(i)], None, &mut items, &mut memberships, &mut errors);
+        }
+    }
+    // names → ids, for foreign keys given as strings
+    let mut by_key: HashMap<(KongKind, String), String> = HashMap::new();
+    for it in &items {
+        let id = it.data.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+        for c in unique_constraints(it.kind).iter().filter(|c| c.len() == 1) {
+            if let Some(Value::String(s)) = it.data.get(c[0]) {
+                by_key.entry((it.kind, s.clone())).or_insert_with(|| id.clone());
+            }
+        }
+        by_key.insert((it.kind, id.clone()), id);
+    }
+    for it in &mut items {
+        for fk in it.kind.foreign_keys() {
+            let resolved = match it.data.get(fk.field) {
+                Some(Value::String(s)) => match by_key.get(&(fk.parent, s.clone())) {
+                    Some(id) => Some(id.clone()),
+                    None if is_uuid(s) => Some(s.to_ascii_lowercase()),
+                    None => {
+                        let msg =
+                            format!("invalid reference '{}: {s}' (no such entry in '{}')", fk.field, fk.parent.table());
+                        it.ref_errors.insert(fk.field.into(), json!(msg));
+                        None
+                    }
+                },
+                Some(Value::Object(o)) if !o.contains_key("id") => o
+                    .values()
+                    .find_map(Value::as_str)
+                    .map(|s| by_key.get(&(fk.parent, s.to_owned())).cloned().unwrap_or_else(|| s.to_owned())),
+                _ => None,
+            };
+            if let Some(id) = resolved {
+                it.data.insert(fk.field.into(), json!({ "id": id }));
+            }
+        }
+    }
+    items.sort_by_key(|it| it.kind.level());
+    let mut store = Store::new();
+    for it in items {
+        let id = it.data.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+        if !it.ref_errors.is_empty() {
+            set_error(&mut errors, &it.path, Value::Object(it.ref_errors.clone()));
+            continue;
+        }
+        let result = (|| -> ApiResult<(Arc<Row>, Option<Vec<String>>)> {
+            if store.get(it.kind, &id).is_some() {
+                return Err(ApiError::bad_request(format!(
+                    "uniqueness violation: '{}' entity with primary key set to '{id}' already declared",
+                    it.kind.table()
+                )));
+            }
+            let p = entity::prepare(&ctx.inner.env, &store, it.kind, Mode::Insert, it.data.clone(), None)?;
+            if let Some((fields, _)) = store.unique_conflict(it.kind, &p.row.data, &id) {
+                let f = fields[0];
+                let v = crate::kong::schema::lua_value(p.row.data.get(f).unwrap_or(&Value::Null));
+                return Err(ApiError::bad_request(format!(
+                    "uniqueness violation: '{}' entity with {f} set to '{v}' already declared",
+                    it.kind.table()
+                )));
+            }
+            entity::check_db(&ctx.inner.env, &store, it.kind, &p.row.data, true)?;
+            Ok((Arc::new(p.row), p.snis))
+        })();
+        match result {
+            Ok((row, snis)) => {
+                let mut changes = vec![Change::Put(it.kind, row)];
+                for n in snis.unwrap_or_default() {
+                    let mut d = Map::new();
+                    d.insert("name".into(), json!(n));
+                    d.insert("certificate".into(), json!({"id": id}));
+                    d.insert("id".into(), json!(det_id(KongKind::Sni, &format!("{n}:*"))));
+                    d.insert("created_at".into(), json!(entity::now_secs()));
+                    d.insert("updated_at".into(), json!(entity::now_secs()));
+                    d.insert("tags".into(), Value::Null);
+                    changes.push(Change::Put(KongKind::Sni, Arc::new(Row { data: d, expires: None })));
+                }
+                store.apply(&changes);
+            }
+            Err(e) => {
+                let body = e.body.unwrap_or(Value::Null);
+                let err =
+                    body.get("fields").cloned().unwrap_or_else(|| body.get("message").cloned().unwrap_or(Value::Null));
+                if flatten {
+                    let mut errs = Vec::new();
+                    flatten_fields("", &err, &mut errs);
+                    let mut fe = json!({"entity_type": it.kind.singular(), "entity": Value::Object(it.data.clone()), "errors": errs});
+                    if !id.is_empty() {
+                        fe["entity_id"] = json!(id);
+                    }
+                    if let Some(n) = it.kind.endpoint_key().and_then(|k| it.data.get(k)).filter(|v| v.is_string()) {
+                        fe["entity_name"] = n.clone();
+                    }
+                    if let Some(t) = it.data.get("tags").filter(|v| v.is_array()) {
+                        fe["entity_tags"] = t.clone();
+                    }
+                    flat_errors.push(fe);
+                }
+                set_error(&mut errors, &it.path, err);
+            }
+        }
+    }
+    for (group, consumer, path) in memberships {
+        let g = group.as_str().and_then(|s| by_key.get(&(KongKind::ConsumerGroup, s.to_owned()))).cloned();
+        let c = consumer.as_str().and_then(|s| by_key.get(&(KongKind::Consumer, s.to_owned()))).cloned();
+        match (g, c) {
+            (Some(g), Some(c))
+                if store.get(KongKind::ConsumerGroup, &g).is_some() && store.get(KongKind::Consumer, &c).is_some() =>
+            {
+                let mut d = Map::new();
+                d.insert("id".into(), json!(crate::model::membership_id(&g, &c)));
+                d.insert("created_at".into(), json!(entity::now_secs()));
+                d.insert("consumer_group".into(), json!({"id": g}));
+                d.insert("consumer".into(), json!({"id": c}));
+                store.apply(&[Change::Put(KongKind::ConsumerGroupConsumer, Arc::new(Row { data: d, expires: None }))]);
+            }
+            _ => set_error(
+                &mut errors,
+                &path,
+                json!(format!("consumer group membership cannot be resolved ({group} / {consumer})")),
+            ),
+        }
+    }
+    if errors.as_object().is_some_and(|o| !o.is_empty()) {
+        let mut body = json!({
+            "code": 14,
+            "name": "invalid declarative configuration",
+            "message": format!("declarative config is invalid: {}", lua_pretty(&errors)),
+            "fields": errors,
+        });
+        if flatten {
+            body["flattened_errors"] = Value::Array(flat_errors);
+        }
+        return Err(ApiError { status: StatusCode::BAD_REQUEST, body: Some(body) });
+    }
+    Ok(store)
+}
+
+/// Flattens one document entity (and its nested children) into items with ids.
+fn collect(
+    kind: KongKind,
+    v: &Value,
+    path: Vec<Value>,
+    parent: Option<(&'static str, String)>,
+    items: &mut Vec<Item>,
+    members: &mut Vec<(Value, Value, Vec<Value>)>,
+    errors: &mut Value,
+) {
+    let Value::Object(o) = v else {
+        set_error(errors, &path, json!("expected a record"));
+        return;
+    };
+    let mut data = o.clone();
+    data.remove("_comment");
+    let nested = nested_keys(kind);
+    let mut children: Vec<(KongKind, String, Vec<Value>)> = Vec::new();
+    for (key, ck) in &nested {
+        if let Some(Value::Array(list)) = data.remove(key) {
+            children.push((*ck, key.clone(), list));
+        }
+    }
+    let groups = if kind == KongKind::Consumer { data.remove("groups") } else { None };
+    let group_consumers = if kind == KongKind::ConsumerGroup { data.remove("consumers") } else { None };
+    if let Some((field, pid)) = &parent {
+        data.insert((*field).into(), json!({"id": pid}));
+    }
+    let id = match data.get("id").and_then(Value::as_str) {
+        Some(s) if is_uuid(s) => s.to_ascii_lowercase(),
+        _ => {
+            let key = kind.endpoint_key().and_then(|k| data.get(k)).and_then(Value::as_str).map(|s| match &parent {
+                Some((_, pid)) if kind == KongKind::Target => format!("{s}:{pid}"),
+                _ => format!("{s}:*"),
+            });
+            let key = key.or_else(|| {
+                (kind == KongKind::Plugin).then(|| {
+                    let part = |f: &str| {
+                        data.get(f)
+                            .map(|v| v.get("id").and_then(Value::as_str).or(v.as_str()).unwrap_or("").to_owned())
+                            .unwrap_or_default()
+                    };
+                    format!(
+                        "plugins:*:{}:{}:{}:{}",
+                        data.get("name").and_then(Value::as_str).unwrap_or(""),
+                        part("route"),
+                        part("service"),
+                        part("consumer")
+                    )
+                })
+            });
+            key.map_or_else(|| Uuid::new_v4().to_string(), |k| det_id(kind, &k))
+        }
+    };
+    data.insert("id".into(), json!(id));
+    if let Some(Value::Array(gs)) = groups {
+        let me = data.get("username").or_else(|| data.get("id")).cloned().unwrap_or(Value::Null);
+        for g in gs {
+            let name = g.get("name").or_else(|| g.get("id")).cloned().unwrap_or(g.clone());
+            members.push((name, me.clone(), path.clone()));
+        }
+    }
+    if let Some(Value::Array(cs)) = group_consumers {
+        let me = data.get("name").cloned().unwrap_or(Value::Null);
+        for c in cs {
+            let name =
+                c.get("username").or_else(|| c.get("id")).or_else(|| c.get("custom_id")).cloned().unwrap_or(c.clone());
+            members.push((me.clone(), name, path.clone()));
+        }
+    }
+    items.push(Item { kind, data, path: path.clone(), ref_errors: Map::new() });
+    for (ck, key, list) in children {
+        let Some(fk) = ck.foreign_keys().iter().find(|f| f.parent == kind) else {
+            continue;
+        };
+        for (i, child) in list.iter().enumerate() {
+            let mut p = path.clone();
+            p.push(json!(key));
+            p.push(json!(i));
+            collect(ck, child, p, Some((fk.field, id.clone())), items, members, errors);
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! The write pipeline of one entity, in Kong's order (`kong-admin-api.md` §1.7): shorthand
+//! expansion → foreign-key resolution → defaults and auto fields → field validation → entity
+//! checks → database checks (foreign-key existence, uniqueness). Plus the read side: how a
+//! stored row is rendered (nulls on, `ttl`, certificate `snis`, shorthand echo).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+use sha1::{Digest, Sha1};
+
+use super::certs;
+use super::error::{ApiError, ApiResult, lua_pretty};
+use super::input::{couple_upstream, expand_url, resolve_foreign_keys};
+use super::store::{Row, Store, fk_id};
+use crate::kong::schema::{
+    Schema, SchemaViolation, Schemas, ValidationContext, custom, echo_shorthands, expand_shorthands, merge_update,
+    normalize_sets,
+};
+use crate::kong::{KongKind, normalize_target};
+
+/// What the pipeline needs besides the store: the schemas and the node's plugin set.
+#[derive(Debug)]
+pub struct Env {
+    /// Bundled schemas.
+    pub schemas: &'static Schemas,
+    /// Plugins declared with `--custom-plugin`.
+    pub custom_plugins: BTreeSet<String>,
+    /// DB-less mode.
+    pub db_less: bool,
+}
+
+/// How the row is written.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode<'a> {
+    /// POST.
+    Insert,
+    /// PUT: full replacement keeping `id` (the existing row, if any).
+    Upsert {
+        /// The id the row gets (or keeps).
+        id: &'a str,
+        /// The row being replaced, if any.
+        existing: Option<&'a Row>,
+    },
+    /// PATCH: merge into the existing row.
+    Update {
+        /// The row being updated.
+        existing: &'a Row,
+    },
+}
+
+/// A validated row ready to store, plus the certificate `snis` pseudo-field (§2.6).
+#[derive(Debug)]
+pub struct Prepared {
+    /// The row.
+    pub row: Row,
+    /// `Some(names)` when the body carried `snis` (certificates only).
+    pub snis: Option<Vec<String>>,
+}
+
+/// Current time in Unix seconds (float, ms precision).
+pub fn now_f64() -> f64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (d.as_millis() as f64) / 1000.0
+}
+
+/// Current time in whole Unix seconds.
+pub fn now_secs() -> i64 {
+    now_f64() as i64
+}
+
+/// A random 32-character alphanumeric secret (§1.3).
+pub fn random_secret() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..32).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+}
+
+fn custom_plugin_schema(schemas: &Schemas) -> &'static Schema {
+    static S: OnceLock<Schema> = OnceLock::new();
+    S.get_or_init(|| {
+        schemas.entity("plugins").cloned().unwrap_or_else(|| Schema {
+            name: "plugins".into(),
+            fields: Vec::new(),
+            entity_checks: Vec::new(),
+        })
+    })
+}
+
+fn vault_schema(schemas: &Schemas) -> &'static Schema {
+    static S: OnceLock<Schema> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut json = schemas.entity_json("vaults").cloned().unwrap_or(json!({"fields": []}));
+        if let Some(fields) = json.get_mut("fields").and_then(Value::as_array_mut) {
+            for f in fields.iter_mut() {
+                if f.get("config").is_some() {
+                    *f = json!({"config": {"type": "record", "required": true, "fields": [
+                        {"prefix": {"type": "string", "match": "^[%a_-][%a%d_-]*$"}}
+                    ]}});
+                }
+            }
+        }
+        Schema::from_json("vaults", &json).unwrap_or_else(|_| Schema {
+            name: "vaults".into(),
+            fields: Vec::new(),
+            entity_checks: Vec::new(),
+        })
+    })
+}
+
+impl Env {
+    /// Whether plugin `name` is available (bundled or custom).
+    pub fn plugin_enabled(&self, name: &str) -> bool {
+        self.schemas.plugin(name).is_some() || self.custom_plugins.contains(name)
+    }
+
+    /// The schema that validates an entity of `kind` whose data is `data` (a plugin's merged
+    /// schema is chosen by its `name`).
+    pub fn schema(&self, kind: KongKind, data: &Map<String, Value>) -> ApiResult<&'static Schema> {
+        match kind {
+            KongKind::Plugin => {
+                let name = match data.get("name") {
+                    None | Some(Value::Null) => {
+                        return Err(ApiError::schema_field("name", "required field missing"));
+                    }
+                    Some(Value::String(s)) => s.as_str(),
+                    Some(_) => return Err(ApiError::schema_field("name", "expected a string")),
+                };
+                if let Some(s) = self.schemas.plugin(name) {
+                    Ok(s)
+                } else if self.custom_plugins.contains(name) {
+                    Ok(custom_plugin_schema(self.schemas))
+                } else {
+                    Err(ApiError::schema_field(
+                        "name",
+                        format!("plugin '{name}' not enabled; add it to the 'plugins' configuration property"),
+                    ))
+                }
+            }
+            KongKind::Vault => Ok(vault_schema(self.schemas)),
+            _ => self.schemas.entity(kind.table()).ok_or_else(ApiError::internal),
+        }
+    }
+}
+
+/// Runs the write pipeline for one entity (everything but the database checks, see
+/// [`check_db`]). `scope` = the foreign key set by a nested path (`/services/{s}/routes`).
+pub fn prepare(
+    env: &Env,
+    store: &Store,
+    kind: KongKind,
+    mode: Mode<'_>,
+    mut input: Map<String, Value>,
+    scope: Option<(&str, &str)>,
+) -> ApiResult<Prepared> {
+    if let Some((field, pid)) = scope {
+        input.insert(field.into(), json!({ "id": pid }));
+    }
+    let now = now_f64();
+    // ttl (§1.4)
+    let mut ttl: Option<i64> = None;
+    if kind == KongKind::KeyauthCredential
+        && let Some(t) = input.remove("ttl")
+    {
+        match t.as_f64() {
+            Some(n) if n.fract() == 0.0 && (0.0..=1e8).contains(&n) => ttl = Some(n as i64),
+            _ if t.is_null() => {}
+            _ => {
+                return Err(ApiError::invalid_option("ttl", "must be an integer between 0 and 100000000"));
+            }
+        }
+    }
+    let existing = match mode {
+        Mode::Update { existing } => Some(existing),
+        Mode::Upsert { existing, .. } => existing,
+        Mode::Insert => None,
+    };
+    match kind {
+        KongKind::Service => expand_url(&mut input)?,
+        KongKind::Upstream => couple_upstream(&mut input, existing),
+        _ => {}
+    }
+    let snis = if kind == KongKind::Certificate {
+        match input.remove("snis") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(a)) => {
+                let mut names = Vec::new();
+                let mut errs = std::collections::BTreeMap::new();
+                for (i, v) in a.iter().enumerate() {
+                    match v.as_str() {
+                        Some(s) => match custom::check_wildcard_host(s) {
+                            Some(e) => {
+                                errs.insert(i, crate::kong::schema::FieldError::Msg(e));
+                            }
+                            None => names.push(s.to_owned()),
+                        },
+                        None => {
+                            errs.insert(i, crate::kong::schema::FieldError::Msg("expected a string".into()));
+                        }
+                    }
+                }
+                if !errs.is_empty() {
+                    let mut v = SchemaViolation::default();
+                    v.tree.set("snis", crate::kong::schema::FieldError::Items(errs));
+                    return Err(ApiError::schema(&v));
+                }
+                Some(names)
+            }
+            Some(_) => return Err(ApiError::schema_field("snis", "expected an array")),
+        }
+    } else {
+        None
+    };
+    resolve_foreign_keys(store, kind, &mut input)?;
+
+    let updating = matches!(mode, Mode::Update { .. });
+    let schema_probe = match (mode, kind) {
+        (Mode::Update { existing }, KongKind::Plugin) if !input.contains_key("name") => existing.data.clone(),
+        _ => input.clone(),
+    };
+    let schema = env.schema(kind, &schema_probe)?;
+    expand_shorthands(&schema.fields, &mut input);
+
+    let mut data = match mode {
+        Mode::Update { existing } => {
+            let mut d = existing.data.clone();
+            let password_written = input.contains_key("password");
+            merge_update(&schema.fields, &mut d, input);
+            if kind == KongKind::BasicauthCredential && password_written {
+                hash_password(&mut d);
+            }
+            d
+        }
+        Mode::Insert | Mode::Upsert { .. } => {
+            let mut d = input;
+            if let Mode::Upsert { id, .. } = mode {
+                d.insert("id".into(), json!(id));
+            }
+            if kind == KongKind::Route && !d.contains_key("strip_path") {
+                let grpc = d
+                    .get("protocols")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first())
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.starts_with("grpc"));
+                if grpc {
+                    d.insert("strip_path".into(), json!(false));
+                }
+            }
+            if kind == KongKind::Plugin
+                && matches!(d.get("config"), None | Some(Value::Null))
+                && env.schemas.plugin(d.get("name").and_then(Value::as_str).unwrap_or("")).is_none()
+            {
+                d.insert("config".into(), json!({}));
+            }
+            schema.fill_defaults(&mut d);
+            fill_auto(kind, schema, &mut d, now);
+            if kind == KongKind::BasicauthCredential {
+                hash_password(&mut d);
+            }
+            d
+        }
+    };
+    if kind.has_updated_at() && schema.field("updated_at").is_some() {
+        data.insert("updated_at".into(), timestamp(kind, now));
+    }
+    normalize_sets(&schema.fields, &mut data);
+    if kind == KongKind::Target
+        && let Some(Value::String(t)) = data.get("target")
+        && custom::check_field("targets", "target", &json!(t)).is_none()
+    {
+        let n = normalize_target(t);
+        data.insert("target".into(), json!(n));
+    }
+    if kind == KongKind::CaCertificate {
+        data.insert("cert_digest".into(), Value::Null);
+    }
+
+    let ctx = ValidationContext { updating };
+    let mut violation = match schema.validate(&data, &ctx) {
+        Ok(()) => SchemaViolation::default(),
+        Err(v) => v,
+    };
+    if kind == KongKind::Route && !violation.tree.fields.contains_key("protocols") {
+        for (f, m) in custom::route_subschema_errors(&data) {
+            violation.tree.set(&f, crate::kong::schema::FieldError::Msg(m));
+        }
+    }
+    if violation.tree.fields.is_empty() {
+        certs::check_entity(kind, &mut data, &mut violation);
+        if kind == KongKind::Key {
+            check_key(&data, &mut violation);
+        }
+        if kind == KongKind::Vault
+            && let Some(name) = data.get("name").and_then(Value::as_str)
+            && name != "env"
+        {
+            violation
+                .tree
+                .set("name", crate::kong::schema::FieldError::Msg(format!("vault '{name}' is not installed")));
+        }
+    }
+    if !violation.tree.is_empty() {
+        return Err(ApiError::schema(&violation));
+    }
+    let expires = match (ttl, mode) {
+        (Some(0), _) => None,
+        (Some(t), Mode::Update { .. }) => Some(now as i64 + t),
+        (Some(t), _) => Some(data.get("created_at").and_then(Value::as_f64).unwrap_or(now) as i64 + t),
+        (None, Mode::Update { existing }) => existing.expires,
+        (None, _) => None,
+    };
+    Ok(Prepared { row: Row { data, expires }, snis })
+}
+
+fn timestamp(kind: KongKind, now: f64) -> Value {
+    if kind == KongKind::Target { json!(now) } else { json!(now as i64) }
+}
+
+fn fill_auto(kind: KongKind, schema: &Schema, d: &mut Map<String, Value>, now: f64) {
+    for (name, field) in &schema.fields {
+        if !field.auto || d.get(name).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        let v = match name.as_str() {
+            "id" => json!(uuid::Uuid::new_v4().to_string()),
+            "created_at" | "updated_at" => timestamp(kind, now),
+            _ => json!(random_secret()),
+        };
+        d.insert(name.clone(), v);
+    }
+    if let Some(Value::String(id)) = d.get_mut("id") {
+        *id = id.to_ascii_lowercase();
+    }
+}
+
+/// basic-auth: `password` becomes hex SHA-1 of `password .. consumer_id` (§2.10).
+fn hash_password(d: &mut Map<String, Value>) {
+    let consumer = fk_id(d, "consumer").unwrap_or("").to_owned();
+    if let Some(Value::String(p)) = d.get("password") {
+        let digest = Sha1::digest(format!("{p}{consumer}").as_bytes());
+        d.insert("password".into(), json!(hex::encode(digest)));
+    }
+}
+
+fn check_key(d: &Map<String, Value>, v: &mut SchemaViolation) {
+    let kid = d.get("kid").and_then(Value::as_str).unwrap_or("");
+    if let Some(jwk) = d.get("jwk").and_then(Value::as_str) {
+        if jwk.starts_with("{vault://") {
+            return;
+        }
+        match serde_json::from_str::<Value>(jwk) {
+            Ok(j) if j.get("kid").and_then(Value::as_str) == Some(kid) => {}
+            Ok(_) => v.tree.entity.push("kid in jwk.kid must be equal to keys.kid".into()),
+            Err(_) => {
+                v.tree.set("jwk", crate::kong::schema::FieldError::Msg("could not json decode jwk string".into()))
+            }
+        }
+    }
+}
+
+/// Database checks (§1.7, §4.3): primary key on insert (code 3), foreign-key existence
+/// (code 4), uniqueness (code 5), plugin protocols against routes.
+pub fn check_db(env: &Env, store: &Store, kind: KongKind, data: &Map<String, Value>, insert: bool) -> ApiResult<()> {
+    let id = data.get("id").and_then(Value::as_str).unwrap_or("");
+    if insert && store.get(kind, id).is_some() {
+        return Err(ApiError::pk_violation(id));
+    }
+    for fk in kind.foreign_keys() {
+        if let Some(pid) = fk_id(data, fk.field)
+            && store.get(fk.parent, pid).is_none()
+        {
+            let mut fields = Map::new();
+            fields.insert(fk.field.into(), json!({"id": pid}));
+            return Err(ApiError::dao(
+                StatusCode::BAD_REQUEST,
+                4,
+                "foreign key violation",
+                format!(
+                    "the foreign key '{{id=\"{pid}\"}}' does not reference an existing '{}' entity.",
+                    fk.parent.table()
+                ),
+                Some(Value::Object(fields)),
+            ));
+        }
+    }
+    if let Some((fields, _)) = store.unique_conflict(kind, data, id) {
+        let mut f = Map::new();
+        for name in fields {
+            if *name == "consumer_group" && data.get(*name).is_none_or(Value::is_null) {
+                continue;
+            }
+            f.insert((*name).into(), data.get(*name).cloned().unwrap_or(Value::Null));
+        }
+        let value = Value::Object(f.clone());
+        return Err(ApiError::dao(
+            StatusCode::CONFLICT,
+            5,
+            "unique constraint violation",
+            format!("UNIQUE violation detected on '{}'", lua_pretty(&value)),
+            Some(value),
+        ));
+    }
+    if kind == KongKind::Plugin {
+        check_plugin_protocols(store, data)?;
+    }
+    let _ = env;
+    Ok(())
+}
+
+fn protocols(d: &Map<String, Value>) -> Vec<&str> {
+    d.get("protocols")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn check_plugin_protocols(store: &Store, d: &Map<String, Value>) -> ApiResult<()> {
+    let mine = protocols(d);
+    if let Some(rid) = fk_id(d, "route") {
+        if let Some(route) = store.get(KongKind::Route, rid)
+            && !protocols(&route.data).iter().any(|p| mine.contains(p))
+        {
+            return Err(ApiError::schema_field("protocols", "must match the associated route's protocols"));
+        }
+    } else if let Some(sid) = fk_id(d, "service") {
+        let mut any_route = false;
+        let mut matched = false;
+        for rid in store.children_of_kind(KongKind::Service, sid, KongKind::Route) {
+            any_route = true;
+            if let Some(r) = store.get(KongKind::Route, rid)
+                && protocols(&r.data).iter().any(|p| mine.contains(p))
+            {
+                matched = true;
+                break;
+            }
+        }
+        if any_route && !matched {
+            return Err(ApiError::schema_field(
+                "protocols",
+                "must match the protocols of at least one route pointing to this Plugin's service",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The row as the Admin API shows it (§1.2): every field, `ttl` for key-auth, sorted `snis`
+/// for certificates, shorthand echo for plugins.
+pub fn render(env: &Env, store: &Store, kind: KongKind, row: &Row, now: i64) -> Value {
+    let mut d = row.data.clone();
+    match kind {
+        KongKind::KeyauthCredential => {
+            d.insert("ttl".into(), row.expires.map_or(Value::Null, |e| json!((e - now).max(0))));
+        }
+        KongKind::Certificate => {
+            d.insert("snis".into(), json!(sni_names(store, row.id())));
+        }
+        KongKind::Plugin => {
+            if let Ok(schema) = env.schema(kind, &d) {
+                echo_shorthands(&schema.fields, &mut d);
+            }
+        }
+        _ => {}
+    }
+    Value::Object(d)
+}
+
+/// The SNI names of a certificate, sorted.
+pub fn sni_names(store: &Store, cert_id: &str) -> Vec<String> {
+    let mut names: Vec<String> = store
+        .children_of_kind(KongKind::Certificate, cert_id, KongKind::Sni)
+        .filter_map(|id| store.get(KongKind::Sni, id))
+        .filter_map(|r| r.data.get("name").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// An `Arc` row from prepared data.
+pub fn arc(row: Row) -> Arc<Row> {
+    Arc::new(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_32_alphanumerics() {
+        let s = random_secret();
+        assert_eq!(s.len(), 32);
+        assert!(s.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+}

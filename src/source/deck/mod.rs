@@ -1,7 +1,0 @@
-//! The decK file format (`deck.md` §a.2): reading it into the entity model and writing
-//! live state back in it.
-
-pub mod read;
-mod shape;
-pub mod write;
-mod yaml_out;
