@@ -14,6 +14,7 @@
 pub mod apply;
 pub mod cli;
 pub mod engine;
+pub mod gateway;
 pub mod graph;
 pub mod kong;
 pub mod ledger;

@@ -1,36 +1,69 @@
-//! Executing a plan: a concurrent walker over the step graph.
+//! Executing a plan: a concurrent walker over the step graph, with Terraform-style failure
+//! containment.
 //!
-//! A step starts as soon as every step it depends on has finished, with at most
-//! `parallelism` requests in flight. When a step fails, no new step is started; the steps
-//! already running finish, and the outcome lists what was applied, what failed (with the
-//! gateway's error) and what was not attempted. Re-running converges, because every write
-//! is idempotent (upserts by id, deletes that tolerate absence).
+//! A step starts as soon as every step it depends on has been applied, with at most
+//! `parallelism` requests in flight. When a step fails, the steps that depend on it (directly
+//! or through others) are never attempted: they end [`StepOutcome::UpstreamFailed`], naming
+//! the failed step. Independent branches go on, unless [`ApplyOptions::fail_fast`] asks to
+//! start nothing new after the first failure. A cancellation (Ctrl-C, a lost lock) starts
+//! nothing new either; requests already sent are waited for. Re-running converges, because
+//! every write is idempotent (upserts by id, deletes that tolerate absence).
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+mod outcome;
+#[cfg(test)]
+mod tests;
 
-use reqwest::Method;
-use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
-use crate::graph::{Request, Schedule};
-use crate::kong::{KongClient, KongError};
-use crate::plan::{Action, Plan};
+pub use outcome::{Applied, ApplyReport, ChangeCounts, ChangeOutcome, Failure, StepOutcome};
 
-/// What happened to one step.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StepOutcome {
-    /// The request succeeded.
-    Applied,
-    /// The request failed; the error carries the gateway's response.
-    Failed(String),
-    /// The step never started because an earlier one failed.
-    NotAttempted,
+use crate::gateway::{Request, Session, StepError};
+use crate::graph::Schedule;
+
+/// Sends one step's request; a [`Session`] is one, tests use fakes.
+#[async_trait::async_trait]
+pub trait Executor: Send + Sync {
+    /// Sends `request` and says whether the gateway took it.
+    async fn execute(&self, request: &Request) -> Result<(), StepError>;
 }
 
-/// Progress reported while applying.
+/// A session as an [`Executor`].
+pub struct SessionExecutor(pub Arc<dyn Session>);
+
+#[async_trait::async_trait]
+impl Executor for SessionExecutor {
+    async fn execute(&self, request: &Request) -> Result<(), StepError> {
+        self.0.execute(request).await
+    }
+}
+
+/// How to walk.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub struct ApplyOptions {
+    /// Requests in flight at most (at least 1).
+    pub parallelism: usize,
+    /// Start nothing new after the first failure (independent branches included).
+    pub fail_fast: bool,
+    /// When cancelled, nothing new starts; running requests finish.
+    pub cancel: CancellationToken,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: 10, fail_fast: false, cancel: CancellationToken::new() }
+    }
+}
+
+/// Progress reported while applying, in completion order.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
     /// A step was sent.
     Started {
         /// Step index in the schedule.
@@ -47,159 +80,122 @@ pub enum Event {
     Failed {
         /// Step index.
         step: usize,
-        /// The error, with the gateway's body.
-        error: String,
+        /// Why.
+        failure: &'a Failure,
+    },
+    /// A step will not be attempted because a step it depends on failed.
+    Skipped {
+        /// Step index.
+        step: usize,
+        /// The failed step.
+        cause: usize,
     },
 }
 
-/// The result of applying a schedule.
-#[derive(Debug, Clone)]
-pub struct ApplyReport {
-    /// Outcome per step, indexed like [`Schedule::steps`].
-    pub steps: Vec<StepOutcome>,
-    /// Wall time of the whole apply.
-    pub elapsed: Duration,
+struct Walk {
+    dependents: Vec<Vec<usize>>,
+    waiting: Vec<usize>,
+    ready: BTreeSet<usize>,
+    outcomes: Vec<StepOutcome>,
 }
 
-/// Outcome of one change: applied only when all its steps were.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ChangeOutcome {
-    /// Every step of the change succeeded.
-    Applied,
-    /// A step of the change failed.
-    Failed(String),
-    /// No step of the change was sent.
-    NotAttempted,
-    /// Some steps succeeded, others were not attempted (e.g. a temporary name is still in place).
-    Incomplete,
-}
-
-impl ApplyReport {
-    /// Whether every step succeeded.
-    pub fn success(&self) -> bool {
-        self.steps.iter().all(|s| *s == StepOutcome::Applied)
-    }
-
-    /// Outcome per change of `plan`.
-    pub fn changes(&self, plan: &Plan, schedule: &Schedule) -> Vec<ChangeOutcome> {
-        let mut per_change: Vec<Vec<&StepOutcome>> = vec![Vec::new(); plan.changes.len()];
-        for (i, step) in schedule.steps.iter().enumerate() {
-            per_change[step.change].push(&self.steps[i]);
-        }
-        per_change
-            .into_iter()
-            .map(|outcomes| {
-                if let Some(StepOutcome::Failed(e)) = outcomes.iter().find(|o| matches!(o, StepOutcome::Failed(_))) {
-                    ChangeOutcome::Failed(e.clone())
-                } else if outcomes.iter().all(|o| **o == StepOutcome::Applied) {
-                    ChangeOutcome::Applied
-                } else if outcomes.iter().all(|o| **o == StepOutcome::NotAttempted) {
-                    ChangeOutcome::NotAttempted
-                } else {
-                    ChangeOutcome::Incomplete
-                }
-            })
-            .collect()
-    }
-
-    /// Counts of applied changes by action: `(added, changed, destroyed)`.
-    pub fn counts(&self, plan: &Plan, schedule: &Schedule) -> (usize, usize, usize) {
-        let mut counts = (0, 0, 0);
-        for (c, o) in plan.changes.iter().zip(self.changes(plan, schedule)) {
-            if o == ChangeOutcome::Applied {
-                match c.action {
-                    Action::Create => counts.0 += 1,
-                    Action::Update => counts.1 += 1,
-                    Action::Delete => counts.2 += 1,
-                }
+impl Walk {
+    fn new(schedule: &Schedule) -> Walk {
+        let n = schedule.steps.len();
+        let deps = schedule.dependencies();
+        let mut dependents = vec![Vec::new(); n];
+        for (step, ds) in deps.iter().enumerate() {
+            for d in ds {
+                dependents[*d].push(step);
             }
         }
-        counts
+        let waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+        let ready = (0..n).filter(|&i| waiting[i] == 0).collect();
+        Walk { dependents, waiting, ready, outcomes: vec![StepOutcome::NotAttempted; n] }
     }
-}
 
-/// Runs `schedule` against the gateway with at most `parallelism` requests in flight,
-/// reporting progress to `on_event` (called from the walker's task, in completion order).
-pub async fn apply(
-    client: &KongClient,
-    schedule: &Schedule,
-    parallelism: usize,
-    on_event: &mut dyn FnMut(Event),
-) -> ApplyReport {
-    let started = Instant::now();
-    let n = schedule.steps.len();
-    let deps = schedule.dependencies();
-    let mut dependents = vec![Vec::new(); n];
-    let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
-    for (step, ds) in deps.iter().enumerate() {
-        for d in ds {
-            dependents[*d].push(step);
+    fn applied(&mut self, step: usize) {
+        self.outcomes[step] = StepOutcome::Applied;
+        for &d in &self.dependents[step] {
+            self.waiting[d] -= 1;
+            if self.waiting[d] == 0 && self.outcomes[d] == StepOutcome::NotAttempted {
+                self.ready.insert(d);
+            }
         }
     }
-    let mut ready: BTreeSet<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-    let mut outcomes = vec![StepOutcome::NotAttempted; n];
-    let mut running: JoinSet<(usize, Duration, Result<(), String>)> = JoinSet::new();
-    let mut failed = false;
-    let parallelism = parallelism.max(1);
 
-    loop {
-        while !failed && running.len() < parallelism {
-            let Some(step) = ready.pop_first() else { break };
-            on_event(Event::Started { step });
-            let client = client.clone();
-            let request = schedule.steps[step].request.clone();
-            running.spawn(async move {
-                let t = Instant::now();
-                let result = execute(&client, &request).await;
-                (step, t.elapsed(), result)
-            });
-        }
-        let Some(joined) = running.join_next().await else { break };
-        let (step, elapsed, result) = match joined {
-            Ok(v) => v,
-            Err(e) => {
-                failed = true;
-                on_event(Event::Failed { step: usize::MAX, error: format!("internal error: {e}") });
+    /// Marks every step that depends on `failed`, transitively, as upstream-failed; returns
+    /// them in the order they were reached.
+    fn contain(&mut self, failed: usize) -> Vec<usize> {
+        let mut skipped = Vec::new();
+        let mut stack: Vec<usize> = self.dependents[failed].clone();
+        while let Some(s) = stack.pop() {
+            if self.outcomes[s] != StepOutcome::NotAttempted {
                 continue;
             }
-        };
-        match result {
-            Ok(()) => {
-                outcomes[step] = StepOutcome::Applied;
-                on_event(Event::Applied { step, elapsed });
-                for &d in &dependents[step] {
-                    waiting[d] -= 1;
-                    if waiting[d] == 0 {
-                        ready.insert(d);
-                    }
-                }
-            }
-            Err(error) => {
-                failed = true;
-                outcomes[step] = StepOutcome::Failed(error.clone());
-                on_event(Event::Failed { step, error });
-            }
+            self.outcomes[s] = StepOutcome::UpstreamFailed { cause: failed };
+            self.ready.remove(&s);
+            skipped.push(s);
+            stack.extend(self.dependents[s].iter().copied());
         }
+        skipped
     }
-    ApplyReport { steps: outcomes, elapsed: started.elapsed() }
 }
 
-/// Sends one step. A `DELETE` of something already gone succeeds (targets answer 404); a
-/// `POST` that creates a target or a membership and meets 409 succeeds when the entity is
-/// already there (a retried request whose first answer was lost).
-async fn execute(client: &KongClient, req: &Request) -> Result<(), String> {
-    let method = Method::from_bytes(req.method.as_bytes()).map_err(|e| e.to_string())?;
-    match client.send(method.clone(), &req.path, req.body.as_ref()).await {
-        Ok(_) => Ok(()),
-        Err(KongError::Api { status: 404, .. }) if method == Method::DELETE => Ok(()),
-        Err(e @ KongError::Api { status: 409, .. }) if method == Method::POST => {
-            let id = req.body.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str);
-            let exists = match id {
-                Some(id) => client.get(&format!("{}/{id}", req.path)).await.is_ok(),
-                None => req.path.contains("/consumer_groups/"),
-            };
-            if exists { Ok(()) } else { Err(e.to_string()) }
+type Finished = (usize, Duration, Result<(), StepError>);
+
+/// Runs `schedule` through `executor` as the module docs say, reporting progress to
+/// `on_event` (called from the walker's task).
+pub async fn apply(
+    executor: Arc<dyn Executor>,
+    schedule: &Schedule,
+    opts: &ApplyOptions,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> ApplyReport {
+    let started = Instant::now();
+    let mut walk = Walk::new(schedule);
+    let mut running: JoinSet<Finished> = JoinSet::new();
+    let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut stop = false;
+    let parallelism = opts.parallelism.max(1);
+    loop {
+        stop |= opts.cancel.is_cancelled();
+        while !stop && running.len() < parallelism {
+            let Some(step) = walk.ready.pop_first() else { break };
+            on_event(Event::Started { step });
+            let (executor, request) = (executor.clone(), schedule.steps[step].request.clone());
+            let handle = running.spawn(async move {
+                let t = Instant::now();
+                let result = executor.execute(&request).await;
+                (step, t.elapsed(), result)
+            });
+            tasks.insert(handle.id(), step);
         }
-        Err(e) => Err(e.to_string()),
+        let joined = tokio::select! {
+            joined = running.join_next_with_id() => joined,
+            _ = opts.cancel.cancelled(), if !stop => { stop = true; continue; }
+        };
+        let Some(joined) = joined else { break };
+        let (step, result) = match joined {
+            Ok((_, (step, elapsed, Ok(())))) => {
+                walk.applied(step);
+                on_event(Event::Applied { step, elapsed });
+                continue;
+            }
+            Ok((_, (step, _, Err(error)))) => (step, Failure::Gateway(error)),
+            Err(e) => match tasks.get(&e.id()) {
+                Some(&step) => (step, Failure::Internal(format!("the request task ended abnormally: {e}"))),
+                None => continue,
+            },
+        };
+        walk.outcomes[step] = StepOutcome::Failed(result);
+        if let StepOutcome::Failed(failure) = &walk.outcomes[step] {
+            on_event(Event::Failed { step, failure });
+        }
+        for skipped in walk.contain(step) {
+            on_event(Event::Skipped { step: skipped, cause: step });
+        }
+        stop |= opts.fail_fast;
     }
+    ApplyReport { steps: walk.outcomes, elapsed: started.elapsed(), cancelled: opts.cancel.is_cancelled() }
 }

@@ -94,6 +94,10 @@ pub struct WriteArgs {
     /// How many requests may run at once. Default: the environment's `parallelism`, else 10.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub parallelism: Option<u64>,
+    /// Start nothing new after the first failed change. By default a failure only stops the
+    /// changes that depend on it; independent ones go on.
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 /// The ledger and the lock of commands that write to the gateway.

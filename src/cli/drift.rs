@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::args::{GatewayArgs, PlanFormat, StateArgs};
-use super::pipeline::compute;
-use super::plan::{finish, report};
+use super::plan::{compute, finish, report};
 use super::settings::{Request, resolve};
 
 /// Arguments of `gateform drift`.
@@ -28,7 +27,7 @@ pub async fn run(args: DriftArgs) -> anyhow::Result<ExitCode> {
         let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
         let planned = compute(&settings).await?;
         let code = report(&planned, args.format, true, None);
-        planned.conn.close().await;
+        planned.close().await;
         code
     }
     .await;

@@ -1,6 +1,5 @@
-//! `gateform dump`: write the live configuration as a decK file.
+//! `gateform dump`: write the live configuration in the dialect's file format.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,15 +8,12 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::args::GatewayArgs;
-use super::context::connect;
 use super::output::{errln, scrub};
-use super::pipeline::register_secrets;
-use super::settings::GatewaySettings;
-use crate::engine::gateway_schemas;
-use crate::kong::read_live;
-use crate::kong::schema::Schemas;
-use crate::secrets::placeholder;
-use crate::source::{self, DumpFormat, DumpOptions};
+use super::run::process_env;
+use super::settings::{GatewaySettings, gateway_target};
+use crate::engine::{Connection, EngineError};
+use crate::gateway::{DumpOptions, Scope};
+use crate::secrets;
 
 /// File format of a dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,50 +48,29 @@ pub struct DumpArgs {
 
 /// Reads the gateway and writes the dump.
 pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
-    let conn = connect(&GatewaySettings::from_args(&args.gateway)?).await?;
-    let live = read_live(&conn.client, &args.select_tags).await;
-    let schemas =
-        if live.is_ok() { gateway_schemas(&conn.client, &|_| true).await } else { Schemas::bundled().clone() };
+    let target = gateway_target(&GatewaySettings::from_args(&args.gateway)?, None, Vec::new())?;
+    let conn = Connection::open_all(&target).await?;
+    let scope = Scope { select_tags: args.select_tags.clone(), ..Scope::default() };
+    let live = conn.session.read(&scope).await;
+    let dialect = conn.session.dialect();
     conn.close().await;
-    let mut state = live?.state;
-    // Kong echoes deprecated shorthands (`config.redis_host`) in what it returns; they are
-    // copies of the real fields and would override them when the dump is read back.
-    for e in &mut state.entities {
-        let body = crate::plan::live_body(e);
-        if let Some(schema) = crate::plan::schema_for(&schemas, e.kind, &body) {
-            crate::kong::schema::strip_shorthands(&schema.fields, &mut e.fields);
-        }
-    }
-    let format = match args.format {
-        Format::Yaml => DumpFormat::Yaml,
-        Format::Json => DumpFormat::Json,
-    };
-    let placeholders = if args.include_secrets {
-        Vec::new()
-    } else {
-        register_secrets(&state, &schemas);
-        let env: BTreeMap<String, String> = std::env::vars().collect();
-        let mut p = placeholder::mask_state(&mut state, &schemas);
-        p.extend(placeholder::mask_env_values(&mut state, &env));
-        p.sort_by(|a, b| a.variable.cmp(&b.variable));
-        p.dedup_by(|a, b| a.variable == b.variable);
-        p
-    };
-    let opts = DumpOptions { format, with_ids: args.with_id, select_tags: args.select_tags.clone() };
-    let mut text = source::dump(&state, &opts)?;
+    let state = live.map_err(EngineError::from)?.state;
     if !args.include_secrets {
-        text = placeholder::render(&text, format == DumpFormat::Yaml);
-        if format == DumpFormat::Yaml {
-            text.push_str(&placeholder::yaml_footer(&placeholders));
-        } else if !placeholders.is_empty() {
-            errln(
-                "Sensitive values are written as ${{ env \"DECK_...\" }} placeholders. \
-                 Set these variables before planning or applying the dump:",
-            );
-            for p in &placeholders {
-                errln(&format!("  {}  {} {} {}", p.variable, p.kind, p.entity, p.field));
-            }
-        }
+        super::output::redactor().add(secrets::collect(&state, &*dialect));
+    }
+    let opts = DumpOptions {
+        json: args.format == Format::Json,
+        with_ids: args.with_id,
+        select_tags: args.select_tags.clone(),
+        include_secrets: args.include_secrets,
+        env: process_env(),
+    };
+    let dump = dialect.dump(state, &opts).map_err(anyhow::Error::msg)?;
+    for note in &dump.notes {
+        errln(note);
+    }
+    let mut text: String = dump.files.into_iter().map(|(_, text)| text).collect();
+    if !args.include_secrets {
         // Belt and braces: no value the gateway holds as a secret reaches the output.
         text = scrub(&text);
     }

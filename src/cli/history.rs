@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
-use serde_json::json;
 
 use super::args::ReportFormat;
 use super::output::{errln, outln};
 use super::settings::default_ledger;
-use crate::ledger::{Ledger, LiveAt, RunFilter, RunRecord, format_ms, parse_time};
+use crate::ledger::{Ledger, LiveAt, RunFilter, format_ms, parse_time};
+use crate::render::history;
 use crate::source::git;
 
 /// Arguments of `gateform history`.
@@ -69,125 +69,28 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let runs = ledger.runs(&filter)?;
     match args.format {
         ReportFormat::Json => {
-            let doc = json!({"ledger": path.display().to_string(), "runs": runs});
+            let doc = history::runs_json(&path.display().to_string(), &runs);
             outln(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         ReportFormat::Text if runs.is_empty() => outln(&format!("No runs recorded in {}.", path.display())),
-        ReportFormat::Text => super::output::out(&table(&runs)),
+        ReportFormat::Text => super::output::out(&history::table(&runs)),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_live_at(args: &HistoryArgs, target: &str, at: &str, live: &LiveAt) -> ExitCode {
     if args.format == ReportFormat::Json {
-        let commit = live.run.as_ref().and_then(|r| r.source.commit.clone());
-        let doc = json!({"target": target, "at": at, "commit": commit, "run": live.run,
-            "in_progress": live.in_progress, "failed_since": live.failed_since});
-        outln(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln(&serde_json::to_string_pretty(&history::live_at_json(target, at, live)).unwrap_or_default());
         return if live.run.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     }
-    let Some(run) = &live.run else {
-        errln(&format!("Error: no successful apply or replay of {target} had finished by {at}."));
-        return ExitCode::FAILURE;
-    };
-    let s = &run.source;
-    match &s.commit {
-        Some(commit) => {
-            outln(&format!("At {at}, {target} ran commit {commit}"));
-            outln(&format!(
-                "  ({}{}), applied by run #{} ({}, finished {}).",
-                s.reference.as_deref().map(|r| format!("ref {r}, ")).unwrap_or_default(),
-                s.subject.as_deref().map(|r| format!("{r:?}")).unwrap_or_default(),
-                run.id,
-                run.command,
-                run.finished_at.as_deref().unwrap_or("?"),
-            ));
-            let repo =
-                s.repository.as_deref().filter(|r| *r != ".").map(|r| format!(" --repo {r}")).unwrap_or_default();
-            let path = s.path.as_deref().filter(|p| *p != ".").map(|p| format!(" --path {p}")).unwrap_or_default();
-            let to = if run.environment == "-" {
-                format!("--gateway {}", run.gateway)
-            } else {
-                format!("--env {}", run.environment)
-            };
-            outln(&format!("To restore it: gateform replay{repo} --ref {commit}{path} {to}"));
+    match history::live_at_text(target, at, live) {
+        Some(text) => {
+            super::output::out(&text);
+            ExitCode::SUCCESS
         }
         None => {
-            outln(&format!("At {at}, {target} ran the files {}", s.files.join(", ")));
-            outln(&format!("  (not from Git), applied by run #{} ({}).", run.id, run.command));
+            errln(&format!("Error: no successful apply or replay of {target} had finished by {at}."));
+            ExitCode::FAILURE
         }
     }
-    for r in &live.in_progress {
-        outln(&format!(
-            "note: run #{} ({}) was under way at that moment: {}",
-            r.id,
-            source_label(r),
-            r.result.as_str()
-        ));
-    }
-    for r in &live.failed_since {
-        outln(&format!(
-            "note: run #{} ({}) ended {} after it: the gateway may have been partly updated",
-            r.id,
-            source_label(r),
-            r.result.as_str()
-        ));
-    }
-    ExitCode::SUCCESS
-}
-
-fn source_label(r: &RunRecord) -> String {
-    match &r.source.commit {
-        Some(c) => format!("commit {}", c.get(..12).unwrap_or(c)),
-        None => r.source.files.join(", "),
-    }
-}
-
-fn duration(r: &RunRecord) -> String {
-    match (parse_time(&r.started_at), r.finished_at.as_deref().map(parse_time)) {
-        (Ok(a), Some(Ok(b))) => format!("{:.1}s", (b - a) as f64 / 1000.0),
-        _ => "-".to_owned(),
-    }
-}
-
-/// The runs as an aligned table, oldest first.
-fn table(runs: &[RunRecord]) -> String {
-    let header = ["RUN", "STARTED (UTC)", "TARGET", "COMMAND", "RESULT", "SOURCE", "REF", "PLAN", "APPLIED", "TOOK"];
-    let rows: Vec<[String; 10]> = runs
-        .iter()
-        .map(|r| {
-            [
-                format!("#{}", r.id),
-                r.started_at.clone(),
-                r.target.clone(),
-                r.command.clone(),
-                r.result.as_str().to_owned(),
-                source_label(r),
-                r.source.reference.clone().unwrap_or_else(|| "-".to_owned()),
-                r.plan.map(|p| format!("+{} ~{} -{}", p.add, p.change, p.destroy)).unwrap_or_else(|| "-".to_owned()),
-                r.outcomes
-                    .map(|o| format!("{}/{}/{}", o.applied, o.failed, o.not_attempted))
-                    .unwrap_or_else(|| "-".to_owned()),
-                duration(r),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let line = |cells: Vec<&str>, out: &mut String| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        out.push_str(padded.join("  ").trim_end());
-        out.push('\n');
-    };
-    line(header.to_vec(), &mut out);
-    for row in &rows {
-        line(row.iter().map(String::as_str).collect(), &mut out);
-    }
-    out.push_str("\nAPPLIED: changes applied/failed/not attempted.\n");
-    out
 }

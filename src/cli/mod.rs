@@ -3,24 +3,26 @@
 
 mod apply;
 mod args;
-mod context;
 mod drift;
 mod dump;
+mod error;
 mod history;
+mod observer;
 mod output;
-mod pipeline;
 mod plan;
-mod record;
 mod replay;
+mod run;
 mod sandbox;
 mod settings;
 mod validate;
+
+pub use error::{CommandError, ErrorKind};
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// gateform: plan and apply decK-format gateway configuration against Kong's Admin API.
+/// gateform: plan and apply declarative gateway configuration (decK files for Kong) from Git.
 #[derive(Debug, Parser)]
 #[command(name = "gateform", version, about, long_about = None)]
 pub struct Cli {
@@ -61,8 +63,11 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     output::init_logging(cli.verbose);
-    // Values of `DECK_*` variables are secrets wherever they show up (decK's rule, too).
-    output::redactor().add(std::env::vars().filter(|(k, _)| k.starts_with("DECK_")).map(|(_, v)| v));
+    // This run's redactor. Values of `DECK_*` variables are secrets wherever they show up
+    // (decK's rule, too).
+    let redactor = crate::secrets::Redactor::new();
+    redactor.add(std::env::vars().filter(|(k, _)| k.starts_with("DECK_")).map(|(_, v)| v));
+    output::set_redactor(redactor);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -85,7 +90,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            output::errln(&format!("Error: {e:#}"));
+            output::errln(&format!("Error: {}", CommandError::from(e)));
             ExitCode::FAILURE
         }
     }

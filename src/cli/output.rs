@@ -1,15 +1,27 @@
-//! Everything gateform writes goes through here, so that known secret values are scrubbed
-//! from stdout, stderr, log lines and files alike.
+//! Everything gateform writes goes through here, so that the secret values the current
+//! run knows are scrubbed from stdout, stderr, log lines and files alike.
 
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
 use crate::secrets::Redactor;
 
-/// The process-wide set of secret values to scrub.
-pub fn redactor() -> &'static Redactor {
-    static REDACTOR: OnceLock<Redactor> = OnceLock::new();
-    REDACTOR.get_or_init(Redactor::new)
+fn current() -> &'static RwLock<Redactor> {
+    static CURRENT: OnceLock<RwLock<Redactor>> = OnceLock::new();
+    CURRENT.get_or_init(|| RwLock::new(Redactor::new()))
+}
+
+/// The current run's redactor (a cheap handle: values added to it are scrubbed from every
+/// output from then on).
+pub fn redactor() -> Redactor {
+    current().read().map(|r| r.clone()).unwrap_or_default()
+}
+
+/// Makes `redactor` the current run's: every sink scrubs with it from now on.
+pub fn set_redactor(redactor: Redactor) {
+    if let Ok(mut r) = current().write() {
+        *r = redactor;
+    }
 }
 
 /// Writes `text` to stdout, scrubbed.
@@ -22,6 +34,15 @@ pub fn out(text: &str) {
 /// Writes `text` and a newline to stdout, scrubbed.
 pub fn outln(text: &str) {
     out(&format!("{text}\n"));
+}
+
+/// Writes `text` to stderr, scrubbed.
+pub fn err(text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(redactor().scrub(text).as_bytes());
 }
 
 /// Writes `text` and a newline to stderr, scrubbed.

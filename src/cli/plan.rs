@@ -9,9 +9,11 @@ use serde_json::json;
 
 use super::args::{GatewayArgs, PlanFormat, StateArgs};
 use super::dump::write_atomically;
+use super::observer::{Printer, Show, header};
 use super::output::{errln, out, scrub};
-use super::pipeline::{Planned, compute, source_line};
-use super::settings::{Request, resolve};
+use super::run::process_env;
+use super::settings::{Request, Settings, resolve};
+use crate::engine::{ApplyOptions, Planned, Reconciler};
 use crate::plan::file::PlanFile;
 use crate::render::{self, markdown};
 
@@ -41,16 +43,16 @@ pub struct PlanArgs {
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let result = async {
         let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
-        if args.out.is_some() && settings.inputs.iter().any(|i| i.name == "<stdin>") {
+        if args.out.is_some() && settings.source.has_stdin() {
             bail!("plan --out needs the configuration in files (apply reads them again), not on stdin");
         }
         let planned = compute(&settings).await?;
         let code = report(&planned, args.format, args.detailed_exitcode, args.markdown_dir.as_deref());
         if let (Ok(_), Some(path)) = (&code, &args.out) {
             let file = PlanFile::new(
-                &planned.prepared.plan,
-                planned.source.clone(),
-                planned.gateway.clone(),
+                &planned.plan,
+                planned.source.to_json(),
+                planned.gateway_record(),
                 planned.fingerprint(),
                 humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             );
@@ -61,11 +63,18 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 path.display()
             ));
         }
-        planned.conn.close().await;
+        planned.close().await;
         code
     }
     .await;
     finish(result, args.format)
+}
+
+/// Plans the configuration of `settings` (no lock, nothing written).
+pub async fn compute(settings: &Settings) -> anyhow::Result<Planned> {
+    let reconciler = Reconciler { target: settings.target()?, settings: ApplyOptions::default(), env: process_env() };
+    let redactor = super::output::redactor();
+    Ok(reconciler.plan(settings.source.clone(), &redactor, &mut Printer::new(Show::Plan)).await?)
 }
 
 /// Turns an error into exit code 1, also as a JSON document on stdout in JSON format.
@@ -92,20 +101,20 @@ pub fn report(
     detailed: bool,
     markdown_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
-    let plan = &planned.prepared.plan;
+    let plan = &planned.plan;
     match format {
         PlanFormat::Text => {
-            out(&planned.header());
+            out(&header(planned));
             out(&render::text::plan(plan));
         }
         PlanFormat::Json => {
-            out(&render::json::plan(plan, Some(planned.source.clone()), Some(planned.gateway_json())));
+            out(&render::json::plan(plan, Some(planned.source.to_json()), Some(planned.gateway_json())));
         }
         PlanFormat::Markdown => {
             let header = markdown::Header {
-                environment: planned.environment.clone(),
-                source: Some(source_line(&planned.source)),
-                gateway: Some(planned.gateway.address.clone()),
+                environment: planned.target.environment.clone(),
+                source: Some(planned.source.line()),
+                gateway: Some(planned.target.address()),
             };
             match markdown_dir {
                 Some(dir) => {

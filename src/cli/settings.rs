@@ -17,13 +17,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use serde_json::{Value, json};
 
 use super::args::{DEFAULT_GATEWAY, GatewayArgs, GitArgs, LedgerArgs, StateArgs};
-use crate::ledger::RunSource;
+use crate::engine::Target;
+use crate::gateway::{GatewayTarget, registry};
 use crate::source::environments::{Environment, FILE_NAME, Settings as EnvFile};
-use crate::source::git::{self, SourceInfo};
-use crate::source::{self, Input};
+use crate::source::git;
+use crate::source::{self, Input, Provenance, Source};
 
 /// Requests in flight when nothing says otherwise.
 pub const DEFAULT_PARALLELISM: usize = 10;
@@ -49,39 +49,11 @@ impl GatewaySettings {
     }
 }
 
-/// Where the configuration came from.
-#[derive(Debug, Clone)]
-pub enum Provenance {
-    /// A Git commit.
-    Git(SourceInfo),
-    /// Files named with `-s` (or an environment's `path` without a repository).
-    Files(Vec<String>),
-}
-
-impl Provenance {
-    /// The ledger's view.
-    pub fn run_source(&self) -> RunSource {
-        match self {
-            Provenance::Git(i) => RunSource {
-                repository: Some(i.repository.clone()),
-                reference: Some(i.reference.clone()),
-                commit: Some(i.commit.clone()),
-                subject: Some(i.subject.clone()),
-                path: Some(i.path.clone()),
-                files: Vec::new(),
-            },
-            Provenance::Files(files) => RunSource { files: files.clone(), ..RunSource::default() },
-        }
-    }
-}
-
 /// Everything a command needs to know before it touches the gateway.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The configuration texts.
-    pub inputs: Vec<Input>,
-    /// Where they came from.
-    pub provenance: Provenance,
+    /// The configuration and where it came from.
+    pub source: Source,
     /// The environment named by `--env`.
     pub environment: Option<String>,
     /// How to reach the gateway.
@@ -95,39 +67,26 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The lock and history key: the environment's name, or the gateway URL; `sandbox` for
-    /// rehearsals on an in-process sandbox, so they never count as the environment's state.
-    pub fn target(&self) -> String {
-        match &self.environment {
-            _ if self.gateway.url == "sandbox" => "sandbox".to_owned(),
-            Some(e) => e.clone(),
-            None => self.gateway.url.trim_end_matches('/').to_owned(),
-        }
+    /// The run's target: the gateway (or `sandbox`) of the dialect, the environment, the
+    /// ownership tags.
+    pub fn target(&self) -> anyhow::Result<Target> {
+        gateway_target(&self.gateway, self.environment.clone(), self.select_tags.clone())
     }
+}
 
-    /// How messages name the target: `the environment "prod"` or `the gateway http://...`.
-    pub fn target_label(&self) -> String {
-        match &self.environment {
-            Some(e) => format!("the environment {e:?}"),
-            None => format!("the gateway {}", self.gateway.url),
-        }
-    }
-
-    /// The `source` object of JSON plans, saved plans and reports: `{"type": "git",
-    /// "repository", "ref", "commit", "author", "date", "subject", "path"}` or `{"type":
-    /// "files", "files": [{"name", "sha256"}]}`.
-    pub fn source_json(&self) -> Value {
-        match &self.provenance {
-            Provenance::Git(info) => {
-                let mut v = json!({"type": "git"});
-                if let (Value::Object(m), Ok(Value::Object(fields))) = (&mut v, serde_json::to_value(info)) {
-                    m.extend(fields);
-                }
-                v
-            }
-            Provenance::Files(_) => super::pipeline::files_source(&self.inputs),
-        }
-    }
+/// A target from gateway settings.
+pub fn gateway_target(
+    gateway: &GatewaySettings,
+    environment: Option<String>,
+    select_tags: Vec<String>,
+) -> anyhow::Result<Target> {
+    let Some(connector) = registry::connector("kong") else { bail!("the kong dialect is not built in") };
+    Ok(Target {
+        connector,
+        gateway: GatewayTarget { url: gateway.url.clone(), headers: gateway.headers.clone(), timeout: gateway.timeout },
+        environment,
+        select_tags,
+    })
 }
 
 /// What a command asks for.
@@ -224,8 +183,7 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
         .or_else(|| env.as_ref().and_then(|e| e.parallelism))
         .unwrap_or(DEFAULT_PARALLELISM);
     Ok(Settings {
-        inputs,
-        provenance,
+        source: Source { inputs, provenance },
         environment: env.as_ref().map(|e| e.name.clone()),
         gateway: merge_gateway(req.gateway, env.as_ref())?,
         select_tags,
@@ -251,11 +209,19 @@ fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Resul
     let url = given.unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
     let mut headers: Vec<(String, String)> = env.map(|e| e.headers.clone()).unwrap_or_default();
     for h in &args.headers {
-        let (name, value) = super::context::parse_header(h)?;
+        let (name, value) = parse_header(h)?;
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
         headers.push((name, value));
     }
     Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit })
+}
+
+/// Parses `Name: value`.
+pub fn parse_header(h: &str) -> anyhow::Result<(String, String)> {
+    match h.split_once(':') {
+        Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_owned(), v.trim().to_owned())),
+        _ => bail!("invalid --header `{h}`: expected `Name: value`"),
+    }
 }
 
 /// `$XDG_CACHE_HOME/gateform/repos`, else `~/.cache/gateform/repos` (`~/Library/Caches`
@@ -320,4 +286,9 @@ fn mask_header(h: &str) -> String {
         Some((name, _)) => format!("{name}: ***"),
         None => "***".to_owned(),
     }
+}
+
+/// Reads a file the user named, with its name in the error.
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }

@@ -13,7 +13,6 @@
 //! the same name whose routes must move over), the acquiring step is split: it first writes
 //! a temporary value, and a final `PATCH` sets the real one once the holder let it go.
 
-mod steps;
 mod unique;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,12 +22,11 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::DiGraph;
 use serde_json::{Map, Value};
 
-pub use steps::{Request, request_for};
-pub use unique::unique_values;
+pub use crate::gateway::Request;
 
-use crate::kong::schema::Schemas;
+use crate::gateway::{Dialect, Write};
 use crate::model::Kind;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Change, Plan};
 
 /// Why an edge exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,11 +102,27 @@ pub enum GraphError {
     Cycle(String),
 }
 
+/// The parent ids a change's request addresses: the desired ones, completed by the live
+/// ones (a delete has only those).
+fn write_parents(c: &Change) -> BTreeMap<&'static str, String> {
+    let mut parents = if c.action == Action::Delete { c.live_parents.clone() } else { c.parents.clone() };
+    for (f, id) in &c.live_parents {
+        parents.entry(f).or_insert_with(|| id.clone());
+    }
+    parents
+}
+
+/// The request that carries out `c`, as the dialect builds it.
+pub fn request_for(dialect: &dyn Dialect, c: &Change) -> Request {
+    let parents = write_parents(c);
+    dialect.request(Write { action: c.action, kind: c.kind, id: &c.id, body: c.body.as_ref(), parents: &parents })
+}
+
 /// Builds the schedule of `plan` against the live state it was computed from.
-pub fn schedule(plan: &Plan, live: &crate::model::State, schemas: &Schemas) -> Result<Schedule, GraphError> {
+pub fn schedule(plan: &Plan, live: &crate::model::State, dialect: &dyn Dialect) -> Result<Schedule, GraphError> {
     let mut steps: Vec<Step> = Vec::with_capacity(plan.changes.len());
     for (i, c) in plan.changes.iter().enumerate() {
-        steps.push(Step { change: i, request: Arc::new(request_for(c)), finalize: false });
+        steps.push(Step { change: i, request: Arc::new(request_for(dialect, c)), finalize: false });
     }
     let by_id: HashMap<(Kind, &str), usize> =
         plan.changes.iter().enumerate().map(|(i, c)| ((c.kind, c.id.as_str()), i)).collect();
@@ -124,8 +138,8 @@ pub fn schedule(plan: &Plan, live: &crate::model::State, schemas: &Schemas) -> R
          -> Vec<(Kind, String)> {
             let mut out: Vec<(Kind, String)> =
                 parents.iter().filter_map(|(f, id)| c.kind.foreign_key(f).map(|fk| (fk.parent, id.clone()))).collect();
-            if let Some(Value::Array(cas)) = body.and_then(|b| b.get("ca_certificates")) {
-                out.extend(cas.iter().filter_map(Value::as_str).map(|id| (Kind::CaCertificate, id.to_owned())));
+            if let Some(body) = body {
+                out.extend(dialect.body_refs(c.kind, body));
             }
             out
         };
@@ -159,15 +173,15 @@ pub fn schedule(plan: &Plan, live: &crate::model::State, schemas: &Schemas) -> R
         }
     }
 
-    unique::add_unique_edges(plan, live, schemas, &by_id, &mut edges)?;
+    unique::add_unique_edges(plan, live, dialect, &by_id, &mut edges)?;
 
     let mut schedule = Schedule { steps, edges };
-    break_cycles(plan, &mut schedule)?;
+    break_cycles(plan, dialect, &mut schedule)?;
     Ok(schedule)
 }
 
 /// Splits acquiring steps until the graph is acyclic.
-fn break_cycles(plan: &Plan, schedule: &mut Schedule) -> Result<(), GraphError> {
+fn break_cycles(plan: &Plan, dialect: &dyn Dialect, schedule: &mut Schedule) -> Result<(), GraphError> {
     let mut finalize_of: HashMap<usize, usize> = HashMap::new();
     for _round in 0..=plan.changes.len() {
         let mut g = DiGraph::<usize, ()>::new();
@@ -184,6 +198,12 @@ fn break_cycles(plan: &Plan, schedule: &mut Schedule) -> Result<(), GraphError> 
                 continue;
             }
             let members: Vec<usize> = scc.iter().map(|n| g[*n]).collect();
+            let temporary = |step: usize, constraint: &str| {
+                let c = &plan.changes[schedule.steps[step].change];
+                let field = constraint.rsplit('.').next().unwrap_or_default();
+                let real = c.body.as_ref().and_then(|b| b.get(field)).cloned().unwrap_or(Value::Null);
+                dialect.temporary_value(c.kind, constraint, &real, &c.id).map(|t| (t, real))
+            };
             let candidate = schedule
                 .edges
                 .iter()
@@ -191,28 +211,30 @@ fn break_cycles(plan: &Plan, schedule: &mut Schedule) -> Result<(), GraphError> 
                 .filter(|(_, (a, b, k))| {
                     members.contains(a) && members.contains(b) && matches!(k, EdgeKind::Unique(..))
                 })
-                .filter(|(_, (_, b, k))| {
-                    let EdgeKind::Unique(constraint, _) = k else { return false };
-                    !schedule.steps[*b].finalize && unique::temporary_allowed(constraint)
+                .filter_map(|(_, (_, b, k))| {
+                    let EdgeKind::Unique(constraint, _) = k else { return None };
+                    if schedule.steps[*b].finalize {
+                        return None;
+                    }
+                    temporary(*b, constraint).map(|t| (*b, constraint.clone(), t))
                 })
-                .min_by_key(|(_, (_, b, _))| *b)
-                .map(|(idx, (_, b, k))| (idx, *b, k.clone()));
-            let Some((_, acquirer, EdgeKind::Unique(constraint, _))) = candidate else { continue };
+                .min_by_key(|(b, _, _)| *b);
+            let Some((acquirer, constraint, ((field, temp), real))) = candidate else { continue };
             let change = schedule.steps[acquirer].change;
             let c = &plan.changes[change];
-            let field = constraint.rsplit('.').next().unwrap_or_default().to_owned();
             let fin = match finalize_of.get(&acquirer) {
                 Some(&f) => f,
                 None => {
                     let f = schedule.steps.len();
-                    schedule.steps.push(Step { change, request: Arc::new(steps::finalize_request(c)), finalize: true });
+                    let parents = write_parents(c);
+                    let write = Write { action: c.action, kind: c.kind, id: &c.id, body: None, parents: &parents };
+                    let request = Arc::new(dialect.finalize_request(write));
+                    schedule.steps.push(Step { change, request, finalize: true });
                     schedule.edges.push((acquirer, f, EdgeKind::Reference));
                     finalize_of.insert(acquirer, f);
                     f
                 }
             };
-            let real = c.body.as_ref().and_then(|b| b.get(&field)).cloned().unwrap_or(Value::Null);
-            let temp = unique::temporary_value(c.kind, &field, &real, &c.id);
             if let Some(body) =
                 Arc::make_mut(&mut schedule.steps[acquirer].request).body.as_mut().and_then(Value::as_object_mut)
             {
@@ -255,6 +277,3 @@ fn describe_cycle(plan: &Plan, schedule: &Schedule, g: &DiGraph<usize, ()>) -> S
         .collect::<Vec<_>>()
         .join("; ")
 }
-
-#[cfg(test)]
-mod tests;

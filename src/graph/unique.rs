@@ -1,74 +1,20 @@
-//! Unique values (Kong's `unique` fields and composite cache keys, `kong-admin-api.md` §1.6)
-//! and the edges that order their release before their acquisition.
+//! The edges that order the release of a unique value (a name, a composite key, as the
+//! dialect names them) before another entity acquires it.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
 use super::{EdgeKind, GraphError};
-use crate::kong::schema::Schemas;
+use crate::gateway::Dialect;
 use crate::model::{Kind, State};
-use crate::plan::{Action, Plan, live_body, schema_for};
-
-/// The unique values an entity of `kind` with this body holds: `(constraint, value)` pairs,
-/// where a constraint is `<table>.<field>` for a unique field, or `<table>.cache_key` for a
-/// composite cache key (plugins, targets, acls, keys). Null fields hold nothing.
-pub fn unique_values(schemas: &Schemas, kind: Kind, body: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Some(schema) = schema_for(schemas, kind, body) {
-        for (name, field) in &schema.fields {
-            if !field.unique || name == "id" || name == "cert_digest" {
-                continue;
-            }
-            match body.get(name) {
-                Some(Value::String(s)) => out.push((format!("{}.{name}", kind.table()), s.clone())),
-                Some(Value::Number(n)) => out.push((format!("{}.{name}", kind.table()), n.to_string())),
-                _ => {}
-            }
-        }
-    }
-    let id = |f: &str| body.get(f).and_then(|v| v.get("id")).and_then(Value::as_str).unwrap_or("").to_owned();
-    let s = |f: &str| body.get(f).and_then(Value::as_str).unwrap_or("").to_owned();
-    let composite = match kind {
-        Kind::Plugin => Some(format!(
-            "{}|route={}|service={}|consumer={}|consumer_group={}",
-            s("name"),
-            id("route"),
-            id("service"),
-            id("consumer"),
-            id("consumer_group")
-        )),
-        Kind::Target => Some(format!("{}|{}", id("upstream"), s("target"))),
-        Kind::Acl => Some(format!("{}|{}", id("consumer"), s("group"))),
-        Kind::Key => body.get("kid").and_then(Value::as_str).map(|kid| format!("{kid}|{}", id("set"))),
-        _ => None,
-    };
-    if let Some(v) = composite {
-        out.push((format!("{}.cache_key", kind.table()), v));
-    }
-    out
-}
-
-/// Whether a temporary value can stand in for this constraint (single string fields only).
-pub fn temporary_allowed(constraint: &str) -> bool {
-    !constraint.ends_with(".cache_key")
-}
-
-/// A temporary value for a unique field while its real value is still held elsewhere.
-pub fn temporary_value(kind: Kind, _field: &str, real: &Value, id: &str) -> Value {
-    let short: String = id.chars().filter(|c| c.is_ascii_hexdigit()).take(8).collect();
-    match real {
-        Value::String(s) if kind == Kind::Sni => Value::String(format!("tmp-{short}.{}", s.trim_start_matches("*."))),
-        Value::String(s) => Value::String(format!("{s}-tmp-{short}")),
-        _ => Value::Null,
-    }
-}
+use crate::plan::{Action, Plan};
 
 /// Adds an edge from the step releasing each unique value to the step acquiring it.
 pub(super) fn add_unique_edges(
     plan: &Plan,
     live: &State,
-    schemas: &Schemas,
+    dialect: &dyn Dialect,
     by_id: &HashMap<(Kind, &str), usize>,
     edges: &mut Vec<(usize, usize, EdgeKind)>,
 ) -> Result<(), GraphError> {
@@ -78,14 +24,14 @@ pub(super) fn add_unique_edges(
     let mut holders: HashMap<(String, String), (Kind, &str)> = HashMap::new();
     for e in live.entities.iter().filter(|e| acquiring.contains(&e.kind)) {
         let Some(id) = e.id.as_deref() else { continue };
-        for key in unique_values(schemas, e.kind, &live_body(e)) {
+        for key in dialect.unique_values(e.kind, &dialect.live_body(e)) {
             holders.insert(key, (e.kind, id));
         }
     }
     let new_values: Vec<Vec<(String, String)>> = plan
         .changes
         .iter()
-        .map(|c| c.body.as_ref().map(|b| unique_values(schemas, c.kind, &with_id(b, &c.id))).unwrap_or_default())
+        .map(|c| c.body.as_ref().map(|b| dialect.unique_values(c.kind, &with_id(b, &c.id))).unwrap_or_default())
         .collect();
     for (i, c) in plan.changes.iter().enumerate() {
         if c.action == Action::Delete {

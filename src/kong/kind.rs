@@ -1,18 +1,13 @@
-//! The entity kinds gateform manages, with the facts Kong's Admin API gives about each:
-//! table name, collection path, endpoint key, foreign keys and delete behaviour
-//! (`kong-admin-api.md` §2, §3.1).
+//! The entity kinds of Kong's Admin API, with the facts it gives about each: table name,
+//! collection path, endpoint key, foreign keys and delete behaviour (`kong-admin-api.md`
+//! §2, §3.1). One table below declares them all; it yields both [`KongKind`], the enum the
+//! Kong code matches on, and the static [`KindSpec`]s the gateway-agnostic core sees
+//! through [`KongKind::kind`].
 
 use std::fmt;
 
-/// What happens to a child row when the parent it references is deleted
-/// (`kong-admin-api.md` §2: "FK→X (cascade)" / "FK→X (restrict)").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OnDelete {
-    /// The child is deleted with its parent.
-    Cascade,
-    /// Deleting the parent is refused (400, code 4) while the child references it.
-    Restrict,
-}
+pub use crate::model::OnDelete;
+use crate::model::{Kind, KindSpec};
 
 /// One foreign-key field of a kind: `{"<field>": {"id": "<uuid>"}}` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,11 +22,23 @@ pub struct ForeignKey {
     pub required: bool,
 }
 
+/// The name of the Kong dialect, as [`KindSpec::dialect`] spells it.
+pub const DIALECT: &str = "kong";
+
 macro_rules! kinds {
-    ($( $variant:ident => $table:literal ),* $(,)?) => {
+    ($( $variant:ident => $table:literal, $singular:literal,
+        [$( $field:ident: $parent:ident $on_delete:ident $required:literal ),*] );* $(;)?) => {
         /// An entity kind, named after Kong's table (`services`, `keyauth_credentials`, ...).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum KongKind { $( #[doc = concat!("Kong's `", $table, "`.")] $variant ),* }
+
+        /// The static specs of Kong's kinds, one per [`KongKind`] variant.
+        #[allow(non_upper_case_globals)]
+        pub mod specs {
+            use super::{DIALECT, Kind, KindSpec, OnDelete};
+            use crate::model::ForeignKey;
+            kinds!(@specs 0u16; $( $variant => $table, $singular, [$( $field: $parent $on_delete $required ),*] );*);
+        }
 
         impl KongKind {
             /// Every kind, in dependency order (parents before children).
@@ -42,41 +49,124 @@ macro_rules! kinds {
             pub fn table(self) -> &'static str {
                 match self { $( KongKind::$variant => $table ),* }
             }
+
+            /// A short singular noun for messages (`service`, `keyauth_credential`).
+            pub fn singular(self) -> &'static str {
+                match self { $( KongKind::$variant => $singular ),* }
+            }
+
+            /// Foreign-key fields of this kind, with Kong's delete behaviour (§2).
+            pub fn foreign_keys(self) -> &'static [ForeignKey] {
+                match self {
+                    $( KongKind::$variant => &[$( ForeignKey {
+                        field: stringify!($field),
+                        parent: KongKind::$parent,
+                        on_delete: OnDelete::$on_delete,
+                        required: $required,
+                    } ),*] ),*
+                }
+            }
+
+            /// The core's handle of this kind.
+            pub fn kind(self) -> Kind {
+                match self { $( KongKind::$variant => Kind::of(&specs::$variant) ),* }
+            }
         }
+    };
+    (@specs $rank:expr; ) => {};
+    (@specs $rank:expr; $variant:ident => $table:literal, $singular:literal,
+        [$( $field:ident: $parent:ident $on_delete:ident $required:literal ),*] $(; $($rest:tt)*)?) => {
+        #[doc = concat!("Kong's `", $table, "`.")]
+        pub static $variant: KindSpec = KindSpec {
+            dialect: DIALECT,
+            name: $table,
+            singular: $singular,
+            rank: $rank,
+            foreign_keys: &[$( ForeignKey {
+                field: stringify!($field),
+                parent: Kind::of(&$parent),
+                on_delete: OnDelete::$on_delete,
+                required: $required,
+            } ),*],
+        };
+        kinds!(@specs $rank + 1; $($($rest)*)?);
     };
 }
 
 kinds! {
-    Certificate => "certificates",
-    CaCertificate => "ca_certificates",
-    Vault => "vaults",
-    KeySet => "key_sets",
-    Consumer => "consumers",
-    ConsumerGroup => "consumer_groups",
-    Key => "keys",
-    Sni => "snis",
-    Service => "services",
-    Upstream => "upstreams",
-    KeyauthCredential => "keyauth_credentials",
-    BasicauthCredential => "basicauth_credentials",
-    HmacauthCredential => "hmacauth_credentials",
-    JwtSecret => "jwt_secrets",
-    Acl => "acls",
-    Oauth2Credential => "oauth2_credentials",
-    MtlsAuthCredential => "mtls_auth_credentials",
-    ConsumerGroupConsumer => "consumer_group_consumers",
-    Route => "routes",
-    Target => "targets",
-    Plugin => "plugins",
+    Certificate => "certificates", "certificate", [];
+    CaCertificate => "ca_certificates", "ca_certificate", [];
+    Vault => "vaults", "vault", [];
+    KeySet => "key_sets", "key_set", [];
+    Consumer => "consumers", "consumer", [];
+    ConsumerGroup => "consumer_groups", "consumer_group", [];
+    Key => "keys", "key", [set: KeySet Cascade false];
+    Sni => "snis", "sni", [certificate: Certificate Cascade true];
+    Service => "services", "service", [client_certificate: Certificate Restrict false];
+    Upstream => "upstreams", "upstream", [client_certificate: Certificate Restrict false];
+    KeyauthCredential => "keyauth_credentials", "keyauth_credential", [consumer: Consumer Cascade true];
+    BasicauthCredential => "basicauth_credentials", "basicauth_credential", [consumer: Consumer Cascade true];
+    HmacauthCredential => "hmacauth_credentials", "hmacauth_credential", [consumer: Consumer Cascade true];
+    JwtSecret => "jwt_secrets", "jwt_secret", [consumer: Consumer Cascade true];
+    Acl => "acls", "acl", [consumer: Consumer Cascade true];
+    Oauth2Credential => "oauth2_credentials", "oauth2_credential", [consumer: Consumer Cascade true];
+    MtlsAuthCredential => "mtls_auth_credentials", "mtls_auth_credential",
+        [consumer: Consumer Cascade true, ca_certificate: CaCertificate Restrict false];
+    ConsumerGroupConsumer => "consumer_group_consumers", "consumer_group_consumer",
+        [consumer_group: ConsumerGroup Cascade true, consumer: Consumer Cascade true];
+    Route => "routes", "route", [service: Service Restrict false];
+    Target => "targets", "target", [upstream: Upstream Cascade true];
+    Plugin => "plugins", "plugin",
+        [service: Service Cascade false, route: Route Cascade false, consumer: Consumer Cascade false,
+         consumer_group: ConsumerGroup Cascade false];
 }
 
-const fn fk(field: &'static str, parent: KongKind, on_delete: OnDelete, required: bool) -> ForeignKey {
-    ForeignKey { field, parent, on_delete, required }
+impl From<KongKind> for Kind {
+    fn from(k: KongKind) -> Kind {
+        k.kind()
+    }
 }
 
-use OnDelete::{Cascade, Restrict};
+/// The Kong kind of an entity (Kong code only ever sees Kong's entities).
+pub trait KongEntity {
+    /// The entity's kind as [`KongKind`]; another dialect's kind reads as `services`.
+    fn kong(&self) -> KongKind;
+}
+
+impl KongEntity for crate::model::Entity {
+    fn kong(&self) -> KongKind {
+        KongKind::of(self.kind).unwrap_or(KongKind::Service)
+    }
+}
+
+impl PartialEq<KongKind> for Kind {
+    fn eq(&self, other: &KongKind) -> bool {
+        *self == other.kind()
+    }
+}
+
+impl PartialEq<Kind> for KongKind {
+    fn eq(&self, other: &Kind) -> bool {
+        self.kind() == *other
+    }
+}
 
 impl KongKind {
+    /// The Kong kind behind a core handle, `None` for another dialect's kind.
+    pub fn of(kind: Kind) -> Option<KongKind> {
+        if kind.dialect() != DIALECT {
+            return None;
+        }
+        KongKind::ALL.get(usize::from(kind.rank())).copied().filter(|k| k.kind() == kind)
+    }
+
+    /// The Kong kinds as the core's handles, in dependency order.
+    pub fn all_kinds() -> &'static [Kind] {
+        static ALL: std::sync::LazyLock<Vec<Kind>> =
+            std::sync::LazyLock::new(|| KongKind::ALL.iter().map(|k| k.kind()).collect());
+        &ALL
+    }
+
     /// Parses a table name (`services`) into a kind.
     pub fn from_table(table: &str) -> Option<KongKind> {
         KongKind::ALL.iter().copied().find(|k| k.table() == table)
@@ -133,52 +223,6 @@ impl KongKind {
         }
     }
 
-    /// Foreign-key fields of this kind, with Kong's delete behaviour (§2).
-    pub fn foreign_keys(self) -> &'static [ForeignKey] {
-        const SERVICE: &[ForeignKey] = &[fk("client_certificate", KongKind::Certificate, Restrict, false)];
-        const ROUTE: &[ForeignKey] = &[fk("service", KongKind::Service, Restrict, false)];
-        const PLUGIN: &[ForeignKey] = &[
-            fk("service", KongKind::Service, Cascade, false),
-            fk("route", KongKind::Route, Cascade, false),
-            fk("consumer", KongKind::Consumer, Cascade, false),
-            fk("consumer_group", KongKind::ConsumerGroup, Cascade, false),
-        ];
-        const TARGET: &[ForeignKey] = &[fk("upstream", KongKind::Upstream, Cascade, true)];
-        const SNI: &[ForeignKey] = &[fk("certificate", KongKind::Certificate, Cascade, true)];
-        const KEY: &[ForeignKey] = &[fk("set", KongKind::KeySet, Cascade, false)];
-        const CREDENTIAL: &[ForeignKey] = &[fk("consumer", KongKind::Consumer, Cascade, true)];
-        const MTLS: &[ForeignKey] = &[
-            fk("consumer", KongKind::Consumer, Cascade, true),
-            fk("ca_certificate", KongKind::CaCertificate, Restrict, false),
-        ];
-        const MEMBER: &[ForeignKey] = &[
-            fk("consumer_group", KongKind::ConsumerGroup, Cascade, true),
-            fk("consumer", KongKind::Consumer, Cascade, true),
-        ];
-        match self {
-            KongKind::Service | KongKind::Upstream => SERVICE,
-            KongKind::Route => ROUTE,
-            KongKind::Plugin => PLUGIN,
-            KongKind::Target => TARGET,
-            KongKind::Sni => SNI,
-            KongKind::Key => KEY,
-            KongKind::KeyauthCredential
-            | KongKind::BasicauthCredential
-            | KongKind::HmacauthCredential
-            | KongKind::JwtSecret
-            | KongKind::Acl
-            | KongKind::Oauth2Credential => CREDENTIAL,
-            KongKind::MtlsAuthCredential => MTLS,
-            KongKind::ConsumerGroupConsumer => MEMBER,
-            KongKind::Certificate
-            | KongKind::CaCertificate
-            | KongKind::Vault
-            | KongKind::KeySet
-            | KongKind::Consumer
-            | KongKind::ConsumerGroup => &[],
-        }
-    }
-
     /// The foreign key named `field`, if this kind has one.
     pub fn foreign_key(self, field: &str) -> Option<&'static ForeignKey> {
         self.foreign_keys().iter().find(|f| f.field == field)
@@ -212,33 +256,6 @@ impl KongKind {
     /// membership and mTLS credentials. The sandbox serves them all the same.
     pub fn is_enterprise(self) -> bool {
         matches!(self, KongKind::ConsumerGroup | KongKind::ConsumerGroupConsumer | KongKind::MtlsAuthCredential)
-    }
-
-    /// A short singular noun for messages (`service`, `key-auth credential`).
-    pub fn singular(self) -> &'static str {
-        match self {
-            KongKind::Certificate => "certificate",
-            KongKind::CaCertificate => "ca_certificate",
-            KongKind::Vault => "vault",
-            KongKind::KeySet => "key_set",
-            KongKind::Consumer => "consumer",
-            KongKind::ConsumerGroup => "consumer_group",
-            KongKind::Key => "key",
-            KongKind::Sni => "sni",
-            KongKind::Service => "service",
-            KongKind::Upstream => "upstream",
-            KongKind::KeyauthCredential => "keyauth_credential",
-            KongKind::BasicauthCredential => "basicauth_credential",
-            KongKind::HmacauthCredential => "hmacauth_credential",
-            KongKind::JwtSecret => "jwt_secret",
-            KongKind::Acl => "acl",
-            KongKind::Oauth2Credential => "oauth2_credential",
-            KongKind::MtlsAuthCredential => "mtls_auth_credential",
-            KongKind::ConsumerGroupConsumer => "consumer_group_consumer",
-            KongKind::Route => "route",
-            KongKind::Target => "target",
-            KongKind::Plugin => "plugin",
-        }
     }
 
     /// Position in the dependency order (0 = no parents); parents always rank lower.
@@ -277,6 +294,24 @@ mod tests {
                 let parent = KongKind::ALL.iter().position(|k| *k == fk.parent).unwrap();
                 assert!(parent < i, "{kind} listed before its parent {}", fk.parent);
             }
+        }
+    }
+
+    #[test]
+    fn core_specs_mirror_the_enum() {
+        for (i, k) in KongKind::ALL.iter().enumerate() {
+            let kind = k.kind();
+            assert_eq!(usize::from(kind.rank()), i);
+            assert_eq!(KongKind::of(kind), Some(*k));
+            assert_eq!((kind.table(), kind.singular()), (k.table(), k.singular()));
+            let core: Vec<_> = kind
+                .foreign_keys()
+                .iter()
+                .map(|f| (f.field, KongKind::of(f.parent), f.on_delete, f.required))
+                .collect();
+            let kong: Vec<_> =
+                k.foreign_keys().iter().map(|f| (f.field, Some(f.parent), f.on_delete, f.required)).collect();
+            assert_eq!(core, kong);
         }
     }
 

@@ -9,13 +9,14 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::client::{KongClient, KongError};
-use crate::kong::{KongKind, membership_id};
+use super::KongKind as Kind;
+use super::key::membership_id;
+use crate::gateway::{Client as KongClient, HttpError as KongError};
 use crate::model::{Entity, Ref, State};
 
 /// What a gateway told us about itself.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GatewayInfo {
+pub struct KongInfo {
     /// `version` of `GET /` (e.g. `3.9.3`).
     pub version: String,
     /// `configuration.database` (`postgres`, `off`, ...).
@@ -28,15 +29,15 @@ pub struct GatewayInfo {
 
 /// The live state in scope, and how it was read.
 #[derive(Debug, Clone)]
-pub struct Live {
+pub struct KongLive {
     /// Gateway facts.
-    pub info: GatewayInfo,
+    pub info: KongInfo,
     /// Entities in scope, with `id` set and foreign keys as [`Ref::Id`].
     pub state: State,
 }
 
 /// Reads `GET /`.
-pub async fn gateway_info(client: &KongClient) -> Result<GatewayInfo, KongError> {
+pub async fn gateway_info(client: &KongClient) -> Result<KongInfo, KongError> {
     let root = client.get("/").await?;
     let version = root.get("version").and_then(Value::as_str).unwrap_or("unknown").to_owned();
     let database = root.pointer("/configuration/database").and_then(Value::as_str).unwrap_or("postgres").to_owned();
@@ -45,17 +46,17 @@ pub async fn gateway_info(client: &KongClient) -> Result<GatewayInfo, KongError>
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    Ok(GatewayInfo { db_less: database == "off", version, database, available_plugins })
+    Ok(KongInfo { db_less: database == "off", version, database, available_plugins })
 }
 
 /// Reads every entity in scope: those carrying all `select_tags` (every entity when empty).
 /// Consumer-group membership is in scope when its consumer is. Collections a gateway does
 /// not serve (Enterprise ones on Kong OSS: 404) read as empty.
-pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Live, KongError> {
+pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<KongLive, KongError> {
     let info = gateway_info(client).await?;
-    let mut tasks: JoinSet<Result<(KongKind, Vec<Value>), KongError>> = JoinSet::new();
-    for &kind in KongKind::ALL {
-        if matches!(kind, KongKind::Target | KongKind::ConsumerGroupConsumer) {
+    let mut tasks: JoinSet<Result<(Kind, Vec<Value>), KongError>> = JoinSet::new();
+    for &kind in Kind::ALL {
+        if matches!(kind, Kind::Target | Kind::ConsumerGroupConsumer) {
             continue;
         }
         let client = client.clone();
@@ -69,7 +70,7 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
             Ok((kind, rows))
         });
     }
-    let mut by_kind: BTreeMap<KongKind, Vec<Value>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<Kind, Vec<Value>> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         let (kind, rows) = joined.map_err(|e| KongError::Config(format!("reader task failed: {e}")))??;
         by_kind.insert(kind, rows);
@@ -77,7 +78,7 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
 
     let limit = Arc::new(Semaphore::new(16));
     let mut nested: JoinSet<Result<Vec<Entity>, KongError>> = JoinSet::new();
-    for upstream in by_kind.get(&KongKind::Upstream).into_iter().flatten() {
+    for upstream in by_kind.get(&Kind::Upstream).into_iter().flatten() {
         let Some(id) = upstream.get("id").and_then(Value::as_str).map(str::to_owned) else { continue };
         let (client, limit, tags) = (client.clone(), limit.clone(), select_tags.to_vec());
         nested.spawn(async move {
@@ -85,13 +86,13 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
             let rows = list_all(&client, &format!("/upstreams/{id}/targets"), &[]).await?;
             Ok(rows
                 .into_iter()
-                .map(|row| entity_from_json(KongKind::Target, row))
+                .map(|row| entity_from_json(Kind::Target, row))
                 .filter(|e| e.has_all_tags(&tags))
                 .collect())
         });
     }
-    let consumers_in_scope: HashSet<String> = ids_of(by_kind.get(&KongKind::Consumer));
-    let groups: Vec<String> = ids_of(by_kind.get(&KongKind::ConsumerGroup)).into_iter().collect();
+    let consumers_in_scope: HashSet<String> = ids_of(by_kind.get(&Kind::Consumer));
+    let groups: Vec<String> = ids_of(by_kind.get(&Kind::ConsumerGroup)).into_iter().collect();
     let memberships = read_memberships(client, &groups, &consumers_in_scope);
 
     let mut entities = Vec::new();
@@ -103,7 +104,7 @@ pub async fn read_live(client: &KongClient, select_tags: &[String]) -> Result<Li
     }
     entities.extend(memberships.await?);
     entities.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
-    Ok(Live { info, state: State { entities } })
+    Ok(KongLive { info, state: State { entities } })
 }
 
 fn ids_of(rows: Option<&Vec<Value>>) -> HashSet<String> {
@@ -144,7 +145,7 @@ pub async fn read_memberships(
 /// A membership row as an entity: refs to both sides and a deterministic id derived from
 /// them (Kong gives membership no id of its own).
 pub fn membership(group_id: &str, consumer_id: &str) -> Entity {
-    let mut e = Entity::new(KongKind::ConsumerGroupConsumer);
+    let mut e = Entity::new(Kind::ConsumerGroupConsumer);
     e.id = Some(membership_id(group_id, consumer_id));
     e.refs.insert("consumer_group", Ref::Id(group_id.to_owned()));
     e.refs.insert("consumer", Ref::Id(consumer_id.to_owned()));
@@ -180,7 +181,7 @@ pub async fn list_all(client: &KongClient, path: &str, tags: &[String]) -> Resul
 /// Converts one Admin API row into an [`Entity`]: `id` taken out, foreign keys
 /// (`{"id": ...}`) turned into [`Ref::Id`], server-owned fields (`created_at`,
 /// `updated_at`, a certificate's `snis` list) dropped.
-pub fn entity_from_json(kind: KongKind, row: Value) -> Entity {
+pub fn entity_from_json(kind: Kind, row: Value) -> Entity {
     let mut fields = match row {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -196,7 +197,7 @@ pub fn entity_from_json(kind: KongKind, row: Value) -> Entity {
     }
     fields.remove("created_at");
     fields.remove("updated_at");
-    if kind == KongKind::Certificate {
+    if kind == Kind::Certificate {
         fields.remove("snis");
     }
     e.fields = fields;

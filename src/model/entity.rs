@@ -1,4 +1,4 @@
-//! One entity of desired or live state, in Kong's wire shape.
+//! One entity of desired or live state, in its gateway's wire shape.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,13 +32,13 @@ pub enum Ref {
     Local(usize),
     /// An entity by id; it may exist only on the gateway.
     Id(String),
-    /// An entity by its natural key (see [`crate::model::Kind`] and `deck.md` table a.3),
+    /// An entity by its natural key (see [`crate::gateway::Dialect::natural_key`]),
     /// that is not in the desired state and must be found on the gateway
     /// (`_info.default_lookup_tags`).
     Key(String),
 }
 
-/// One entity: its kind, its id when known, its plain fields in Kong's wire shape
+/// One entity: its kind, its id when known, its plain fields in the gateway's wire shape
 /// (foreign keys excluded) and its references to parents.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
@@ -46,7 +46,7 @@ pub struct Entity {
     pub kind: Kind,
     /// The id (a UUID string), when the file gave one or the gateway assigned it.
     pub id: Option<String>,
-    /// Every non-foreign field, as Kong's Admin API spells it.
+    /// Every non-foreign field, as the gateway's API spells it.
     pub fields: Map<String, Value>,
     /// Foreign-key fields (`service`, `consumer`, ...) by field name.
     pub refs: BTreeMap<&'static str, Ref>,
@@ -56,8 +56,8 @@ pub struct Entity {
 
 impl Entity {
     /// A new entity of `kind` with no fields.
-    pub fn new(kind: Kind) -> Self {
-        Entity { kind, id: None, fields: Map::new(), refs: BTreeMap::new(), origin: None }
+    pub fn new(kind: impl Into<Kind>) -> Self {
+        Entity { kind: kind.into(), id: None, fields: Map::new(), refs: BTreeMap::new(), origin: None }
     }
 
     /// A string field's value, if present and a string.

@@ -1,11 +1,34 @@
-//! The entity model shared by every other module: kinds, entities, references and
-//! natural keys. Pure data; no I/O.
+//! The entity model shared by every other module: kinds as data, entities, references,
+//! the desired state and the action vocabulary. Pure data; no I/O; no gateway's names.
 
 mod entity;
+mod kind;
 
-pub use crate::kong::key::{membership_id, natural_key, normalize_target, pem_digest};
-pub use crate::kong::kind::{ForeignKey, KongKind as Kind, OnDelete};
 pub use entity::{Entity, Origin, Ref};
+pub use kind::{ForeignKey, Kind, KindSpec, OnDelete};
+
+/// What a change does, in Terraform's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The entity is created (`+`).
+    Create,
+    /// The entity is updated in place (`~`).
+    Update,
+    /// The entity is destroyed (`-`).
+    Delete,
+}
+
+impl Action {
+    /// Terraform's symbol: `+`, `~` or `-`.
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+        }
+    }
+}
 
 /// A whole configuration: desired (from files) or live (from a gateway).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,7 +40,7 @@ pub struct State {
 /// An entity from JSON fields, for unit tests.
 #[cfg(test)]
 pub(crate) fn test_entity(
-    kind: Kind,
+    kind: impl Into<Kind>,
     id: Option<&str>,
     fields: serde_json::Value,
     refs: &[(&'static str, Ref)],

@@ -2,10 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha1::{Digest, Sha1};
 
-use crate::kong::schema::{Field, FieldType, Schema};
-use crate::model::Kind;
+use crate::gateway::FieldShape;
 
 /// One changed field: its dotted path (`config.minute`) and values before and after
 /// (`None` = absent). For sensitive fields the values are kept here for apply, but every
@@ -24,84 +22,63 @@ pub struct FieldChange {
 
 /// What the comparison needs beyond the two bodies.
 pub struct DiffContext<'a> {
-    /// The kind compared.
-    pub kind: Kind,
-    /// The schema of the entity (plugin schema for plugins), if known.
-    pub schema: Option<&'a Schema>,
-    /// The id of the entity's consumer, for basic-auth password hashes.
-    pub consumer_id: Option<&'a str>,
+    /// The shape of the entity (its schema), if known.
+    pub shape: Option<&'a dyn FieldShape>,
     /// Decides whether a dotted path holds a secret.
     pub sensitive: &'a dyn Fn(&str) -> bool,
+    /// Whether a desired value equals a live one the gateway stores transformed (a hashed
+    /// password): `(path, desired, live)`.
+    pub equal: &'a dyn Fn(&str, &Value, &Value) -> bool,
 }
 
 /// The fields whose desired value differs from the live one, sorted by path. Keys absent
-/// on one side compare as `null`. Fields Kong generates (`auto`) that the desired side
-/// leaves out are not compared; live fields the schema does not know are ignored.
+/// on one side compare as `null`. Fields the gateway generates that the desired side leaves
+/// out are not compared; live fields the shape does not know are ignored.
 pub fn diff(desired: &Map<String, Value>, live: &Map<String, Value>, ctx: &DiffContext<'_>) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    let fields = ctx.schema.map(|s| s.fields.as_slice());
-    diff_record(fields, desired, live, "", ctx, &mut out);
+    diff_record(ctx.shape, desired, live, "", ctx, &mut out);
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
 
-fn lookup<'f>(fields: Option<&'f [(String, Field)]>, name: &str) -> Option<&'f Field> {
-    fields?.iter().find(|(n, _)| n == name).map(|(_, f)| f)
-}
-
 fn diff_record(
-    fields: Option<&[(String, Field)]>,
+    shape: Option<&dyn FieldShape>,
     desired: &Map<String, Value>,
     live: &Map<String, Value>,
     prefix: &str,
     ctx: &DiffContext<'_>,
     out: &mut Vec<FieldChange>,
 ) {
+    let lists = shape.filter(|s| s.lists_fields());
     let mut keys: Vec<&String> = desired.keys().collect();
     for k in live.keys() {
-        let known = fields.is_none() || lookup(fields, k).is_some();
+        let known = lists.is_none_or(|s| s.child(k).is_some());
         if known && !desired.contains_key(k) {
             keys.push(k);
         }
     }
     for key in keys {
-        let field = lookup(fields, key);
+        let field = lists.and_then(|s| s.child(key));
         let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
         let d = desired.get(key);
         let l = live.get(key);
-        if d.is_none() && field.is_some_and(|f| f.auto) {
+        if d.is_none() && field.is_some_and(|f| f.generated()) {
             continue;
         }
         let dn = d.filter(|v| !v.is_null());
         let ln = l.filter(|v| !v.is_null());
         if let (Some(Value::Object(dm)), Some(Value::Object(lm))) = (dn, ln) {
-            let is_record = field.is_none_or(|f| f.ty == FieldType::Record);
+            let is_record = field.is_none_or(|f| f.is_record());
             if is_record {
-                let sub = field.and_then(|f| f.fields.as_deref());
-                diff_record(sub, dm, lm, &path, ctx, out);
+                diff_record(field, dm, lm, &path, ctx, out);
                 continue;
             }
         }
-        if dn == ln || special_equal(ctx, &path, dn, ln) {
+        let transformed = matches!((dn, ln), (Some(d), Some(l)) if (ctx.equal)(&path, d, l));
+        if dn == ln || transformed {
             continue;
         }
         out.push(FieldChange { sensitive: (ctx.sensitive)(&path), path, before: l.cloned(), after: d.cloned() });
-    }
-}
-
-/// Values Kong stores transformed: a basic-auth `password` comes back as the SHA-1 of
-/// `password .. consumer_id` (`kong-admin-api.md` §2.10), an OAuth2 `client_secret` with
-/// `hash_secret` comes back hashed.
-fn special_equal(ctx: &DiffContext<'_>, path: &str, desired: Option<&Value>, live: Option<&Value>) -> bool {
-    let (Some(Value::String(d)), Some(Value::String(l))) = (desired, live) else { return false };
-    match (ctx.kind, path) {
-        (Kind::BasicauthCredential, "password") => {
-            let consumer = ctx.consumer_id.unwrap_or_default();
-            let hash = hex::encode(Sha1::digest(format!("{d}{consumer}").as_bytes()));
-            hash == *l
-        }
-        (Kind::Oauth2Credential, "client_secret") => l.starts_with('$') && !d.starts_with('$'),
-        _ => false,
     }
 }
 
@@ -114,15 +91,15 @@ mod tests {
         v.as_object().cloned().unwrap()
     }
 
-    fn ctx(kind: Kind) -> DiffContext<'static> {
-        DiffContext { kind, schema: None, consumer_id: Some("C"), sensitive: &|p: &str| p == "password" }
+    fn ctx() -> DiffContext<'static> {
+        DiffContext { shape: None, sensitive: &|p: &str| p == "password", equal: &|_, d, l| d == "s3cret" && l == "H" }
     }
 
     #[test]
     fn nested_records_give_dotted_paths() {
         let d = obj(json!({"config": {"minute": 20, "hour": null}, "enabled": true}));
         let l = obj(json!({"config": {"minute": 10}, "enabled": true}));
-        let changes = diff(&d, &l, &ctx(Kind::Plugin));
+        let changes = diff(&d, &l, &ctx());
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].path, "config.minute");
         assert_eq!(changes[0].before, Some(json!(10)));
@@ -130,13 +107,12 @@ mod tests {
     }
 
     #[test]
-    fn basic_auth_password_hash_is_recognised() {
-        let hash = hex::encode(Sha1::digest(b"s3cretC"));
+    fn transformed_values_compare_through_the_dialect() {
         let d = obj(json!({"username": "u", "password": "s3cret"}));
-        let l = obj(json!({"username": "u", "password": hash}));
-        assert!(diff(&d, &l, &ctx(Kind::BasicauthCredential)).is_empty());
+        let l = obj(json!({"username": "u", "password": "H"}));
+        assert!(diff(&d, &l, &ctx()).is_empty());
         let d = obj(json!({"username": "u", "password": "other"}));
-        let changes = diff(&d, &l, &ctx(Kind::BasicauthCredential));
+        let changes = diff(&d, &l, &ctx());
         assert_eq!(changes.len(), 1);
         assert!(changes[0].sensitive);
     }

@@ -10,9 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Change, Plan, Summary, comparable, live_body};
-use crate::kong::schema::Schemas;
+use super::{Plan, Summary};
+use crate::gateway::Dialect;
 use crate::model::State;
+
+/// Version of the JSON plan format (`--format json`, and the plan inside a saved plan).
+pub const FORMAT_VERSION: &str = "1";
 
 /// Version of the saved plan format.
 pub const PLAN_FILE_VERSION: &str = "1";
@@ -22,7 +25,7 @@ pub const PLAN_FILE_VERSION: &str = "1";
 pub struct GatewayRecord {
     /// Admin API address as given (`http://kong:8001`).
     pub address: String,
-    /// Kong version (`GET /`).
+    /// The gateway's version (Kong's `GET /`).
     pub version: String,
     /// Workspace (`_workspace`), when one was named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,12 +46,12 @@ pub struct Fingerprint {
 
 impl Fingerprint {
     /// Fingerprints `live` (and the lookup-only entities, prefixed `lookup:`).
-    pub fn of(live: &State, lookup: &State, schemas: &Schemas) -> Fingerprint {
+    pub fn of(live: &State, lookup: &State, dialect: &dyn Dialect) -> Fingerprint {
         let mut entities = BTreeMap::new();
         for (prefix, state) in [("", live), ("lookup:", lookup)] {
             for e in &state.entities {
                 let id = e.id.clone().unwrap_or_default();
-                let body = comparable(schemas, e.kind, &live_body(e));
+                let body = dialect.comparable(e.kind, &dialect.live_body(e));
                 let h = hex::encode(Sha256::digest(canonical(&Value::Object(body)).as_bytes()));
                 entities.insert(format!("{prefix}{}/{id}", e.kind), h[..16].to_owned());
             }
@@ -101,13 +104,17 @@ pub fn canonical(v: &Value) -> String {
 /// SHA-256 (hex) of a plan's changes, as serialised (masked): the canonical JSON of the
 /// list, hashed one change at a time so that large plans are never copied whole.
 pub fn plan_digest(plan: &Plan) -> String {
+    digest_of(plan.changes.iter().map(|c| serde_json::to_value(c).unwrap_or(Value::Null)))
+}
+
+/// [`plan_digest`] of changes already serialised (as a saved plan holds them).
+pub fn digest_of(changes: impl Iterator<Item = Value>) -> String {
     let mut h = Sha256::new();
     h.update(b"[");
-    for (i, c) in plan.changes.iter().enumerate() {
+    for (i, v) in changes.enumerate() {
         if i > 0 {
             h.update(b",");
         }
-        let v = serde_json::to_value(c).unwrap_or(Value::Null);
         h.update(canonical(&v).as_bytes());
     }
     h.update(b"]");
@@ -117,7 +124,7 @@ pub fn plan_digest(plan: &Plan) -> String {
 /// A saved plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanFile {
-    /// [`super::super::render::json::FORMAT_VERSION`] of the embedded plan document.
+    /// [`FORMAT_VERSION`] of the embedded plan document.
     pub format_version: String,
     /// [`PLAN_FILE_VERSION`].
     pub plan_file_version: String,
@@ -131,8 +138,8 @@ pub struct PlanFile {
     pub gateway: GatewayRecord,
     /// Counts per action.
     pub summary: Summary,
-    /// The changes, masked.
-    pub changes: Vec<Change>,
+    /// The changes, masked, as the JSON plan writes them.
+    pub changes: Vec<Value>,
     /// Fingerprint of the live state the plan was computed against.
     pub fingerprint: Fingerprint,
     /// [`plan_digest`] of the plan.
@@ -165,14 +172,14 @@ impl PlanFile {
         created_at: String,
     ) -> PlanFile {
         let mut f = PlanFile {
-            format_version: crate::render::json::FORMAT_VERSION.to_owned(),
+            format_version: FORMAT_VERSION.to_owned(),
             plan_file_version: PLAN_FILE_VERSION.to_owned(),
             gateform_version: env!("CARGO_PKG_VERSION").to_owned(),
             created_at,
             source,
             gateway,
             summary: plan.summary(),
-            changes: plan.changes.clone(),
+            changes: plan.changes.iter().map(|c| serde_json::to_value(c).unwrap_or(Value::Null)).collect(),
             fingerprint,
             plan_digest: plan_digest(plan),
             checksum: String::new(),
@@ -209,9 +216,7 @@ impl PlanFile {
         }
         let file: PlanFile =
             serde_json::from_value(raw).map_err(|e| PlanFileError::Unreadable(name.into(), e.to_string()))?;
-        if file.compute_checksum() != file.checksum
-            || plan_digest(&Plan { changes: file.changes.clone(), names: BTreeMap::new() }) != file.plan_digest
-        {
+        if file.compute_checksum() != file.checksum || digest_of(file.changes.iter().cloned()) != file.plan_digest {
             return Err(PlanFileError::Tampered(name.into()));
         }
         Ok(file)
@@ -221,7 +226,6 @@ impl PlanFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Entity, Kind};
     use serde_json::json;
 
     fn sample() -> PlanFile {
@@ -249,22 +253,5 @@ mod tests {
         assert!(matches!(PlanFile::parse("p.json", &edited), Err(PlanFileError::Tampered(_))));
         let truncated = &text[..text.len() / 2];
         assert!(matches!(PlanFile::parse("p.json", truncated), Err(PlanFileError::Unreadable(..))));
-    }
-
-    #[test]
-    fn fingerprints_name_what_changed() {
-        let mut a = Entity::new(Kind::Service);
-        a.id = Some("1".into());
-        a.fields = json!({"name": "a", "host": "x"}).as_object().cloned().unwrap();
-        let before = Fingerprint::of(&State { entities: vec![a.clone()] }, &State::default(), Schemas::bundled());
-        let mut b = a.clone();
-        b.fields.insert("host".into(), json!("y"));
-        b.fields.insert("updated_at".into(), json!(5));
-        let after = Fingerprint::of(&State { entities: vec![b] }, &State::default(), Schemas::bundled());
-        assert_eq!(before.differences(&after), vec![("services/1".to_owned(), "changed")]);
-        let mut c = a.clone();
-        c.fields.insert("updated_at".into(), json!(99));
-        let same = Fingerprint::of(&State { entities: vec![c] }, &State::default(), Schemas::bundled());
-        assert_eq!(before.digest, same.digest, "timestamps do not count");
     }
 }

@@ -1,10 +1,9 @@
-//! Matching desired to live entities, normalising both with Kong's schemas, diffing them
+//! Matching desired to live entities, normalising both through the dialect, diffing them
 //! field by field, and the resulting plan: a list of create / update / delete changes.
 
 mod diff;
 pub mod file;
 mod label;
-mod normalize;
 mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,42 +11,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use crate::secrets::{SENSITIVE, is_sensitive};
+pub use crate::model::Action;
+pub use crate::secrets::SENSITIVE;
 pub use diff::{DiffContext, FieldChange, diff};
-pub use label::{Labels, short_name};
-pub use normalize::{
-    canonical_numbers, comparable, couple_upstream_algorithm, desired_body, expand_service_url, live_body, schema_for,
-};
+pub use label::Labels;
 pub use resolve::{LiveIndex, ResolveError, Resolved, resolve};
 
-use crate::kong::schema::Schemas;
+use crate::gateway::Dialect;
 use crate::model::{Kind, Origin, Ref, State};
 
-/// What a change does, in Terraform's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// The entity is created (`+`).
-    Create,
-    /// The entity is updated in place (`~`).
-    Update,
-    /// The entity is destroyed (`-`).
-    Delete,
-}
-
-impl Action {
-    /// Terraform's symbol: `+`, `~` or `-`.
-    pub fn symbol(self) -> char {
-        match self {
-            Action::Create => '+',
-            Action::Update => '~',
-            Action::Delete => '-',
-        }
-    }
-}
-
 /// One planned change of one entity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     /// Create, update or delete.
     pub action: Action,
@@ -57,8 +31,8 @@ pub struct Change {
     pub key: String,
     /// The entity's id (existing, or the one it will be created with).
     pub id: String,
-    /// For updates, the changed fields; for creates, the fields that differ from Kong's
-    /// defaults; empty for deletes. Sensitive values are masked.
+    /// For updates, the changed fields; for creates, the fields that differ from the
+    /// gateway's defaults; empty for deletes. Sensitive values are masked.
     pub fields: Vec<FieldChange>,
     /// The live entity, normalised, sensitive values masked (updates and deletes).
     pub before: Option<Map<String, Value>>,
@@ -79,7 +53,7 @@ pub struct Change {
 }
 
 /// A plan: every change needed to make the gateway match the configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
     /// The changes, ordered by kind (parents first), then label.
     pub changes: Vec<Change>,
@@ -128,11 +102,29 @@ pub struct PlanInput<'a> {
     pub live: &'a State,
     /// Live entities read only to resolve references (`_info.default_lookup_tags`).
     pub lookup: &'a State,
-    /// Schemas of the gateway (or the bundled ones).
-    pub schemas: &'a Schemas,
+    /// The dialect, with the gateway's schema knowledge (or the bundled one).
+    pub dialect: &'a dyn Dialect,
     /// Fields of desired entities that are secret whatever the schema says (values that
-    /// came from `DECK_*` variables): `(desired index, dotted path)`.
+    /// came from template variables): `(desired index, dotted path)`.
     pub secret_fields: &'a BTreeSet<(usize, String)>,
+}
+
+/// The verdict of a fresh plan computed after an apply (a replay's verification).
+#[derive(Debug, Clone)]
+pub enum Verification {
+    /// The fresh plan is empty: the gateway matches the configuration.
+    Holds,
+    /// The fresh plan still has changes (shown to the user).
+    Fails(Plan),
+    /// The fresh plan could not be computed.
+    Error(String),
+}
+
+impl Verification {
+    /// Whether the gateway was shown to match.
+    pub fn holds(&self) -> bool {
+        matches!(self, Verification::Holds)
+    }
 }
 
 /// Why a plan could not be computed: every reference or match problem found.
@@ -142,9 +134,9 @@ pub struct PlanError(pub Vec<ResolveError>);
 
 /// Computes the plan.
 pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
-    let resolved = resolve(input.desired, input.live, input.lookup).map_err(PlanError)?;
-    let schemas = input.schemas;
-    let mut labels = Labels::default();
+    let dialect = input.dialect;
+    let resolved = resolve(dialect, input.desired, input.live, input.lookup).map_err(PlanError)?;
+    let mut labels = Labels::new(dialect);
     for e in input.live.entities.iter().chain(&input.lookup.entities) {
         if let Some(id) = &e.id {
             labels.insert(e.kind, id, &e.fields);
@@ -181,9 +173,8 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             continue;
         }
         let Some(id) = e.id.clone() else { continue };
-        let body = live_body(e);
-        let schema = schema_for(schemas, e.kind, &body);
-        let sensitive = |path: &str| is_sensitive(e.kind, path, schema);
+        let body = dialect.live_body(e);
+        let sensitive = dialect.sensitivity(e.kind, &body);
         let parents = ref_ids(&e.refs);
         changes.push(Change {
             action: Action::Delete,
@@ -191,7 +182,7 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             key: labels.label(e.kind, &id, &e.fields, &parents),
             id,
             fields: Vec::new(),
-            before: Some(mask_map(&comparable(schemas, e.kind, &body), "", &sensitive)),
+            before: Some(mask_map(&dialect.comparable(e.kind, &body), "", &*sensitive)),
             after: None,
             origin: None,
             body: None,
@@ -199,10 +190,7 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             live_parents: parents,
         });
     }
-    changes.sort_by(|a, b| {
-        let rank = |k: Kind| Kind::ALL.iter().position(|x| *x == k);
-        (rank(a.kind), &a.key, &a.id, a.action).cmp(&(rank(b.kind), &b.key, &b.id, b.action))
-    });
+    changes.sort_by(|a, b| (a.kind, &a.key, &a.id, a.action).cmp(&(b.kind, &b.key, &b.id, b.action)));
     let mut names = BTreeMap::new();
     for c in &changes {
         for (field, id) in c.parents.iter().chain(&c.live_parents) {
@@ -214,30 +202,27 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     Ok(Plan { changes, names })
 }
 
-/// The comparable body of each kind's defaults (per plugin name), to show only the fields of
-/// a create that differ from them.
+/// The comparable body of each kind's defaults (per schema-selecting fields, such as a
+/// plugin's name), to show only the fields of a create that differ from them.
 #[derive(Default)]
-struct DefaultsCache(std::collections::HashMap<(Kind, Option<String>), Map<String, Value>>);
+struct DefaultsCache(std::collections::HashMap<(Kind, String), Map<String, Value>>);
 
 impl DefaultsCache {
-    fn get(&mut self, schemas: &Schemas, kind: Kind, fields: &Map<String, Value>) -> &Map<String, Value> {
-        let name = fields.get("name").filter(|_| kind == Kind::Plugin).and_then(Value::as_str).map(str::to_owned);
-        self.0.entry((kind, name.clone())).or_insert_with(|| {
-            let mut minimal = Map::new();
-            if let Some(name) = name {
-                minimal.insert("name".into(), Value::String(name));
-            }
-            comparable(schemas, kind, &desired_body(schemas, kind, &minimal, &BTreeMap::new()))
-        })
+    fn get(&mut self, dialect: &dyn Dialect, kind: Kind, fields: &Map<String, Value>) -> &Map<String, Value> {
+        let minimal = dialect.minimal(kind, fields);
+        let key = serde_json::to_string(&minimal).unwrap_or_default();
+        self.0
+            .entry((kind, key))
+            .or_insert_with(|| dialect.comparable(kind, &dialect.desired_body(kind, &minimal, &BTreeMap::new())))
     }
 }
 
 /// The change one desired entity needs, if any.
 fn change_for(input: &PlanInput<'_>, labels: &Labels, defaults: &mut DefaultsCache, r: &Resolved) -> Option<Change> {
-    let schemas = input.schemas;
-    let body = desired_body(schemas, r.kind, &r.fields, &r.parents);
-    let schema = schema_for(schemas, r.kind, &body);
-    let after = comparable(schemas, r.kind, &body);
+    let dialect = input.dialect;
+    let body = dialect.desired_body(r.kind, &r.fields, &r.parents);
+    let schema_sensitive = dialect.sensitivity(r.kind, &body);
+    let after = dialect.comparable(r.kind, &body);
     let secret_paths: Vec<&str> = input
         .secret_fields
         .range((r.desired, String::new())..)
@@ -245,17 +230,17 @@ fn change_for(input: &PlanInput<'_>, labels: &Labels, defaults: &mut DefaultsCac
         .map(|(_, p)| p.as_str())
         .collect();
     let sensitive = |path: &str| {
-        is_sensitive(r.kind, path, schema)
+        schema_sensitive(path)
             || secret_paths
                 .iter()
                 .any(|p| path == *p || path.starts_with(&format!("{p}.")) || p.starts_with(&format!("{path}.")))
     };
-    let consumer_id = r.parents.get("consumer").map(String::as_str);
-    let ctx = DiffContext { kind: r.kind, schema, consumer_id, sensitive: &sensitive };
+    let equal = |path: &str, d: &Value, l: &Value| dialect.equal(r.kind, path, d, l, &r.parents);
+    let ctx = DiffContext { shape: dialect.shape(r.kind, &body), sensitive: &sensitive, equal: &equal };
     match r.live {
         Some(j) => {
             let live_e = &input.live.entities[j];
-            let before = comparable(schemas, r.kind, &live_body(live_e));
+            let before = dialect.comparable(r.kind, &dialect.live_body(live_e));
             let fields = diff(&after, &before, &ctx);
             if fields.is_empty() {
                 return None;
@@ -275,7 +260,7 @@ fn change_for(input: &PlanInput<'_>, labels: &Labels, defaults: &mut DefaultsCac
             })
         }
         None => {
-            let mut fields = diff(&after, defaults.get(schemas, r.kind, &r.fields), &ctx);
+            let mut fields = diff(&after, defaults.get(dialect, r.kind, &r.fields), &ctx);
             for f in &mut fields {
                 f.before = None;
             }
@@ -330,4 +315,30 @@ pub fn mask_map(map: &Map<String, Value>, prefix: &str, sensitive: &dyn Fn(&str)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests_support {
+    //! Plans for core unit tests, over a kind of no gateway.
+
+    use super::*;
+    use crate::model::KindSpec;
+
+    /// A kind for tests.
+    pub static THINGS: KindSpec =
+        KindSpec { dialect: "test", name: "things", singular: "thing", rank: 0, foreign_keys: &[] };
+
+    /// A create of one thing.
+    pub fn change() -> Change {
+        Change {
+            action: Action::Create,
+            kind: Kind::of(&THINGS),
+            key: "\"t\"".into(),
+            id: "t".into(),
+            fields: Vec::new(),
+            before: None,
+            after: None,
+            origin: None,
+            body: None,
+            parents: BTreeMap::new(),
+            live_parents: BTreeMap::new(),
+        }
+    }
+}

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::model::{Entity, Kind, Origin, Ref, State, membership_id, natural_key};
+use crate::gateway::Dialect;
+use crate::model::{Entity, Kind, Origin, Ref, State};
 
 /// Namespace of gateform's deterministic ids.
 const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6761_7465_666f_726d_8000_0000_0000_0001);
@@ -50,15 +51,17 @@ pub struct LiveIndex<'a> {
     live: &'a State,
     by_id: HashMap<(Kind, &'a str), usize>,
     by_key: HashMap<(Kind, String), usize>,
-    by_custom_id: HashMap<String, usize>,
+    keys: Vec<(Option<String>, Option<String>)>,
+    by_secondary: HashMap<(Kind, String), usize>,
 }
 
 impl<'a> LiveIndex<'a> {
-    /// Indexes `live`; its references must be [`Ref::Id`].
-    pub fn new(live: &'a State) -> Self {
+    /// Indexes `live` with the keys `dialect` gives; its references must be [`Ref::Id`].
+    pub fn new(live: &'a State, dialect: &dyn Dialect) -> Self {
         let mut by_id = HashMap::new();
         let mut by_key = HashMap::new();
-        let mut by_custom_id = HashMap::new();
+        let mut by_secondary = HashMap::new();
+        let mut keys = Vec::with_capacity(live.entities.len());
         for (i, e) in live.entities.iter().enumerate() {
             if let Some(id) = &e.id {
                 by_id.insert((e.kind, id.as_str()), i);
@@ -67,16 +70,17 @@ impl<'a> LiveIndex<'a> {
                 Some(Ref::Id(id)) => Some(id.clone()),
                 _ => None,
             };
-            if let Some(key) = natural_key(e.kind, &e.fields, &parent) {
-                by_key.entry((e.kind, key)).or_insert(i);
+            let key = dialect.natural_key(e.kind, &e.fields, &parent);
+            if let Some(key) = &key {
+                by_key.entry((e.kind, key.clone())).or_insert(i);
             }
-            if e.kind == Kind::Consumer
-                && let Some(c) = e.str_field("custom_id")
-            {
-                by_custom_id.entry(c.to_owned()).or_insert(i);
+            let second = dialect.secondary_key(e.kind, &e.fields);
+            if let Some(second) = &second {
+                by_secondary.entry((e.kind, second.clone())).or_insert(i);
             }
+            keys.push((key, second));
         }
-        LiveIndex { live, by_id, by_key, by_custom_id }
+        LiveIndex { live, by_id, by_key, keys, by_secondary }
     }
 
     /// The live entity of `kind` with this id.
@@ -98,11 +102,16 @@ impl<'a> LiveIndex<'a> {
 /// Resolves every desired entity against the live state. `lookup` holds live entities read
 /// only for reference resolution (`_info.default_lookup_tags`), never owned. All errors are
 /// collected, in desired order.
-pub fn resolve(desired: &State, live: &State, lookup: &State) -> Result<Vec<Resolved>, Vec<ResolveError>> {
-    let index = LiveIndex::new(live);
-    let lookup_index = LiveIndex::new(lookup);
+pub fn resolve(
+    dialect: &dyn Dialect,
+    desired: &State,
+    live: &State,
+    lookup: &State,
+) -> Result<Vec<Resolved>, Vec<ResolveError>> {
+    let index = LiveIndex::new(live, dialect);
+    let lookup_index = LiveIndex::new(lookup, dialect);
     let mut order: Vec<usize> = (0..desired.entities.len()).collect();
-    order.sort_by_key(|&i| Kind::ALL.iter().position(|k| *k == desired.entities[i].kind));
+    order.sort_by_key(|&i| desired.entities[i].kind.rank());
 
     let mut ids: Vec<Option<String>> = vec![None; desired.entities.len()];
     let mut out: Vec<Option<Resolved>> = vec![None; desired.entities.len()];
@@ -175,29 +184,23 @@ pub fn resolve(desired: &State, live: &State, lookup: &State) -> Result<Vec<Reso
             continue;
         }
         let parent_of = |f: &str| parents.get(f).cloned();
-        let key = natural_key(e.kind, &e.fields, &parent_of);
+        let key = dialect.natural_key(e.kind, &e.fields, &parent_of);
 
         let mut matched = match &e.id {
             Some(id) => index.by_id(e.kind, id),
             None => key.as_deref().and_then(|k| index.by_key(e.kind, k)).or_else(|| {
-                if e.kind == Kind::Consumer && e.str_field("username").is_none() {
-                    None
-                } else if e.kind == Kind::Consumer {
-                    e.str_field("custom_id").and_then(|c| index.by_custom_id.get(c).copied()).filter(|&j| {
-                        index.live.entities[j].str_field("username").is_none()
-                            || index.live.entities[j].str_field("username") == e.str_field("username")
-                    })
-                } else {
-                    None
-                }
+                // The live entity has no primary key of its own (its natural key is its
+                // secondary one), or the same one.
+                let second = dialect.secondary_key(e.kind, &e.fields).filter(|s| Some(s) != key.as_ref())?;
+                let j = index.by_secondary.get(&(e.kind, second)).copied()?;
+                let (live_key, live_second) = &index.keys[j];
+                (live_key.is_none() || *live_key == key || live_key == live_second).then_some(j)
             }),
         };
+        let derived = if e.id.is_none() { dialect.derived_id(e.kind, &parents) } else { None };
         let id = match (&e.id, matched) {
             (Some(id), _) => id.clone(),
-            (None, _) if e.kind == Kind::ConsumerGroupConsumer => membership_id(
-                &parent_of("consumer_group").unwrap_or_default(),
-                &parent_of("consumer").unwrap_or_default(),
-            ),
+            (None, _) if derived.is_some() => derived.unwrap_or_default(),
             (None, Some(j)) => live.entities[j].id.clone().unwrap_or_default(),
             (None, None) => {
                 let seed = match &key {
@@ -266,94 +269,4 @@ fn content_seed(e: &Entity, parents: &BTreeMap<&'static str, String>) -> String 
         sorted.insert(k, v);
     }
     format!("{}|{:?}", serde_json::to_string(&sorted).unwrap_or_default(), parents)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    use crate::model::test_entity as entity;
-
-    #[test]
-    fn matches_by_name_and_keeps_the_live_id() {
-        let live = State {
-            entities: vec![entity(
-                Kind::Service,
-                Some("11111111-1111-1111-1111-111111111111"),
-                json!({"name": "a"}),
-                &[],
-            )],
-        };
-        let desired = State {
-            entities: vec![
-                entity(Kind::Service, None, json!({"name": "a"}), &[]),
-                entity(Kind::Route, None, json!({"name": "r"}), &[("service", Ref::Local(0))]),
-            ],
-        };
-        let r = resolve(&desired, &live, &State::default()).unwrap();
-        assert_eq!(r[0].id, "11111111-1111-1111-1111-111111111111");
-        assert_eq!(r[0].live, Some(0));
-        assert_eq!(r[1].parents["service"], "11111111-1111-1111-1111-111111111111");
-        assert_eq!(r[1].live, None);
-    }
-
-    #[test]
-    fn ids_are_deterministic_and_stable_for_unnamed_entities() {
-        let desired = State {
-            entities: vec![
-                entity(Kind::Route, None, json!({"paths": ["/a"]}), &[]),
-                entity(Kind::Route, None, json!({"paths": ["/a"]}), &[]),
-            ],
-        };
-        let first = resolve(&desired, &State::default(), &State::default()).unwrap();
-        assert_ne!(first[0].id, first[1].id);
-        // Once created, the same files match the created entities by id.
-        let live = State {
-            entities: first.iter().map(|r| entity(Kind::Route, Some(&r.id), json!({"paths": ["/a"]}), &[])).collect(),
-        };
-        let second = resolve(&desired, &live, &State::default()).unwrap();
-        assert_eq!(second[0].id, first[0].id);
-        assert_eq!(second[0].live, Some(0));
-        assert_eq!(second[1].live, Some(1));
-    }
-
-    #[test]
-    fn dangling_id_reference_is_an_error() {
-        let desired = State {
-            entities: vec![entity(
-                Kind::Route,
-                None,
-                json!({"name": "r"}),
-                &[("service", Ref::Id("22222222-2222-2222-2222-222222222222".into()))],
-            )],
-        };
-        let errs = resolve(&desired, &State::default(), &State::default()).unwrap_err();
-        assert!(errs[0].message.contains("neither in the configuration nor on the gateway"), "{}", errs[0]);
-    }
-
-    #[test]
-    fn lookup_keys_resolve_against_lookup_state() {
-        let lookup = State {
-            entities: vec![entity(
-                Kind::ConsumerGroup,
-                Some("33333333-3333-3333-3333-333333333333"),
-                json!({"name": "g"}),
-                &[],
-            )],
-        };
-        let desired = State {
-            entities: vec![
-                entity(Kind::Consumer, None, json!({"username": "u"}), &[]),
-                entity(
-                    Kind::ConsumerGroupConsumer,
-                    None,
-                    json!({}),
-                    &[("consumer", Ref::Local(0)), ("consumer_group", Ref::Key("g".into()))],
-                ),
-            ],
-        };
-        let r = resolve(&desired, &State::default(), &lookup).unwrap();
-        assert_eq!(r[1].parents["consumer_group"], "33333333-3333-3333-3333-333333333333");
-    }
 }

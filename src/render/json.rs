@@ -21,8 +21,7 @@ use serde_json::Value;
 
 use crate::plan::{Change, Plan, Summary};
 
-/// Version of the JSON plan format.
-pub const FORMAT_VERSION: &str = "1";
+pub use crate::plan::file::FORMAT_VERSION;
 
 /// The JSON plan document.
 #[derive(Debug, Serialize)]

@@ -103,17 +103,16 @@ fn summary(plan: &Plan, header: &Header, page: Option<(usize, usize)>) -> String
     }
     let _ = writeln!(out, "**{}**\n", text::summary_line(plan));
     out.push_str("| Kind | Add | Change | Destroy |\n|---|---:|---:|---:|\n");
-    let mut per_kind: BTreeMap<usize, (Kind, [usize; 3])> = BTreeMap::new();
+    let mut per_kind: BTreeMap<Kind, [usize; 3]> = BTreeMap::new();
     for c in &plan.changes {
-        let rank = Kind::ALL.iter().position(|k| *k == c.kind).unwrap_or(usize::MAX);
-        let slot = &mut per_kind.entry(rank).or_insert((c.kind, [0; 3])).1;
+        let slot = per_kind.entry(c.kind).or_insert([0; 3]);
         slot[match c.action {
             Action::Create => 0,
             Action::Update => 1,
             Action::Delete => 2,
         }] += 1;
     }
-    for (kind, [a, u, d]) in per_kind.values() {
+    for (kind, [a, u, d]) in &per_kind {
         let _ = writeln!(out, "| `{kind}` | {a} | {u} | {d} |");
     }
     out.push('\n');

@@ -1,9 +1,10 @@
-//! Text, JSON and Markdown views of plans and applies. Renderers only draw: every value
-//! they receive is already masked where sensitive.
+//! Every view of every result: plans (text, JSON, Markdown), the progress and report of an
+//! apply, the replay report and the ledger's history. Renderers only draw: every value they
+//! receive is already masked where sensitive.
 
+pub mod apply;
+pub mod history;
 pub mod json;
 pub mod markdown;
+pub mod replay;
 pub mod text;
-
-#[cfg(test)]
-mod tests;

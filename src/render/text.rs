@@ -96,3 +96,10 @@ pub fn value(v: Option<&Value>, names: &BTreeMap<String, String>) -> String {
         Some(v) => v.to_string(),
     }
 }
+
+/// The `Source: ...` and `Gateway: ...` lines (and a blank one) that open text output:
+/// `Gateway: http://kong:8001 (Kong 3.9.3), environment "prod"`.
+pub fn header(source_line: &str, address: &str, product: &str, environment: Option<&str>) -> String {
+    let env = environment.map(|e| format!(", environment {e:?}")).unwrap_or_default();
+    format!("Source: {source_line}\nGateway: {address} ({product}){env}\n\n")
+}

@@ -2,6 +2,7 @@
 //! live state back in it.
 
 pub mod convert;
+pub mod placeholder;
 pub mod read;
 mod shape;
 pub mod write;

@@ -30,7 +30,7 @@ mod tests;
 #[cfg(test)]
 mod tests_forms;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use self::build::Builder;
 use self::check::Checker;
@@ -40,6 +40,7 @@ use crate::kong::KongKind;
 use crate::kong::deck::convert::FormatVersion;
 use crate::kong::schema::Schemas;
 use crate::model::State;
+use crate::source::Desired;
 use crate::source::diag::{Diagnostic, Diagnostics, Severity};
 use crate::source::inputs::Input;
 use crate::source::yaml::NodeValue;
@@ -57,35 +58,6 @@ impl Default for LoadOptions<'static> {
     fn default() -> Self {
         LoadOptions { env: BTreeMap::new(), schemas: Schemas::bundled() }
     }
-}
-
-/// The desired state read from all inputs, merged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Desired {
-    /// The entities, in file order then document order (a parent before what is nested
-    /// in it), then consumers defined only by a consumer group's `consumers` list, then
-    /// memberships. Parents in the files are [`crate::model::Ref::Local`] indexes; parents
-    /// found through lookup tags are [`crate::model::Ref::Key`] / [`crate::model::Ref::Id`].
-    /// Fields are as written (`url` kept, no schema defaults), minus foreign keys.
-    pub state: State,
-    /// `_info.select_tags` (files that state them must agree); already added to every entity
-    /// that has tags.
-    pub select_tags: Vec<String>,
-    /// `_info.default_lookup_tags`, merged over files: kinds whose parents may be found on
-    /// the gateway by these tags.
-    pub lookup_tags: BTreeMap<KongKind, Vec<String>>,
-    /// `_workspace` (files that state one must agree).
-    pub workspace: Option<String>,
-    /// Always `"3.0"`: older files are converted.
-    pub format_version: String,
-    /// Warnings (conversions made, keys ignored).
-    pub warnings: Vec<Diagnostic>,
-    /// Every value substituted from a `DECK_*` variable, sorted, without duplicates:
-    /// secrets to mask in every output.
-    pub env_values: Vec<String>,
-    /// `(entity index, dotted field path)` of every field whose value came wholly or partly
-    /// from a `DECK_*` variable (`host`, `config.minute`; an array field as a whole: `tags`).
-    pub env_fields: BTreeSet<(usize, String)>,
 }
 
 /// Reads and merges `inputs`. On any error, every diagnostic found (warnings included) is
@@ -147,9 +119,8 @@ pub fn load(inputs: &[Input], opts: &LoadOptions<'_>) -> Result<Desired, Diagnos
     Ok(Desired {
         state: State { entities: b.entities },
         select_tags: merged.select_tags,
-        lookup_tags: merged.lookup_tags,
+        lookup_tags: merged.lookup_tags.into_iter().map(|(k, v)| (k.kind(), v)).collect(),
         workspace: merged.workspace,
-        format_version: "3.0".to_owned(),
         warnings: b.diags.into_iter().filter(|d| d.severity == Severity::Warning).collect(),
         env_values,
         env_fields: b.env_fields,

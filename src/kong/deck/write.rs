@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use super::shape::{Nest, nested_keys};
 use super::yaml_out::{sorted, to_yaml};
-use crate::kong::{KongKind, natural_key};
+use crate::kong::{KongEntity, KongKind, natural_key};
 use crate::model::{Entity, Ref, State};
 
 /// The output syntax.
@@ -115,20 +115,20 @@ impl<'s> Writer<'s> {
             .entities
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| e.id.as_deref().map(|id| ((e.kind, id), i)))
+            .filter_map(|(i, e)| e.id.as_deref().map(|id| ((e.kong(), id), i)))
             .collect();
         let mut parents = Vec::with_capacity(state.entities.len());
         for e in &state.entities {
             let mut p = BTreeMap::new();
             for (field, r) in &e.refs {
-                let Some(fk) = e.kind.foreign_key(field) else {
+                let Some(fk) = e.kong().foreign_key(field) else {
                     continue;
                 };
                 let id = || e.id.clone().unwrap_or_else(|| "?".into());
                 let parent = match r {
                     Ref::Local(i) if *i < state.entities.len() => Parent::Entity(*i),
                     Ref::Local(i) => {
-                        return Err(DumpError::BadIndex { kind: e.kind, id: id(), index: *i });
+                        return Err(DumpError::BadIndex { kind: e.kong(), id: id(), index: *i });
                     }
                     Ref::Id(pid) => match by_id.get(&(fk.parent, pid.as_str())) {
                         Some(i) => Parent::Entity(*i),
@@ -136,7 +136,7 @@ impl<'s> Writer<'s> {
                     },
                     Ref::Key(key) => {
                         return Err(DumpError::KeyReference {
-                            kind: e.kind,
+                            kind: e.kong(),
                             id: id(),
                             field: fk.field,
                             key: key.clone(),
@@ -161,15 +161,15 @@ impl<'s> Writer<'s> {
                 Some(slot) => self.children.entry(slot).or_default().push(i),
                 // A membership whose consumer and group are both outside the state has no
                 // place in a decK file.
-                None if e.kind == KongKind::ConsumerGroupConsumer => {}
-                None => self.top.entry(e.kind.table()).or_default().push(i),
+                None if e.kong() == KongKind::ConsumerGroupConsumer => {}
+                None => self.top.entry(e.kong().table()).or_default().push(i),
             }
         }
         let mut needs = BTreeSet::new();
         for (i, e) in self.state.entities.iter().enumerate() {
             if self.opts.with_ids
-                || matches!(e.kind, KongKind::Certificate | KongKind::CaCertificate)
-                || natural_key(e.kind, &e.fields, &|f| self.parent_id(i, f)).is_none()
+                || matches!(e.kong(), KongKind::Certificate | KongKind::CaCertificate)
+                || natural_key(e.kong(), &e.fields, &|f| self.parent_id(i, f)).is_none()
             {
                 needs.insert(i);
             }
@@ -187,24 +187,24 @@ impl<'s> Writer<'s> {
     /// The (parent, collection key) an entity nests under, or `None` for top level.
     fn home(&self, i: usize, e: &Entity) -> Option<(usize, &'static str)> {
         let parents = &self.parents[i];
-        if e.kind == KongKind::ConsumerGroupConsumer {
+        if e.kong() == KongKind::ConsumerGroupConsumer {
             return match (parents.get("consumer"), parents.get("consumer_group")) {
                 (Some(Parent::Entity(c)), _) => Some((*c, "groups")),
                 (_, Some(Parent::Entity(g))) => Some((*g, "consumers")),
                 _ => None,
             };
         }
-        if e.kind == KongKind::Plugin && parents.len() != 1 {
+        if e.kong() == KongKind::Plugin && parents.len() != 1 {
             return None;
         }
         for (field, parent) in parents {
             let Parent::Entity(p) = parent else { continue };
-            let parent_kind = self.state.entities[*p].kind;
+            let parent_kind = self.state.entities[*p].kong();
             for (key, nest) in nested_keys(parent_kind) {
                 if let Nest::Child { kind, field: f } = nest
-                    && *kind == e.kind
+                    && *kind == e.kong()
                     && f == field
-                    && e.kind != KongKind::Key
+                    && e.kong() != KongKind::Key
                 {
                     return Some((*p, key));
                 }
@@ -224,7 +224,7 @@ impl<'s> Writer<'s> {
     fn name_of(&self, p: usize) -> Option<(&'static str, String)> {
         let e = &self.state.entities[p];
         let s = |f: &'static str| e.fields.get(f).and_then(Value::as_str).map(|v| (f, v.to_owned()));
-        match e.kind {
+        match e.kong() {
             KongKind::Consumer => s("username"),
             KongKind::Service | KongKind::Route | KongKind::Upstream | KongKind::ConsumerGroup | KongKind::KeySet => {
                 s("name")
@@ -236,7 +236,7 @@ impl<'s> Writer<'s> {
 
     fn sort_key(&self, i: usize) -> (bool, String, String) {
         let e = &self.state.entities[i];
-        let key = natural_key(e.kind, &e.fields, &|f| self.parent_id(i, f));
+        let key = natural_key(e.kong(), &e.fields, &|f| self.parent_id(i, f));
         (key.is_none(), key.unwrap_or_default(), e.id.clone().unwrap_or_default())
     }
 
@@ -263,7 +263,7 @@ impl<'s> Writer<'s> {
     /// One entity as written, without the foreign key `nested_field` (its enclosing parent).
     fn entity(&self, i: usize, nested_field: Option<&str>) -> Value {
         let e = &self.state.entities[i];
-        if e.kind == KongKind::ConsumerGroupConsumer {
+        if e.kong() == KongKind::ConsumerGroupConsumer {
             return self.membership(i, nested_field);
         }
         let mut out = Map::new();
@@ -282,13 +282,13 @@ impl<'s> Writer<'s> {
             if Some(*field) == nested_field {
                 continue;
             }
-            out.insert((*field).to_owned(), self.reference(e.kind, parent));
+            out.insert((*field).to_owned(), self.reference(e.kong(), parent));
         }
-        for (key, _) in nested_keys(e.kind) {
+        for (key, _) in nested_keys(e.kong()) {
             let Some(list) = self.children.get(&(i, *key)) else {
                 continue;
             };
-            let field = match super::shape::nested(e.kind, key) {
+            let field = match super::shape::nested(e.kong(), key) {
                 Some(Nest::Child { field, .. }) => Some(field),
                 _ => None,
             };

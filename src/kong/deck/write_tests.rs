@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::kong::deck::read::{LoadOptions, load};
-use crate::model::membership_id;
+use crate::kong::membership_id;
 use crate::source::inputs::Input;
 use serde_json::json;
 
@@ -220,7 +220,7 @@ fn dump_reloads_to_the_same_entities_without_ids() {
     let back = reload(&text);
     assert_eq!(canon_all(&back, false), canon_all(&state, false), "\n{text}");
     // Ids are kept only where they are needed.
-    let with_id: Vec<KongKind> = back.entities.iter().filter(|e| e.id.is_some()).map(|e| e.kind).collect();
+    let with_id: Vec<KongKind> = back.entities.iter().filter(|e| e.id.is_some()).map(|e| e.kong()).collect();
     assert_eq!(
         with_id,
         vec![KongKind::CaCertificate, KongKind::Certificate, KongKind::Consumer, KongKind::Route, KongKind::Service]

@@ -347,7 +347,7 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                 if store.get(KongKind::ConsumerGroup, &g).is_some() && store.get(KongKind::Consumer, &c).is_some() =>
             {
                 let mut d = Map::new();
-                d.insert("id".into(), json!(crate::model::membership_id(&g, &c)));
+                d.insert("id".into(), json!(crate::kong::membership_id(&g, &c)));
                 d.insert("created_at".into(), json!(entity::now_secs()));
                 d.insert("consumer_group".into(), json!({"id": g}));
                 d.insert("consumer".into(), json!({"id": c}));

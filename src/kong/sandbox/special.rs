@@ -219,7 +219,7 @@ pub fn consumer_group(ctx: &Ctx<'_>, key: &str) -> ApiResult<Resp> {
 }
 
 fn member_row(group: &str, consumer: &str) -> Arc<Row> {
-    let id = crate::model::membership_id(group, consumer);
+    let id = crate::kong::membership_id(group, consumer);
     let mut d = Map::new();
     d.insert("id".into(), json!(id));
     d.insert("created_at".into(), json!(super::entity::now_secs()));

@@ -9,8 +9,9 @@ mod source;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use gateform::kong::deck::read::{LoadOptions, load};
 use gateform::model::{Ref, State};
-use gateform::source::{Input, LoadOptions, load};
+use gateform::source::Input;
 use git2::{Repository, Signature, Time};
 use serde_json::{Map, Value};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::build::Builder;
-use crate::kong::{KongKind, natural_key};
+use crate::kong::{KongEntity, KongKind, natural_key};
 use crate::model::Ref;
 use crate::source::diag::Diagnostic;
 
@@ -22,10 +22,10 @@ pub(crate) struct Defaults {
 pub(crate) fn apply_defaults(b: &mut Builder<'_>, defaults: &[Defaults]) {
     for d in defaults {
         for (i, e) in b.entities.iter_mut().enumerate() {
-            if e.kind != d.kind {
+            if e.kong() != d.kind {
                 continue;
             }
-            let has_url = e.kind == KongKind::Service && e.fields.get("url").is_some_and(|u| !u.is_null());
+            let has_url = e.kong() == KongKind::Service && e.fields.get("url").is_some_and(|u| !u.is_null());
             for (k, v) in &d.values {
                 if e.fields.contains_key(k) || (has_url && matches!(k.as_str(), "protocol" | "host" | "port" | "path"))
                 {
@@ -52,7 +52,7 @@ pub fn add_tags(entities: &mut [crate::model::Entity], tags: &[String]) {
     if tags.is_empty() {
         return;
     }
-    for e in entities.iter_mut().filter(|e| e.kind.has_tags()) {
+    for e in entities.iter_mut().filter(|e| e.kong().has_tags()) {
         let slot = e.fields.entry("tags").or_insert(Value::Null);
         if !slot.is_array() {
             *slot = Value::Array(Vec::new());
@@ -73,7 +73,7 @@ pub(crate) fn duplicates(b: &mut Builder<'_>) {
     let mut seen: HashMap<(KongKind, String, String), usize> = HashMap::new();
     let mut errors = Vec::new();
     for (i, e) in b.entities.iter().enumerate() {
-        if e.kind == KongKind::ConsumerGroupConsumer {
+        if e.kong() == KongKind::ConsumerGroupConsumer {
             continue;
         }
         let parent = |field: &str| -> Option<String> {
@@ -87,10 +87,10 @@ pub(crate) fn duplicates(b: &mut Builder<'_>) {
         if let Some(id) = &e.id {
             keys.push(("id".into(), id.clone()));
         }
-        if let Some(k) = natural_key(e.kind, &e.fields, &parent) {
+        if let Some(k) = natural_key(e.kong(), &e.fields, &parent) {
             keys.push(("".into(), k));
         }
-        if let Some(schema) = b.schemas.entity(e.kind.table()) {
+        if let Some(schema) = b.schemas.entity(e.kong().table()) {
             for (name, field) in &schema.fields {
                 if field.unique
                     && name != "id"
@@ -101,7 +101,7 @@ pub(crate) fn duplicates(b: &mut Builder<'_>) {
             }
         }
         for (what, key) in keys {
-            let slot = (e.kind, what.clone(), key.clone());
+            let slot = (e.kong(), what.clone(), key.clone());
             match seen.get(&slot) {
                 Some(&first) => {
                     errors.push((i, first, what, key));

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::build::{Builder, Member};
 use super::refs::Target;
-use crate::kong::KongKind;
 use crate::kong::deck::shape::{lookup_key, ref_fields};
+use crate::kong::{KongEntity, KongKind};
 use crate::model::{Entity, Ref};
 use crate::source::diag::Diagnostic;
 
@@ -21,11 +21,11 @@ struct Index(HashMap<(KongKind, &'static str, String), usize>);
 impl Index {
     fn add(&mut self, i: usize, e: &Entity) {
         if let Some(id) = &e.id {
-            self.0.entry((e.kind, "id", id.clone())).or_insert(i);
+            self.0.entry((e.kong(), "id", id.clone())).or_insert(i);
         }
-        for field in ref_fields(e.kind) {
+        for field in ref_fields(e.kong()) {
             if let Some(v) = e.fields.get(*field).and_then(Value::as_str) {
-                self.0.entry((e.kind, field, v.to_owned())).or_insert(i);
+                self.0.entry((e.kong(), field, v.to_owned())).or_insert(i);
             }
         }
     }

@@ -192,7 +192,7 @@ fn lookup_tags_turn_missing_parents_into_gateway_references() {
     assert_eq!(d.state.entities[0].refs["service"], Ref::Key("shared-svc".into()));
     assert_eq!(d.state.entities[1].refs["service"], Ref::Id("9ecf5708-f2f4-444e-a4c7-fcd3a57f9a6d".into()));
     assert_eq!(d.state.entities[2].refs["consumer"], Ref::Key("username:bob".into()));
-    assert_eq!(d.lookup_tags[&KongKind::Service], vec!["shared".to_owned()]);
+    assert_eq!(d.lookup_tags[&KongKind::Service.kind()], vec!["shared".to_owned()]);
 }
 
 #[test]
@@ -282,7 +282,6 @@ fn format_versions() {
         vec!["kong.yaml:1:18: error: _format_version must be a string such as \"3.0\" (quoted), not a number"]
     );
     let d = ok("services: [{name: s, host: h}]\n");
-    assert_eq!(d.format_version, "3.0");
     assert_eq!(
         d.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
         vec![

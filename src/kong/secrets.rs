@@ -4,8 +4,8 @@
 //! `pem.private_key`), every field Kong's schemas mark `encrypted`, and plugin `config`
 //! fields marked `encrypted` or `referenceable`.
 
-use crate::kong::schema::{Field, Schema};
-use crate::model::Kind;
+use super::KongKind as Kind;
+use super::schema::{Field, Schema};
 
 /// Whether the field at dotted `path` of an entity of `kind` is sensitive. `schema` is the
 /// entity's schema (the plugin's full schema for plugins), when known.
@@ -82,9 +82,6 @@ fn shorthand_target<'a>(record: &'a Field, name: &str) -> Option<&'a Field> {
 fn record_has_secret(field: &Field) -> bool {
     field.fields.iter().flatten().any(|(_, f)| f.encrypted || f.referenceable || record_has_secret(f))
 }
-
-/// Placeholder shown in place of a sensitive value.
-pub const SENSITIVE: &str = "(sensitive value)";
 
 #[cfg(test)]
 mod tests {

@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::{json as json_view, markdown, text};
+use crate::kong::normalize::{live_body, schema_for};
 use crate::kong::schema::Schemas;
-use crate::model::{Kind, Ref, State};
+use crate::kong::{KongDialect, KongKind as Kind};
+use crate::model::{Ref, State};
 use crate::plan::{Plan, PlanInput, build};
+use crate::render::{json as json_view, markdown, text};
 
 use crate::model::test_entity as entity;
 
@@ -25,8 +27,8 @@ fn live() -> State {
     let schemas = Schemas::bundled();
     let full = |kind: Kind, id: &str, fields: Value, refs: &[(&'static str, Ref)]| {
         let mut e = entity(kind, Some(id), fields, refs);
-        let mut body = crate::plan::live_body(&e);
-        crate::plan::schema_for(schemas, kind, &body).unwrap().fill_defaults(&mut body);
+        let mut body = live_body(&e);
+        schema_for(schemas, kind, &body).unwrap().fill_defaults(&mut body);
         for fk in kind.foreign_keys() {
             body.remove(fk.field);
         }
@@ -107,7 +109,7 @@ fn sample_plan() -> Plan {
         desired: &desired(),
         live: &live(),
         lookup: &State::default(),
-        schemas: Schemas::bundled(),
+        dialect: &KongDialect::bundled(),
         secret_fields: &secret,
     })
     .unwrap()

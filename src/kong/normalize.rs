@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Number, Value};
 
-use crate::kong::schema::input::{self, parse_service_url};
-use crate::kong::schema::{Field, FieldType, Schema, Schemas, expand_shorthands, normalize_sets, strip_shorthands};
-use crate::model::{Entity, Kind, Ref, normalize_target};
+use super::KongKind as Kind;
+use super::key::normalize_target;
+use super::schema::input::{self, parse_service_url};
+use super::schema::{Field, FieldType, Schema, Schemas, expand_shorthands, normalize_sets, strip_shorthands};
+use crate::model::{Entity, Ref};
 
 /// Fields the gateway owns or computes, never compared: ids, timestamps, a key-auth
 /// credential's remaining `ttl`, a CA certificate's `cert_digest`, a certificate's `snis`.

@@ -7,10 +7,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::is_sensitive;
+use crate::kong::KongKind;
+use crate::kong::label::short_name as kong_short_name;
+use crate::kong::normalize::{live_body, schema_for};
 use crate::kong::schema::Schemas;
+use crate::kong::secrets::is_sensitive;
 use crate::model::{Kind, Ref, State};
-use crate::plan::{live_body, schema_for, short_name};
+use crate::secrets::MIN_SCRUB_LEN;
+
+fn short_name(kind: Kind, id: &str, fields: &Map<String, Value>) -> String {
+    KongKind::of(kind).map(|k| kong_short_name(k, id, fields)).unwrap_or_else(|| id.to_owned())
+}
 
 const MARK_START: &str = "GATEFORMSECRETPLACEHOLDER";
 const MARK_END: &str = "ENDGATEFORMSECRET";
@@ -62,7 +69,8 @@ pub fn mask_state(state: &mut State, schemas: &Schemas) -> Vec<Placeholder> {
     for e in &mut state.entities {
         let id = e.id.clone().unwrap_or_default();
         let body = live_body(e);
-        let schema = schema_for(schemas, e.kind, &body);
+        let Some(kong_kind) = KongKind::of(e.kind) else { continue };
+        let schema = schema_for(schemas, kong_kind, &body);
         let own = short_name(e.kind, &id, &e.fields);
         let entity = if own == id {
             let parents: Vec<String> = e
@@ -80,7 +88,7 @@ pub fn mask_state(state: &mut State, schemas: &Schemas) -> Vec<Placeholder> {
         };
         let mut fields = std::mem::take(&mut e.fields);
         let kind = e.kind;
-        let sensitive = |path: &str| is_sensitive(kind, path, schema);
+        let sensitive = |path: &str| is_sensitive(kong_kind, path, schema);
         walk(&mut fields, "", &sensitive, &mut |path, value| {
             let base = format!("DECK_{}_{}_{}", sanitize(kind.table()), sanitize(&entity), sanitize(path));
             let mut variable = base.clone();
@@ -100,12 +108,12 @@ pub fn mask_state(state: &mut State, schemas: &Schemas) -> Vec<Placeholder> {
 }
 
 /// Replaces every string value of `state` that equals the value of a `DECK_*` variable of
-/// `env` (at least [`super::MIN_SCRUB_LEN`] characters) with a marker for that variable, so
+/// `env` (at least [`MIN_SCRUB_LEN`] characters) with a marker for that variable, so
 /// the dump names the variable instead of its value; returns the placeholders.
 pub fn mask_env_values(state: &mut State, env: &BTreeMap<String, String>) -> Vec<Placeholder> {
     let by_value: HashMap<&str, &str> = env
         .iter()
-        .filter(|(k, v)| k.starts_with("DECK_") && v.chars().count() >= super::MIN_SCRUB_LEN)
+        .filter(|(k, v)| k.starts_with("DECK_") && v.chars().count() >= MIN_SCRUB_LEN)
         .map(|(k, v)| (v.as_str(), k.as_str()))
         .collect();
     let mut out = Vec::new();
@@ -220,7 +228,7 @@ mod tests {
     use crate::model::Entity;
     use serde_json::json;
 
-    fn cred(kind: Kind, id: &str, fields: Value, consumer: &str) -> Entity {
+    fn cred(kind: KongKind, id: &str, fields: Value, consumer: &str) -> Entity {
         let mut e = Entity::new(kind);
         e.id = Some(id.into());
         e.fields = fields.as_object().cloned().unwrap();
@@ -230,20 +238,20 @@ mod tests {
 
     #[test]
     fn credentials_get_predictable_variables() {
-        let mut consumer = Entity::new(Kind::Consumer);
+        let mut consumer = Entity::new(KongKind::Consumer);
         consumer.id = Some("c0000000-0000-0000-0000-000000000000".into());
         consumer.fields = json!({"username": "web-shop"}).as_object().cloned().unwrap();
         let mut state = State {
             entities: vec![
                 consumer,
                 cred(
-                    Kind::KeyauthCredential,
+                    KongKind::KeyauthCredential,
                     "7cbb44a0-0000-0000-0000-000000000000",
                     json!({"key": "k-123456"}),
                     "c0000000-0000-0000-0000-000000000000",
                 ),
                 cred(
-                    Kind::BasicauthCredential,
+                    KongKind::BasicauthCredential,
                     "b0000000-0000-0000-0000-000000000000",
                     json!({"username": "partner", "password": "hash"}),
                     "c0000000-0000-0000-0000-000000000000",

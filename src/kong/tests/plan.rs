@@ -1,14 +1,19 @@
-use serde_json::json;
+//! Plans of Kong configurations: creates then nothing to do, updates, deletes, secrets.
 
-use super::*;
-use crate::model::Entity;
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::kong::{KongDialect, KongKind as Kind};
+use crate::model::{Entity, Ref, State};
+use crate::plan::{Action, Change, Plan, PlanInput, Summary, build};
 
 use crate::model::test_entity as entity;
 
 fn plan(desired: &State, live: &State) -> Plan {
     let secret = BTreeSet::new();
-    build(&PlanInput { desired, live, lookup: &State::default(), schemas: Schemas::bundled(), secret_fields: &secret })
-        .unwrap()
+    let dialect = KongDialect::bundled();
+    build(&PlanInput { desired, live, lookup: &State::default(), dialect: &dialect, secret_fields: &secret }).unwrap()
 }
 
 /// What Kong would return for a desired body: the body itself, with timestamps.
@@ -16,7 +21,7 @@ fn as_live(change: &Change) -> Entity {
     let mut row = change.body.clone().unwrap();
     row.insert("id".into(), json!(change.id));
     row.insert("created_at".into(), json!(1700000000));
-    crate::kong::entity_from_json(change.kind, Value::Object(row))
+    crate::kong::entity_from_json(Kind::of(change.kind).unwrap(), Value::Object(row))
 }
 
 #[test]
@@ -92,4 +97,17 @@ fn secrets_are_masked_in_display_but_sent_in_bodies() {
     let shown = serde_json::to_string(&p).unwrap();
     assert!(!shown.contains("very-secret-key"), "{shown}");
     assert_eq!(cred.body.as_ref().unwrap()["key"], "very-secret-key");
+}
+
+#[test]
+fn basic_auth_password_hash_is_recognised() {
+    use crate::gateway::Dialect;
+    use sha1::{Digest, Sha1};
+    let dialect = KongDialect::bundled();
+    let parents = std::collections::BTreeMap::from([("consumer", "C".to_owned())]);
+    let hash = json!(hex::encode(Sha1::digest(b"s3cretC")));
+    let kind = Kind::BasicauthCredential.kind();
+    assert!(dialect.equal(kind, "password", &json!("s3cret"), &hash, &parents));
+    assert!(!dialect.equal(kind, "password", &json!("other"), &hash, &parents));
+    assert!(!dialect.equal(Kind::Consumer.kind(), "password", &json!("s3cret"), &hash, &parents));
 }

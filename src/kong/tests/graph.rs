@@ -1,10 +1,14 @@
+//! Schedules of Kong plans: parents first, unique values released before acquired, cycles
+//! broken with temporary values.
+
 use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::*;
+use crate::graph::{GraphError, Schedule, schedule};
+use crate::kong::{KongDialect, KongKind as Kind};
 use crate::model::{Entity, Ref, State};
-use crate::plan::{PlanInput, build};
+use crate::plan::{Action, Plan, PlanInput, build};
 
 use crate::model::test_entity as entity;
 
@@ -15,9 +19,11 @@ const R2: &str = "44444444-4444-4444-4444-444444444444";
 
 fn plan_and_schedule(desired: &State, live: &State) -> (Plan, Result<Schedule, GraphError>) {
     let secret = BTreeSet::new();
-    let schemas = Schemas::bundled();
-    let plan = build(&PlanInput { desired, live, lookup: &State::default(), schemas, secret_fields: &secret }).unwrap();
-    let sched = schedule(&plan, live, schemas);
+    let dialect = KongDialect::bundled();
+    let plan =
+        build(&PlanInput { desired, live, lookup: &State::default(), dialect: &dialect, secret_fields: &secret })
+            .unwrap();
+    let sched = schedule(&plan, live, &dialect);
     (plan, sched)
 }
 

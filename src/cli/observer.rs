@@ -1,0 +1,114 @@
+//! The CLI's [`Observer`]: how a run's progress reaches the terminal. Warnings go to
+//! stderr; the plan, completions and the report to stdout; failures to stderr. Everything
+//! passes through the scrubbing sinks of [`super::output`].
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use super::output::{errln, out, outln};
+use crate::apply::Event;
+use crate::engine::{Observer, Planned};
+use crate::render;
+
+/// How much a run shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// `apply`: the source and gateway header, the plan, every completion.
+    Apply,
+    /// `replay` in text: the gateway header, the plan, every completion.
+    Replay,
+    /// Machine output: only failures and warnings (on stderr).
+    Quiet,
+    /// Nothing but warnings (a plan that prints its own rendering).
+    Plan,
+}
+
+/// Prints a run's progress.
+pub struct Printer {
+    /// What to show.
+    pub show: Show,
+    /// Printed before the header (`Applying the saved plan plan.json.`).
+    pub intro: String,
+    /// Set when the user was asked and said anything but `yes`; an error when they could not
+    /// be asked.
+    pub refusal: Option<String>,
+}
+
+impl Printer {
+    /// A printer that shows `show`.
+    pub fn new(show: Show) -> Self {
+        Printer { show, intro: String::new(), refusal: None }
+    }
+}
+
+/// The header of a run's text output.
+pub fn header(planned: &Planned) -> String {
+    render::text::header(
+        &planned.source.line(),
+        &planned.target.address(),
+        &planned.product(),
+        planned.target.environment.as_deref(),
+    )
+}
+
+impl Observer for Printer {
+    fn warning(&mut self, message: &str) {
+        errln(message);
+    }
+
+    fn planned(&mut self, planned: &Planned) {
+        match self.show {
+            Show::Apply => {
+                out(&format!("{}{}", self.intro, header(planned)));
+                out(&render::text::plan(&planned.plan));
+            }
+            Show::Replay => {
+                let env =
+                    planned.target.environment.as_ref().map(|e| format!(", environment {e:?}")).unwrap_or_default();
+                outln(&format!("Gateway: {} ({}){env}\n", planned.target.gateway.url, planned.product()));
+                out(&render::text::plan(&planned.plan));
+                if !planned.plan.is_empty() {
+                    outln("");
+                }
+            }
+            Show::Quiet | Show::Plan => {}
+        }
+    }
+
+    fn confirm(&mut self, _planned: &Planned) -> bool {
+        match ask() {
+            Ok(true) => {
+                outln("");
+                true
+            }
+            Ok(false) => {
+                outln("\nApply cancelled.");
+                false
+            }
+            Err(e) => {
+                self.refusal = Some(e);
+                false
+            }
+        }
+    }
+
+    fn event(&mut self, planned: &Planned, event: Event<'_>) {
+        let Some(line) = render::apply::event(&planned.plan, &planned.schedule, event) else { return };
+        match (line.stderr, self.show) {
+            (true, _) => errln(&line.text),
+            (false, Show::Apply | Show::Replay) => outln(&line.text),
+            (false, _) => {}
+        }
+    }
+}
+
+/// Asks on the terminal; an error when stdin is not one.
+fn ask() -> Result<bool, String> {
+    if !std::io::stdin().is_terminal() {
+        return Err("apply needs --auto-approve when stdin is not a terminal".into());
+    }
+    out("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+    Ok(line.trim() == "yes")
+}

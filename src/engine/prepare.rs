@@ -1,0 +1,195 @@
+//! The read-only half of every run: open the session, load the configuration with the
+//! gateway's own schema knowledge, read the live state in scope, compute the plan and its
+//! schedule; every secret value met on the way is added to the run's redactor.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::target::{Connection, Target};
+use super::{EngineError, Observer};
+use crate::gateway::{Dialect, Live, Scope};
+use crate::graph::{Schedule, schedule};
+use crate::plan::file::{Fingerprint, GatewayRecord};
+use crate::plan::{Plan, PlanInput, build};
+use crate::secrets::{self, Redactor};
+use crate::source::Desired;
+use crate::source::Source;
+use crate::source::environments::is_credential_header;
+
+/// A computed plan with everything it came from; holds the session open.
+pub struct Planned {
+    /// The open session (and sandbox, for a rehearsal).
+    pub connection: Connection,
+    /// The dialect, with the gateway's schema knowledge.
+    pub dialect: Arc<dyn Dialect>,
+    /// The configuration read.
+    pub source: Source,
+    /// Where it goes.
+    pub target: Target,
+    /// The desired state.
+    pub desired: Desired,
+    /// The live state in scope.
+    pub live: Live,
+    /// The plan (request bodies live in the schedule only).
+    pub plan: Plan,
+    /// Its schedule.
+    pub schedule: Schedule,
+}
+
+impl Planned {
+    /// The fingerprint of the live state the plan was computed against.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(&self.live.state, &self.live.lookup, &*self.dialect)
+    }
+
+    /// The gateway, as saved plans record it.
+    pub fn gateway_record(&self) -> GatewayRecord {
+        GatewayRecord {
+            address: self.target.address(),
+            version: self.live.info.version.clone(),
+            workspace: self.desired.workspace.clone(),
+            select_tags: self.desired.select_tags.clone(),
+        }
+    }
+
+    /// The `gateway` object of JSON plans: the saved-plan record, plus the environment.
+    pub fn gateway_json(&self) -> Value {
+        let mut v = serde_json::to_value(self.gateway_record()).unwrap_or(Value::Null);
+        if let (Value::Object(m), Some(env)) = (&mut v, &self.target.environment) {
+            m.insert("environment".into(), json!(env));
+        }
+        v
+    }
+
+    /// The product and version, as headers show them (`Kong 3.9.3`).
+    pub fn product(&self) -> String {
+        format!("{} {}", self.live.info.product, self.live.info.version)
+    }
+
+    /// Closes the session (stops a rehearsal's sandbox).
+    pub async fn close(self) {
+        self.connection.close().await;
+    }
+}
+
+/// What a plan is computed from.
+pub struct PlanRequest<'a> {
+    /// The configuration.
+    pub source: Source,
+    /// Where it goes.
+    pub target: Target,
+    /// The variables templates may read (`${{ env "DECK_X" }}`).
+    pub env: &'a BTreeMap<String, String>,
+    /// The run's redactor: every secret value met is added to it.
+    pub redactor: &'a Redactor,
+}
+
+/// Opens the session, loads, reads and plans. On error the session is closed.
+pub async fn prepare(req: PlanRequest<'_>, observer: &mut dyn Observer) -> Result<Planned, EngineError> {
+    let credentials = req.target.gateway.headers.iter().filter(|(n, v)| is_credential_header(n) && !v.is_empty());
+    req.redactor.add(credentials.map(|(_, v)| v.clone()));
+    let started = Instant::now();
+    let connection = Connection::open(&req.target, &req.source.inputs).await?;
+    tracing::info!("connected and fetched schemas in {:.2}s", started.elapsed().as_secs_f64());
+    let dialect = connection.session.dialect();
+    match plan_on(&connection, &*dialect, &req, observer).await {
+        Ok((desired, live, plan, schedule)) => {
+            Ok(Planned { connection, dialect, source: req.source, target: req.target, desired, live, plan, schedule })
+        }
+        Err(e) => {
+            connection.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// Loads the configuration with `dialect`, reports its warnings, and applies the scope
+/// given outside the files.
+pub fn load(
+    dialect: &dyn Dialect,
+    source: &Source,
+    target: &Target,
+    env: &BTreeMap<String, String>,
+    redactor: &Redactor,
+    observer: &mut dyn Observer,
+) -> Result<Desired, EngineError> {
+    let started = Instant::now();
+    let mut desired = dialect.load(&source.inputs, env).map_err(EngineError::Config)?;
+    redactor.add(desired.env_values.iter().cloned());
+    redactor.add(secrets::collect(&desired.state, dialect));
+    for w in &desired.warnings {
+        observer.warning(&w.to_string());
+    }
+    let tags = &target.select_tags;
+    if !tags.is_empty() {
+        if !desired.select_tags.is_empty() && sorted(&desired.select_tags) != sorted(tags) {
+            return Err(EngineError::Refused(format!(
+                "--select-tag {} differs from _info.select_tags {} in the configuration",
+                tags.join(","),
+                desired.select_tags.join(",")
+            )));
+        }
+        if desired.select_tags.is_empty() {
+            dialect.own(&mut desired.state.entities, tags);
+            desired.select_tags = tags.clone();
+        }
+    }
+    tracing::info!(
+        "loaded {} desired entities in {:.2}s",
+        desired.state.entities.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(desired)
+}
+
+async fn plan_on(
+    connection: &Connection,
+    dialect: &dyn Dialect,
+    req: &PlanRequest<'_>,
+    observer: &mut dyn Observer,
+) -> Result<(Desired, Live, Plan, Schedule), EngineError> {
+    let desired = load(dialect, &req.source, &req.target, req.env, req.redactor, observer)?;
+    let (live, plan, schedule) = plan_against(connection, dialect, &desired, req.redactor).await?;
+    Ok((desired, live, plan, schedule))
+}
+
+/// Reads the live state in the scope of `desired` and plans against it.
+pub async fn plan_against(
+    connection: &Connection,
+    dialect: &dyn Dialect,
+    desired: &Desired,
+    redactor: &Redactor,
+) -> Result<(Live, Plan, Schedule), EngineError> {
+    let started = Instant::now();
+    let scope = Scope { select_tags: desired.select_tags.clone(), lookup_tags: desired.lookup_tags.clone() };
+    let live = connection.session.read(&scope).await.map_err(EngineError::from)?;
+    redactor.add(secrets::collect(&live.state, dialect));
+    tracing::info!("read {} live entities in {:.2}s", live.state.entities.len(), started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let plan = build(&PlanInput {
+        desired: &desired.state,
+        live: &live.state,
+        lookup: &live.lookup,
+        dialect,
+        secret_fields: &desired.env_fields,
+    })?;
+    tracing::info!("planned {} changes in {:.2}s", plan.changes.len(), started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let schedule = schedule(&plan, &live.state, dialect)?;
+    // The request bodies now live in the schedule; keep one copy of each, not two.
+    let mut plan = plan;
+    for c in &mut plan.changes {
+        c.body = None;
+    }
+    tracing::info!("scheduled {} steps in {:.2}s", schedule.steps.len(), started.elapsed().as_secs_f64());
+    Ok((live, plan, schedule))
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}

@@ -1,0 +1,214 @@
+//! [`Reconciler::run`]: one run, by mode, with its lock, ledger row, apply, barrier and
+//! verification.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::prepare::{PlanRequest, Planned, prepare};
+use super::record::{Recorder, Recording, start};
+use super::replay::verify;
+use super::saved::check_saved;
+use super::target::Target;
+use super::{EngineError, Observer};
+use crate::apply::{Applied, ApplyOptions, Failure, SessionExecutor, apply};
+use crate::ledger::{OutcomeCounts, RunResult};
+use crate::plan::file::PlanFile;
+use crate::plan::{Summary, Verification};
+use crate::secrets::Redactor;
+use crate::source::Source;
+
+/// What a run does.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Plan only: no lock, no ledger, nothing written.
+    Plan,
+    /// Plan, show the plan, ask when `prompt`, apply.
+    Apply {
+        /// Ask [`Observer::confirm`] before writing.
+        prompt: bool,
+    },
+    /// Apply a saved plan exactly as reviewed, or refuse when anything moved since.
+    ApplySaved {
+        /// The file's name, for messages.
+        name: String,
+        /// The saved plan.
+        file: Box<PlanFile>,
+    },
+    /// Apply without asking, then prove the result with a fresh plan.
+    Replay,
+}
+
+/// Everything a run did.
+pub struct RunOutcome {
+    /// What was read and planned (the session is still open: [`Planned::close`] it).
+    pub planned: Planned,
+    /// The apply, when one ran.
+    pub applied: Option<Applied>,
+    /// The verification of a replay, and how long it took.
+    pub verification: Option<(Verification, Duration)>,
+    /// The result as the ledger records it.
+    pub result: RunResult,
+    /// A short reason when it did not succeed.
+    pub message: Option<String>,
+    /// The ledger run, when the run was recorded.
+    pub run_id: Option<i64>,
+}
+
+impl RunOutcome {
+    /// Whether the run did all it set out to do.
+    pub fn success(&self) -> bool {
+        self.result == RunResult::Success
+    }
+
+    /// Per-change counts, as the ledger records them.
+    pub fn ledger_counts(&self) -> Option<OutcomeCounts> {
+        self.applied.as_ref().map(|a| OutcomeCounts {
+            applied: a.counts.applied,
+            failed: a.counts.failed,
+            not_attempted: a.counts.not_attempted,
+        })
+    }
+}
+
+/// Runs a target's configuration end to end.
+pub struct Reconciler {
+    /// Where the runs go.
+    pub target: Target,
+    /// How they apply (parallelism, fail-fast, cancellation).
+    pub settings: ApplyOptions,
+    /// The variables templates may read.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Reconciler {
+    /// Plans `source` against the target (no lock, nothing written).
+    pub async fn plan(
+        &self,
+        source: Source,
+        redactor: &Redactor,
+        observer: &mut dyn Observer,
+    ) -> Result<Planned, EngineError> {
+        let req = PlanRequest { source, target: self.target.clone(), env: &self.env, redactor };
+        prepare(req, observer).await
+    }
+
+    /// One run in `mode`. A run that writes and has a `recording` takes the target's lock
+    /// first and is recorded in the ledger, failures included.
+    pub async fn run(
+        &self,
+        source: Source,
+        mode: Mode,
+        recording: Option<Recording>,
+        redactor: &Redactor,
+        observer: &mut dyn Observer,
+    ) -> Result<RunOutcome, EngineError> {
+        let recorder = match recording {
+            Some(r) if !matches!(mode, Mode::Plan) => Some(start(r, &self.target, &source, redactor, observer)?),
+            _ => None,
+        };
+        let result = self.run_inner(source, mode, recorder.as_ref(), redactor, observer).await;
+        let Some(recorder) = recorder else { return result };
+        let id = recorder.id();
+        match &result {
+            Ok(o) => recorder.finish(o.ledger_counts(), o.result, o.message.as_deref(), observer),
+            Err(e) => recorder.finish(None, RunResult::Failed, Some(&e.to_string()), observer),
+        }
+        result.map(|mut o| {
+            o.run_id = Some(id);
+            o
+        })
+    }
+
+    async fn run_inner(
+        &self,
+        source: Source,
+        mode: Mode,
+        recorder: Option<&Recorder>,
+        redactor: &Redactor,
+        observer: &mut dyn Observer,
+    ) -> Result<RunOutcome, EngineError> {
+        let started = Instant::now();
+        let planned = self.plan(source, redactor, observer).await?;
+        if let Some(r) = recorder {
+            r.plan(&planned.plan, observer);
+        }
+        let refusal = match &mode {
+            Mode::Plan => return Ok(outcome(planned, None, RunResult::Success, None)),
+            Mode::ApplySaved { name, file } => check_saved(name, file, &planned).err(),
+            _ => None,
+        };
+        let read_only = planned.live.info.read_only.clone().filter(|_| !planned.plan.is_empty());
+        if let Some(refusal) = refusal.or(read_only.map(EngineError::Refused)) {
+            planned.close().await;
+            return Err(refusal);
+        }
+        observer.planned(&planned);
+        let replay = matches!(mode, Mode::Replay);
+        if planned.plan.is_empty() && !replay {
+            let applied = Some(self.apply(&planned, started, observer).await);
+            return Ok(outcome(planned, applied, RunResult::Success, None));
+        }
+        if matches!(mode, Mode::Apply { prompt: true }) && !planned.plan.is_empty() && !observer.confirm(&planned) {
+            return Ok(outcome(planned, None, RunResult::Cancelled, Some("the plan was not approved".into())));
+        }
+        let applied = self.apply(&planned, started, observer).await;
+        if !replay {
+            let (result, message) = apply_result(&applied);
+            return Ok(outcome(planned, Some(applied), result, message));
+        }
+        observer.verifying();
+        let verify_started = Instant::now();
+        let verification = verify(&planned, redactor).await;
+        let plain_failure = applied.barrier.is_none() && !applied.report.cancelled;
+        let (result, message) = match (&verification, applied.success()) {
+            (_, false) if plain_failure => {
+                (RunResult::Failed, Some(format!("{} change(s) failed", applied.counts.failed)))
+            }
+            (_, false) => apply_result(&applied),
+            (Verification::Holds, true) => (RunResult::Success, None),
+            (Verification::Fails(left), true) => (
+                RunResult::VerificationFailed,
+                Some(format!("a fresh plan still has {} change(s)", left.changes.len())),
+            ),
+            (Verification::Error(e), true) => (RunResult::VerificationFailed, Some(format!("cannot verify: {e}"))),
+        };
+        let mut o = outcome(planned, Some(applied), result, message);
+        o.verification = Some((verification, verify_started.elapsed()));
+        Ok(o)
+    }
+
+    /// Applies `planned`'s schedule, then the session's barrier (when anything was written).
+    async fn apply(&self, planned: &Planned, started: Instant, observer: &mut dyn Observer) -> Applied {
+        let executor = Arc::new(SessionExecutor(planned.connection.session.clone()));
+        let report = {
+            let mut on_event = |e: crate::apply::Event<'_>| observer.event(planned, e);
+            apply(executor, &planned.schedule, &self.settings, &mut on_event).await
+        };
+        let wrote = report.steps.contains(&crate::apply::StepOutcome::Applied);
+        let barrier = if wrote { planned.connection.session.barrier().await.err().map(Failure::Gateway) } else { None };
+        let (add, change, destroy) = report.counts(&planned.plan, &planned.schedule);
+        let counts = report.outcome_counts(&planned.plan, &planned.schedule);
+        Applied { summary: Summary { add, change, destroy }, counts, barrier, elapsed: started.elapsed(), report }
+    }
+}
+
+fn apply_result(applied: &Applied) -> (RunResult, Option<String>) {
+    let c = applied.counts;
+    if applied.report.cancelled && !applied.report.success() {
+        let m = format!("interrupted: {} change(s) applied, {} not attempted", c.applied, c.not_attempted);
+        return (RunResult::Interrupted, Some(m));
+    }
+    if let Some(b) = &applied.barrier {
+        return (RunResult::Failed, Some(format!("the gateway did not take the changes: {b}")));
+    }
+    if applied.report.success() {
+        (RunResult::Success, None)
+    } else {
+        (RunResult::Failed, Some(format!("{} change(s) failed, {} not attempted", c.failed, c.not_attempted)))
+    }
+}
+
+fn outcome(planned: Planned, applied: Option<Applied>, result: RunResult, message: Option<String>) -> RunOutcome {
+    RunOutcome { planned, applied, verification: None, result, message, run_id: None }
+}

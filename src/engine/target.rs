@@ -1,0 +1,117 @@
+//! Where a run goes: a gateway of one dialect (or an empty in-process sandbox for a
+//! rehearsal), the environment it belongs to and the ownership scope; and the lock key
+//! and labels derived from them.
+
+use std::sync::Arc;
+
+use crate::gateway::{Connector, GatewayTarget, SandboxHandle, Session};
+use crate::source::Input;
+
+/// The address that asks for an empty in-process sandbox instead of a gateway.
+pub const SANDBOX: &str = "sandbox";
+
+/// The gateway of a run.
+#[derive(Clone)]
+pub struct Target {
+    /// The dialect's connector.
+    pub connector: &'static dyn Connector,
+    /// How to reach it; `url` [`SANDBOX`] starts an empty in-process sandbox.
+    pub gateway: GatewayTarget,
+    /// The environment of `gateform.toml` the run belongs to, if any.
+    pub environment: Option<String>,
+    /// Ownership tags given outside the files (`--select-tag`, the environment's
+    /// `select_tags`).
+    pub select_tags: Vec<String>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("dialect", &self.connector.name())
+            .field("url", &self.gateway.url)
+            .field("environment", &self.environment)
+            .field("select_tags", &self.select_tags)
+            .finish()
+    }
+}
+
+impl Target {
+    /// Whether the run is a rehearsal on an in-process sandbox.
+    pub fn is_sandbox(&self) -> bool {
+        self.gateway.url == SANDBOX
+    }
+
+    /// The address as recorded in plans (no trailing `/`).
+    pub fn address(&self) -> String {
+        self.gateway.url.trim_end_matches('/').to_owned()
+    }
+
+    /// The lock and history key: the environment's name, or the gateway's address;
+    /// `sandbox` for rehearsals, so they never count as an environment's state.
+    pub fn key(&self) -> String {
+        match &self.environment {
+            _ if self.is_sandbox() => SANDBOX.to_owned(),
+            Some(e) => e.clone(),
+            None => self.address(),
+        }
+    }
+
+    /// How messages name the target: `the environment "prod"` or `the gateway http://...`.
+    pub fn label(&self) -> String {
+        match &self.environment {
+            Some(e) => format!("the environment {e:?}"),
+            None => format!("the gateway {}", self.gateway.url),
+        }
+    }
+}
+
+/// An open session, and the in-process sandbox it talks to, if any.
+pub struct Connection {
+    /// The session.
+    pub session: Arc<dyn Session>,
+    /// The sandbox started for a rehearsal.
+    pub sandbox: Option<Box<dyn SandboxHandle>>,
+}
+
+impl Connection {
+    /// Opens a session with `target` (starting a sandbox for [`SANDBOX`]) for a run of
+    /// these configuration texts.
+    pub async fn open(target: &Target, inputs: &[Input]) -> Result<Connection, super::EngineError> {
+        let mentions = |name: &str| inputs.iter().any(|i| i.text.contains(name));
+        Connection::open_for(target, &mentions).await
+    }
+
+    /// Opens a session with `target` that knows every schema the gateway serves (for a dump).
+    pub async fn open_all(target: &Target) -> Result<Connection, super::EngineError> {
+        Connection::open_for(target, &|_| true).await
+    }
+
+    async fn open_for(
+        target: &Target,
+        mentions: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Connection, super::EngineError> {
+        let (gateway, sandbox) = if target.is_sandbox() {
+            let sandbox = target.connector.start_sandbox().await.map_err(super::EngineError::Sandbox)?;
+            let gateway = GatewayTarget { url: sandbox.url(), ..target.gateway.clone() };
+            (gateway, Some(sandbox))
+        } else {
+            (target.gateway.clone(), None)
+        };
+        match target.connector.connect(&gateway, mentions).await {
+            Ok(session) => Ok(Connection { session: Arc::from(session), sandbox }),
+            Err(e) => {
+                if let Some(s) = sandbox {
+                    s.shutdown().await;
+                }
+                Err(super::EngineError::from(e))
+            }
+        }
+    }
+
+    /// Stops the sandbox, if any.
+    pub async fn close(self) {
+        if let Some(s) = self.sandbox {
+            s.shutdown().await;
+        }
+    }
+}

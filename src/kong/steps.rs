@@ -1,0 +1,123 @@
+//! The Admin API request that carries out each change (`kong-admin-api.md` §1.7, §3), and
+//! the unique values Kong enforces (unique fields and composite cache keys, §1.6).
+//!
+//! Creates and updates use `PUT /{collection}/{id}`: an idempotent upsert by id that
+//! replaces the whole entity, so a retried request is harmless and nothing stale survives.
+//! Exceptions follow Kong: targets are created with `POST /upstreams/{u}/targets` and
+//! updated with `PATCH` (their `PUT` never creates, §2.5); certificates are updated with
+//! `PATCH` (a `PUT` without `snis` would drop their SNIs, §2.6); consumer-group membership
+//! is added with `POST /consumer_groups/{g}/consumers` and removed with `DELETE` (§2.11).
+
+use serde_json::{Map, Value, json};
+
+use super::KongKind as Kind;
+use super::normalize::schema_for;
+use super::schema::Schemas;
+use crate::gateway::{Request, Write};
+use crate::model::Action;
+
+fn parent<'a>(w: &Write<'a>, field: &str) -> &'a str {
+    w.parents.get(field).map(String::as_str).unwrap_or_default()
+}
+
+/// The request for a change.
+pub fn request_for(kind: Kind, w: Write<'_>) -> Request {
+    let body = || {
+        let mut b = w.body.cloned().unwrap_or_default();
+        b.insert("id".into(), Value::String(w.id.to_owned()));
+        Value::Object(b)
+    };
+    let without_id = || {
+        let mut b = w.body.cloned().unwrap_or_default();
+        b.remove("id");
+        Value::Object(b)
+    };
+    let coll = kind.collection();
+    match (kind, w.action) {
+        (Kind::Target, Action::Create) => {
+            Request::new("POST", format!("/upstreams/{}/targets", parent(&w, "upstream")), Some(body()))
+        }
+        (Kind::Target, Action::Update) => {
+            Request::new("PATCH", format!("/upstreams/{}/targets/{}", parent(&w, "upstream"), w.id), Some(without_id()))
+        }
+        (Kind::Target, Action::Delete) => {
+            Request::new("DELETE", format!("/upstreams/{}/targets/{}", parent(&w, "upstream"), w.id), None)
+        }
+        (Kind::ConsumerGroupConsumer, Action::Delete) => Request::new(
+            "DELETE",
+            format!("/consumer_groups/{}/consumers/{}", parent(&w, "consumer_group"), parent(&w, "consumer")),
+            None,
+        ),
+        (Kind::ConsumerGroupConsumer, _) => Request::new(
+            "POST",
+            format!("/consumer_groups/{}/consumers", parent(&w, "consumer_group")),
+            Some(json!({ "consumer": parent(&w, "consumer") })),
+        ),
+        (Kind::Certificate, Action::Update) => {
+            Request::new("PATCH", format!("/certificates/{}", w.id), Some(without_id()))
+        }
+        (_, Action::Create | Action::Update) => Request::new("PUT", format!("/{coll}/{}", w.id), Some(body())),
+        (_, Action::Delete) => Request::new("DELETE", format!("/{coll}/{}", w.id), None),
+    }
+}
+
+/// The `PATCH` that sets the real unique values after a step wrote temporary ones; its body
+/// starts empty and is filled by the caller.
+pub fn finalize_request(kind: Kind, w: Write<'_>) -> Request {
+    Request::new("PATCH", format!("/{}/{}", kind.collection(), w.id), Some(json!({})))
+}
+
+/// The unique values an entity of `kind` with this body holds: `(constraint, value)` pairs,
+/// where a constraint is `<table>.<field>` for a unique field, or `<table>.cache_key` for a
+/// composite cache key (plugins, targets, acls, keys). Null fields hold nothing.
+pub fn unique_values(schemas: &Schemas, kind: Kind, body: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(schema) = schema_for(schemas, kind, body) {
+        for (name, field) in &schema.fields {
+            if !field.unique || name == "id" || name == "cert_digest" {
+                continue;
+            }
+            match body.get(name) {
+                Some(Value::String(s)) => out.push((format!("{}.{name}", kind.table()), s.clone())),
+                Some(Value::Number(n)) => out.push((format!("{}.{name}", kind.table()), n.to_string())),
+                _ => {}
+            }
+        }
+    }
+    let id = |f: &str| body.get(f).and_then(|v| v.get("id")).and_then(Value::as_str).unwrap_or("").to_owned();
+    let s = |f: &str| body.get(f).and_then(Value::as_str).unwrap_or("").to_owned();
+    let composite = match kind {
+        Kind::Plugin => Some(format!(
+            "{}|route={}|service={}|consumer={}|consumer_group={}",
+            s("name"),
+            id("route"),
+            id("service"),
+            id("consumer"),
+            id("consumer_group")
+        )),
+        Kind::Target => Some(format!("{}|{}", id("upstream"), s("target"))),
+        Kind::Acl => Some(format!("{}|{}", id("consumer"), s("group"))),
+        Kind::Key => body.get("kid").and_then(Value::as_str).map(|kid| format!("{kid}|{}", id("set"))),
+        _ => None,
+    };
+    if let Some(v) = composite {
+        out.push((format!("{}.cache_key", kind.table()), v));
+    }
+    out
+}
+
+/// A temporary value for the unique field behind `constraint` while its real value is still
+/// held elsewhere; composite cache keys have none.
+pub fn temporary_value(kind: Kind, constraint: &str, real: &Value, id: &str) -> Option<(String, Value)> {
+    if constraint.ends_with(".cache_key") {
+        return None;
+    }
+    let field = constraint.rsplit('.').next().unwrap_or_default().to_owned();
+    let short: String = id.chars().filter(|c| c.is_ascii_hexdigit()).take(8).collect();
+    let value = match real {
+        Value::String(s) if kind == Kind::Sni => Value::String(format!("tmp-{short}.{}", s.trim_start_matches("*."))),
+        Value::String(s) => Value::String(format!("{s}-tmp-{short}")),
+        _ => Value::Null,
+    };
+    Some((field, value))
+}

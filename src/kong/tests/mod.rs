@@ -1,0 +1,8 @@
+//! The core (plan, graph, renderers) driven through the Kong dialect.
+
+mod graph;
+mod plan;
+mod reconciler;
+mod render;
+mod resolve;
+mod saved;
