@@ -1,13 +1,17 @@
 //! gateform: a GitOps engine for API gateways.
 //!
-//! Desired state comes from decK-format files or a Git commit ([`source`]); live state from
-//! a gateway's Admin API ([`kong`]). The [`plan`] module matches, normalises and diffs the
-//! two; [`graph`] orders the actions; [`apply`] executes them concurrently; [`engine`] ties
-//! them together (and replays a configuration with a verification). [`ledger`] records every
-//! apply and holds per-environment locks. [`sandbox`] is a Kong-compatible Admin API server
-//! for rehearsals and tests. [`cli`] is the only module that prints or exits.
+//! A gateway-agnostic core plans and applies changes to entities: [`model`] (kinds as data,
+//! entities), [`source`] (files, Git commits, `gateform.toml`, templates), [`plan`] (match,
+//! normalise, diff), [`graph`] (order the steps), [`apply`] (the concurrent walker with
+//! failure containment), [`render`] (every view of every result), [`secrets`] (the per-run
+//! redactor), [`ledger`] (history and locks) and [`engine`] (the [`engine::Reconciler`] that
+//! runs one run end to end). Gateways are taught to the core through [`gateway`]'s traits;
+//! [`kong`] is the Kong dialect (decK files, the Admin API, the Kong sandbox). [`cli`] is a
+//! thin front end over the engine and the only module that prints or exits.
 //!
-//! Module arrows point one way: `model` ← `schema` ← `source`/`plan`/`sandbox` ← `cli`.
+//! Arrows point one way: `cli` → `engine` → (`apply`, `graph`, `plan`, `render`, `ledger`,
+//! `secrets`, `source`) → `gateway` → `model`; dialects implement `gateway` and may use the
+//! core's types; the core never imports a dialect.
 
 #![warn(missing_docs)]
 

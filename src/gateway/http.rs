@@ -209,9 +209,48 @@ pub fn install_crypto_provider() {
 /// How many times a request that got no answer at all is retried.
 const TRANSPORT_RETRIES: usize = 2;
 
-enum Attempt {
-    Retry { error: HttpError, outcome: Outcome },
+/// The failure of one attempt: worth another try (with what it came to), or not.
+pub enum Attempt {
+    /// A transient failure.
+    Retry {
+        /// The error to report if no retry is left.
+        error: HttpError,
+        /// What the attempt came to.
+        outcome: Outcome,
+    },
+    /// A failure that another try would not change.
     Fatal(HttpError),
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `policy`'s budget is spent, sleeping
+/// (tokio time) between tries as the policy decides.
+pub async fn retrying<T, F, Fut>(policy: &RetryPolicy, mut attempt: F) -> Result<T, HttpError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Attempt>>,
+{
+    let mut delays = policy.delays();
+    let (mut retries, mut transport) = (0, 0);
+    loop {
+        let (error, outcome) = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Attempt::Fatal(error)) => return Err(error),
+            Err(Attempt::Retry { error, outcome }) => (error, outcome),
+        };
+        let computed = delays.next().unwrap_or(policy.max_backoff);
+        match policy.next(outcome, retries, transport, computed) {
+            Decision::GiveUp => return Err(error),
+            Decision::TooLong(after) => return Err(too_long(error, after, policy.max_retry_after)),
+            Decision::RetryAfter(wait) => {
+                tracing::warn!("retrying in {:.1}s after: {error}", wait.as_secs_f64());
+                retries += 1;
+                if outcome == Outcome::NoAnswer {
+                    transport += 1;
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
 }
 
 impl Client {
@@ -264,30 +303,7 @@ impl Client {
     /// other than the transient ones are returned at once as [`HttpError::Api`].
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Response, HttpError> {
         let policy = RetryPolicy::of(&self.inner.config);
-        let mut delays = policy.delays();
-        let (mut retries, mut transport) = (0, 0);
-        loop {
-            let (error, outcome) = match self.attempt(&method, path, body).await {
-                Ok(response) => return Ok(response),
-                Err(Attempt::Fatal(error)) => return Err(error),
-                Err(Attempt::Retry { error, outcome }) => (error, outcome),
-            };
-            let computed = delays.next().unwrap_or(policy.max_backoff);
-            match policy.next(outcome, retries, transport, computed) {
-                Decision::GiveUp => return Err(error),
-                Decision::TooLong(after) => {
-                    return Err(too_long(error, after, policy.max_retry_after));
-                }
-                Decision::RetryAfter(wait) => {
-                    tracing::warn!("retrying in {:.1}s after: {error}", wait.as_secs_f64());
-                    retries += 1;
-                    if outcome == Outcome::NoAnswer {
-                        transport += 1;
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
+        retrying(&policy, || self.attempt(&method, path, body)).await
     }
 
     async fn attempt(&self, method: &Method, path: &str, body: Option<&Value>) -> Result<Response, Attempt> {
@@ -401,5 +417,72 @@ mod tests {
         assert_eq!(p.next(Outcome::Busy(Some(one)), 0, 0, d), Decision::RetryAfter(one));
         let long = Duration::from_secs(3600);
         assert_eq!(p.next(Outcome::Busy(Some(long)), 0, 0, d), Decision::TooLong(long));
+    }
+
+    fn busy(after: Option<Duration>) -> Attempt {
+        let body = serde_json::json!({"message": "slow down"});
+        let error = HttpError::Api { method: "PUT".into(), path: "/x".into(), status: 429, body };
+        Attempt::Retry { error, outcome: Outcome::Busy(after) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gateway_that_always_says_retry_after_is_tried_six_times() {
+        let start = tokio::time::Instant::now();
+        let mut tries = 0;
+        let result: Result<(), HttpError> = retrying(&policy(), || {
+            tries += 1;
+            async { Err(busy(Some(Duration::from_secs(30)))) }
+        })
+        .await;
+        assert_eq!(result.unwrap_err().status(), Some(429));
+        assert_eq!(tries, 6, "one try and five retries");
+        assert_eq!(start.elapsed(), Duration::from_secs(150), "each retry waited the 30 s asked for");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_beyond_the_maximum_fails_at_once_saying_why() {
+        let start = tokio::time::Instant::now();
+        let mut tries = 0;
+        let result: Result<(), HttpError> = retrying(&policy(), || {
+            tries += 1;
+            async { Err(busy(Some(Duration::from_secs(3600)))) }
+        })
+        .await;
+        let e = result.unwrap_err();
+        assert_eq!(tries, 1);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert!(e.to_string().contains("retry after 3600 s, longer than the 60 s gateform waits"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn busy_answers_back_off_exponentially_then_succeed() {
+        let start = tokio::time::Instant::now();
+        let mut tries = 0;
+        let result = retrying(&policy(), || {
+            tries += 1;
+            let n = tries;
+            async move { if n < 4 { Err(busy(None)) } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 4);
+        // Three waits of 200 ms, 400 ms and 800 ms at most (jitter only adds up to one more).
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(1400) && waited <= Duration::from_millis(2800), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_answer_is_retried_twice_only() {
+        let mut tries = 0;
+        let result: Result<(), HttpError> = retrying(&policy(), || {
+            tries += 1;
+            async {
+                let error =
+                    HttpError::Transport { method: "GET".into(), url: "http://x/".into(), message: "refused".into() };
+                Err(Attempt::Retry { error, outcome: Outcome::NoAnswer })
+            }
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(tries, 3);
     }
 }

@@ -108,148 +108,87 @@ pub fn resolve(
     live: &State,
     lookup: &State,
 ) -> Result<Vec<Resolved>, Vec<ResolveError>> {
-    let index = LiveIndex::new(live, dialect);
-    let lookup_index = LiveIndex::new(lookup, dialect);
+    let mut r = Resolver {
+        dialect,
+        desired,
+        index: LiveIndex::new(live, dialect),
+        lookup_index: LiveIndex::new(lookup, dialect),
+        desired_ids: desired.entities.iter().filter_map(|e| e.id.as_deref().map(|id| (e.kind, id))).collect(),
+        ids: vec![None; desired.entities.len()],
+        claimed: HashMap::new(),
+        taken: HashSet::new(),
+        seen_content: HashMap::new(),
+    };
     let mut order: Vec<usize> = (0..desired.entities.len()).collect();
     order.sort_by_key(|&i| desired.entities[i].kind.rank());
-
-    let mut ids: Vec<Option<String>> = vec![None; desired.entities.len()];
     let mut out: Vec<Option<Resolved>> = vec![None; desired.entities.len()];
-    let mut claimed: HashMap<usize, usize> = HashMap::new();
-    let mut taken: HashSet<(Kind, String)> = HashSet::new();
-    let mut seen_content: HashMap<String, usize> = HashMap::new();
     let mut errors = Vec::new();
-    let desired_ids: HashSet<(Kind, &str)> =
-        desired.entities.iter().filter_map(|e| e.id.as_deref().map(|id| (e.kind, id))).collect();
-
     for i in order {
         let e = &desired.entities[i];
-        let err = |message: String| ResolveError { origin: e.origin.clone(), message };
-        let mut parents = BTreeMap::new();
-        let mut ok = true;
-        for (field, r) in &e.refs {
-            let Some(fk) = e.kind.foreign_key(field) else {
-                errors.push(err(format!("{} has no foreign key `{field}`", e.kind.singular())));
-                ok = false;
-                continue;
-            };
-            let parent = match r {
-                Ref::Local(j) => ids.get(*j).cloned().flatten(),
-                Ref::Id(id) => {
-                    let known = desired_ids.contains(&(fk.parent, id.as_str()))
-                        || index.by_id(fk.parent, id).is_some()
-                        || lookup_index.by_id(fk.parent, id).is_some();
-                    if known {
-                        Some(id.clone())
-                    } else {
-                        errors.push(err(format!(
-                            "{} refers to {} with id {id}, which is neither in the configuration nor on the gateway",
-                            e.kind.singular(),
-                            fk.parent.singular()
-                        )));
-                        ok = false;
-                        continue;
-                    }
-                }
-                Ref::Key(key) => {
-                    let found = index.by_key(fk.parent, key).or_else(|| lookup_index.by_key(fk.parent, key));
-                    match found {
-                        Some(j) => {
-                            let state = if index.by_key(fk.parent, key).is_some() { live } else { lookup };
-                            state.entities[j].id.clone()
-                        }
-                        None => {
-                            errors.push(err(format!(
-                                "{} refers to {} `{key}`, which is not on the gateway",
-                                e.kind.singular(),
-                                fk.parent.singular()
-                            )));
-                            ok = false;
-                            continue;
-                        }
-                    }
-                }
-            };
-            match parent {
-                Some(id) => {
-                    parents.insert(*field, id);
-                }
-                None => {
-                    errors.push(err(format!("{} refers to an entity that could not be resolved", e.kind.singular())));
-                    ok = false;
-                }
+        match r.one(i) {
+            Ok(resolved) => out[i] = Some(resolved),
+            Err(messages) => {
+                errors.extend(messages.into_iter().map(|message| ResolveError { origin: e.origin.clone(), message }))
             }
         }
-        if !ok {
-            continue;
-        }
-        let parent_of = |f: &str| parents.get(f).cloned();
-        let key = dialect.natural_key(e.kind, &e.fields, &parent_of);
+    }
+    if errors.is_empty() { Ok(out.into_iter().flatten().collect()) } else { Err(errors) }
+}
 
+/// The state of one resolution, entity after entity (parents first).
+struct Resolver<'a> {
+    dialect: &'a dyn Dialect,
+    desired: &'a State,
+    index: LiveIndex<'a>,
+    lookup_index: LiveIndex<'a>,
+    desired_ids: HashSet<(Kind, &'a str)>,
+    /// The id given to each desired entity so far.
+    ids: Vec<Option<String>>,
+    /// Live entity → the desired entity that matched it.
+    claimed: HashMap<usize, usize>,
+    /// Ids given out, per kind.
+    taken: HashSet<(Kind, String)>,
+    /// How many entities without natural key had each content so far.
+    seen_content: HashMap<String, usize>,
+}
+
+impl Resolver<'_> {
+    /// Resolves desired entity `i`: its parents, its match, its id.
+    fn one(&mut self, i: usize) -> Result<Resolved, Vec<String>> {
+        let e = &self.desired.entities[i];
+        let parents = self.parents(e)?;
+        let parent_of = |f: &str| parents.get(f).cloned();
+        let key = self.dialect.natural_key(e.kind, &e.fields, &parent_of);
         let mut matched = match &e.id {
-            Some(id) => index.by_id(e.kind, id),
-            None => key.as_deref().and_then(|k| index.by_key(e.kind, k)).or_else(|| {
-                // The live entity has no primary key of its own (its natural key is its
-                // secondary one), or the same one.
-                let second = dialect.secondary_key(e.kind, &e.fields).filter(|s| Some(s) != key.as_ref())?;
-                let j = index.by_secondary.get(&(e.kind, second)).copied()?;
-                let (live_key, live_second) = &index.keys[j];
-                (live_key.is_none() || *live_key == key || live_key == live_second).then_some(j)
-            }),
+            Some(id) => self.index.by_id(e.kind, id),
+            None => key.as_deref().and_then(|k| self.index.by_key(e.kind, k)).or_else(|| self.by_secondary(e, &key)),
         };
-        let derived = if e.id.is_none() { dialect.derived_id(e.kind, &parents) } else { None };
-        let id = match (&e.id, matched) {
-            (Some(id), _) => id.clone(),
-            (None, _) if derived.is_some() => derived.unwrap_or_default(),
-            (None, Some(j)) => live.entities[j].id.clone().unwrap_or_default(),
-            (None, None) => {
-                let seed = match &key {
-                    Some(k) => format!("{}:{k}", e.kind.table()),
-                    None => {
-                        let content = content_seed(e, &parents);
-                        let n = seen_content.entry(content.clone()).or_insert(0);
-                        *n += 1;
-                        format!("{}:{content}#{n}", e.kind.table())
-                    }
-                };
-                let mut candidate = Uuid::new_v5(&ID_NAMESPACE, seed.as_bytes()).to_string();
-                let mut salt = 1;
-                loop {
-                    if let Some(j) = index.by_id(e.kind, &candidate) {
-                        if !claimed.contains_key(&j) && key.is_none() {
-                            matched = Some(j);
-                            break;
-                        }
-                    } else if !taken.contains(&(e.kind, candidate.clone())) {
-                        break;
-                    }
-                    salt += 1;
-                    candidate = Uuid::new_v5(&ID_NAMESPACE, format!("{seed}/{salt}").as_bytes()).to_string();
-                }
-                candidate
-            }
+        let derived = if e.id.is_none() { self.dialect.derived_id(e.kind, &parents) } else { None };
+        let id = match (&e.id, matched, derived) {
+            (Some(id), _, _) => id.clone(),
+            (None, _, Some(derived)) => derived,
+            (None, Some(j), None) => self.index.live.entities[j].id.clone().unwrap_or_default(),
+            (None, None, None) => self.fresh_id(e, &key, &parents, &mut matched),
         };
-        if !taken.insert((e.kind, id.clone())) {
-            errors.push(err(format!("{} id {id} is declared twice", e.kind.singular())));
-            continue;
+        if !self.taken.insert((e.kind, id.clone())) {
+            return Err(vec![format!("{} id {id} is declared twice", e.kind.singular())]);
         }
         if let Some(j) = matched {
-            if let Some(&other) = claimed.get(&j) {
-                let first = desired.entities[other]
+            if let Some(&other) = self.claimed.get(&j) {
+                let first = self.desired.entities[other]
                     .origin
                     .as_ref()
                     .map(|o| format!(" (also matched by {o})"))
                     .unwrap_or_default();
-                errors.push(err(format!(
+                return Err(vec![format!(
                     "{} matches the same gateway entity as another entity of the configuration{first}",
                     e.kind.singular()
-                )));
-                continue;
+                )]);
             }
-            claimed.insert(j, i);
+            self.claimed.insert(j, i);
         }
-        ids[i] = Some(id.clone());
-        out[i] = Some(Resolved {
+        self.ids[i] = Some(id.clone());
+        Ok(Resolved {
             kind: e.kind,
             id,
             fields: e.fields.clone(),
@@ -257,9 +196,107 @@ pub fn resolve(
             origin: e.origin.clone(),
             live: matched,
             desired: i,
-        });
+        })
     }
-    if errors.is_empty() { Ok(out.into_iter().flatten().collect()) } else { Err(errors) }
+
+    /// The ids of `e`'s parents by foreign-key field; every reference that does not resolve.
+    fn parents(&self, e: &Entity) -> Result<BTreeMap<&'static str, String>, Vec<String>> {
+        let mut parents = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (field, r) in &e.refs {
+            let Some(fk) = e.kind.foreign_key(field) else {
+                errors.push(format!("{} has no foreign key `{field}`", e.kind.singular()));
+                continue;
+            };
+            match self.parent(e.kind, fk.parent, r) {
+                Ok(id) => {
+                    parents.insert(*field, id);
+                }
+                Err(message) => errors.push(message),
+            }
+        }
+        if errors.is_empty() { Ok(parents) } else { Err(errors) }
+    }
+
+    /// The id of the parent of kind `parent` that `r` names.
+    fn parent(&self, kind: Kind, parent: Kind, r: &Ref) -> Result<String, String> {
+        match r {
+            Ref::Local(j) => self
+                .ids
+                .get(*j)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| format!("{} refers to an entity that could not be resolved", kind.singular())),
+            Ref::Id(id) => {
+                let known = self.desired_ids.contains(&(parent, id.as_str()))
+                    || self.index.by_id(parent, id).is_some()
+                    || self.lookup_index.by_id(parent, id).is_some();
+                known.then(|| id.clone()).ok_or_else(|| {
+                    format!(
+                        "{} refers to {} with id {id}, which is neither in the configuration nor on the gateway",
+                        kind.singular(),
+                        parent.singular()
+                    )
+                })
+            }
+            Ref::Key(key) => {
+                let found = match self.index.by_key(parent, key) {
+                    Some(j) => self.index.live.entities[j].id.clone(),
+                    None => self
+                        .lookup_index
+                        .by_key(parent, key)
+                        .and_then(|j| self.lookup_index.live.entities[j].id.clone()),
+                };
+                found.ok_or_else(|| {
+                    format!("{} refers to {} `{key}`, which is not on the gateway", kind.singular(), parent.singular())
+                })
+            }
+        }
+    }
+
+    /// A live entity matched by `e`'s secondary key, accepted when it has no primary key of
+    /// its own (its natural key is its secondary one) or the same one.
+    fn by_secondary(&self, e: &Entity, key: &Option<String>) -> Option<usize> {
+        let second = self.dialect.secondary_key(e.kind, &e.fields).filter(|s| Some(s) != key.as_ref())?;
+        let j = self.index.by_secondary.get(&(e.kind, second)).copied()?;
+        let (live_key, live_second) = &self.index.keys[j];
+        (live_key.is_none() || live_key == key || live_key == live_second).then_some(j)
+    }
+
+    /// A deterministic id for an unmatched entity: UUIDv5 of its kind and natural key, or of
+    /// its content (numbered among identical ones). A live entity without natural key that
+    /// already has that id is matched by it.
+    fn fresh_id(
+        &mut self,
+        e: &Entity,
+        key: &Option<String>,
+        parents: &BTreeMap<&'static str, String>,
+        matched: &mut Option<usize>,
+    ) -> String {
+        let seed = match key {
+            Some(k) => format!("{}:{k}", e.kind.table()),
+            None => {
+                let content = content_seed(e, parents);
+                let n = self.seen_content.entry(content.clone()).or_insert(0);
+                *n += 1;
+                format!("{}:{content}#{n}", e.kind.table())
+            }
+        };
+        let mut candidate = Uuid::new_v5(&ID_NAMESPACE, seed.as_bytes()).to_string();
+        let mut salt = 1;
+        loop {
+            if let Some(j) = self.index.by_id(e.kind, &candidate) {
+                if !self.claimed.contains_key(&j) && key.is_none() {
+                    *matched = Some(j);
+                    return candidate;
+                }
+            } else if !self.taken.contains(&(e.kind, candidate.clone())) {
+                return candidate;
+            }
+            salt += 1;
+            candidate = Uuid::new_v5(&ID_NAMESPACE, format!("{seed}/{salt}").as_bytes()).to_string();
+        }
+    }
 }
 
 /// A stable text for an entity without natural key: its fields and parents as JSON.

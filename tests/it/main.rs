@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area. They drive the real `gateform`
 //! binary and the sandbox over real HTTP.
 
+mod architecture;
 mod common;
 mod deck_files;
 mod engine;

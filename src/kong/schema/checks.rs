@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::custom;
 use super::field::Field;
-use super::validate::{ValidationContext, get_path, is_nonempty, validate_value};
+use super::value::{CheckValue, ValidationContext, get_path, is_nonempty};
 use super::violation::{ErrorTree, FieldError};
 
 fn find_field<'a>(fields: &'a [(String, Field)], path: &str) -> Option<&'a Field> {
@@ -31,7 +31,7 @@ fn matches_spec(
     path: &str,
     spec: &Value,
     value: &Value,
-    ctx: &ValidationContext,
+    check_value: CheckValue<'_>,
 ) -> Result<(), String> {
     let mut attrs = find_field(fields, path).map(|f| f.attrs.clone()).unwrap_or_default();
     if let Some(spec) = spec.as_object() {
@@ -41,7 +41,7 @@ fn matches_spec(
     }
     attrs.remove("default");
     let field = Field::from_json(path, &Value::Object(attrs)).map_err(|e| e.to_string())?;
-    match validate_value("", path, &field, value, ctx) {
+    match check_value(path, &field, value) {
         Ok(()) => Ok(()),
         Err(FieldError::Msg(m)) => Err(m),
         Err(other) => Err(other.to_json().to_string()),
@@ -54,6 +54,7 @@ pub(crate) fn run_entity_check(
     check: &Value,
     obj: &Map<String, Value>,
     ctx: &ValidationContext,
+    check_value: CheckValue<'_>,
     tree: &mut ErrorTree,
 ) {
     let Some((kind, arg)) = check.as_object().and_then(|o| o.iter().next()) else {
@@ -120,7 +121,7 @@ pub(crate) fn run_entity_check(
                 return;
             };
             let if_match = arg.get("if_match").cloned().unwrap_or(Value::Null);
-            if matches_spec(fields, if_field, &if_match, if_value, ctx).is_err() {
+            if matches_spec(fields, if_field, &if_match, if_value, check_value).is_err() {
                 return;
             }
             let then_value = get_path(obj, then_field).cloned().unwrap_or(Value::Null);
@@ -128,7 +129,7 @@ pub(crate) fn run_entity_check(
             let err = if then_match.get("required") == Some(&Value::Bool(true)) && then_value.is_null() {
                 Some("required field missing".to_owned())
             } else {
-                matches_spec(fields, then_field, &then_match, &then_value, ctx).err()
+                matches_spec(fields, then_field, &then_match, &then_value, check_value).err()
             };
             if let Some(e) = err {
                 let msg = arg.get("then_err").and_then(Value::as_str).map(str::to_owned).unwrap_or(e);
@@ -140,10 +141,10 @@ pub(crate) fn run_entity_check(
             let if_field = names[0].as_str();
             let if_value = get_path(obj, if_field).cloned().unwrap_or(Value::Null);
             let if_match = arg.get("if_match").cloned().unwrap_or(Value::Null);
-            let (list, err) = if matches_spec(fields, if_field, &if_match, &if_value, ctx).is_ok() {
+            let (list, err) = if matches_spec(fields, if_field, &if_match, &if_value, check_value).is_ok() {
                 (arg.get("then_at_least_one_of"), arg.get("then_err"))
             } else if let Some(else_match) = arg.get("else_match") {
-                if matches_spec(fields, if_field, else_match, &if_value, ctx).is_err() {
+                if matches_spec(fields, if_field, else_match, &if_value, check_value).is_err() {
                     return;
                 }
                 (arg.get("else_then_at_least_one_of"), arg.get("else_then_err"))

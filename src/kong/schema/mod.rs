@@ -15,6 +15,7 @@ pub mod lua_pattern;
 mod normalize;
 mod shorthand;
 mod validate;
+mod value;
 mod violation;
 
 use std::collections::BTreeMap;

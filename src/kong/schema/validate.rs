@@ -15,14 +15,8 @@ use super::checks::run_entity_check;
 use super::custom;
 use super::field::{Field, FieldType};
 use super::lua_pattern;
+pub use super::value::{ValidationContext, get_path, is_nonempty};
 use super::violation::{ErrorTree, FieldError, SchemaViolation};
-
-/// How to validate.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ValidationContext {
-    /// A PATCH: entity-level "at least one of" messages are prefixed `when updating, `.
-    pub updating: bool,
-}
 
 impl Schema {
     /// Validates a complete entity (defaults already filled, shorthands expanded, foreign
@@ -148,7 +142,8 @@ fn validate_record(
         }
     }
     for check in checks {
-        run_entity_check(schema, fields, check, obj, ctx, tree);
+        let check_value = |path: &str, field: &Field, value: &Value| validate_value("", path, field, value, ctx);
+        run_entity_check(schema, fields, check, obj, ctx, &check_value, tree);
     }
 }
 
@@ -378,27 +373,6 @@ pub fn is_uuid(s: &str) -> bool {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         })
-}
-
-/// The value at a dotted path (`config.redis.host`); `None` when absent.
-pub fn get_path<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let mut cur = obj.get(parts.next()?)?;
-    for p in parts {
-        cur = cur.as_object()?.get(p)?;
-    }
-    Some(cur)
-}
-
-/// Kong's "non-empty": present, not null, not `""`, not an empty array or object.
-pub fn is_nonempty(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
-        Some(_) => true,
-    }
 }
 
 #[cfg(test)]

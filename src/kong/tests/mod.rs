@@ -4,5 +4,6 @@ mod graph;
 mod plan;
 mod reconciler;
 mod render;
+mod reports;
 mod resolve;
 mod saved;

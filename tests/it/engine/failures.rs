@@ -113,3 +113,71 @@ fn unreachable_gateway_is_an_error() {
     run.expect_code(1);
     assert!(run.stderr.contains("cannot read the gateway"), "{}", run.stderr);
 }
+
+const THREE: &str = r#"_format_version: "3.0"
+services:
+  - name: one
+    host: one.internal
+    routes: [{name: one-route, paths: [/one]}]
+  - name: two
+    host: two.internal
+    routes: [{name: two-route, paths: [/two]}]
+  - name: three
+    host: three.internal
+    routes: [{name: three-route, paths: [/three]}]
+"#;
+
+/// Refuses every write of the service `name` (its id comes from a JSON plan).
+fn refuse_service(sb: &TestSandbox, file: &str, name: &str) {
+    let run = crate::common::gateform(&["plan", "--gateway", &sb.url, "-s", file, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let change = doc["changes"].as_array().unwrap().iter().find(|c| c["key"] == format!("\"{name}\"")).unwrap();
+    sb.sandbox().inject_fault(FaultRule {
+        method: Some("PUT".into()),
+        path: format!("/services/{}", change["id"].as_str().unwrap()),
+        status: Some(400),
+        body: Some(json!({"message": "refused by the test"})),
+        headers: BTreeMap::new(),
+        times: None,
+        delay_ms: 0,
+    });
+}
+
+#[test]
+fn a_refused_service_stops_only_what_depends_on_it() {
+    let sb = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kong.yaml", THREE);
+    refuse_service(&sb, &file, "two");
+    let run = apply(&sb, &file);
+    run.expect_code(1);
+    assert!(run.stderr.contains("services \"two\": Creation failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("refused by the test"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("routes \"two-route\" (create): depends on services \"two\", which failed"),
+        "{}",
+        run.stderr
+    );
+    let names = |path: &str| -> Vec<String> {
+        let mut n: Vec<String> = sb.list(path).iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names("/services"), ["one", "three"]);
+    assert_eq!(names("/routes"), ["one-route", "three-route"]);
+}
+
+#[test]
+fn fail_fast_starts_nothing_after_the_first_failure() {
+    let sb = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kong.yaml", THREE);
+    refuse_service(&sb, &file, "one");
+    let args = ["apply", "--gateway", &sb.url, "-s", &file, "--auto-approve", "--parallelism", "1", "--fail-fast"];
+    let run = crate::common::gateform(&args);
+    run.expect_code(1);
+    assert!(run.stderr.contains("services \"one\": Creation failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("Applied: 0 added, 0 changed, 0 destroyed."), "{}", run.stderr);
+    assert!(sb.list("/services").is_empty(), "nothing was created after the failure");
+    assert!(run.stderr.contains("  - services \"three\" (create)\n"), "{}", run.stderr);
+}
