@@ -107,6 +107,13 @@ pub fn comparable(schemas: &Schemas, kind: Kind, body: &Map<String, Value>) -> M
     if kind == Kind::Certificate {
         out.remove("snis");
     }
+    // A service's CA certificates are a set to Kong's TLS verification, and to decK's diff:
+    // their order is no difference.
+    if kind == Kind::Service
+        && let Some(Value::Array(ids)) = out.get_mut("ca_certificates")
+    {
+        ids.sort_by_key(|v| v.to_string());
+    }
     match schema_for(schemas, kind, body) {
         Some(schema) => {
             strip_shorthands(&schema.fields, &mut out);

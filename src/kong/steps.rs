@@ -25,6 +25,9 @@ pub fn request_for(kind: Kind, w: Write<'_>) -> Request {
     let body = || {
         let mut b = w.body.cloned().unwrap_or_default();
         b.insert("id".into(), Value::String(w.id.to_owned()));
+        if kind == Kind::Upstream {
+            keep_consistent_hashing(&mut b);
+        }
         Value::Object(b)
     };
     let without_id = || {
@@ -58,6 +61,17 @@ pub fn request_for(kind: Kind, w: Write<'_>) -> Request {
         }
         (_, Action::Create | Action::Update) => Request::new("PUT", format!("/{coll}/{}", w.id), Some(body())),
         (_, Action::Delete) => Request::new("DELETE", format!("/{coll}/{}", w.id), None),
+    }
+}
+
+/// Kong's input coupling turns an upstream's `consistent-hashing` back into `round-robin`
+/// when the request says `hash_on: none` (`kong-admin-api.md` §2.5), yet `none` is also
+/// `hash_on`'s default: a consistent-hashing upstream whose configuration leaves `hash_on`
+/// out is sent without it, so Kong stores what the configuration says.
+fn keep_consistent_hashing(body: &mut Map<String, Value>) {
+    let consistent = body.get("algorithm").and_then(Value::as_str) == Some("consistent-hashing");
+    if consistent && body.get("hash_on").and_then(Value::as_str) == Some("none") {
+        body.remove("hash_on");
     }
 }
 

@@ -111,3 +111,22 @@ fn basic_auth_password_hash_is_recognised() {
     assert!(!dialect.equal(kind, "password", &json!("other"), &hash, &parents));
     assert!(!dialect.equal(Kind::Consumer.kind(), "password", &json!("s3cret"), &hash, &parents));
 }
+
+#[test]
+fn ca_certificates_of_a_service_compare_as_a_set() {
+    const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+    const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+    let svc = |cas: [&str; 2]| {
+        entity(
+            Kind::Service,
+            Some("11111111-1111-1111-1111-111111111111"),
+            json!({"name": "s", "host": "s.test", "ca_certificates": cas}),
+            &[],
+        )
+    };
+    let cas = |id: &str| entity(Kind::CaCertificate, Some(id), json!({"cert": format!("-----BEGIN {id}-----")}), &[]);
+    let first = plan(&State { entities: vec![cas(A), cas(B), svc([A, B])] }, &State::default());
+    let live = State { entities: first.changes.iter().map(as_live).collect() };
+    let reordered = plan(&State { entities: vec![cas(A), cas(B), svc([B, A])] }, &live);
+    assert!(reordered.is_empty(), "{:?}", reordered.changes);
+}

@@ -344,3 +344,32 @@ fn a_username_is_reused_after_its_consumer_is_deleted() {
     assert_eq!(consumers.len(), 1);
     assert_eq!(consumers[0]["id"], "0b5c6a6e-3333-4a4a-8b8b-000000000002");
 }
+
+#[test]
+fn upstreams_converge_for_every_algorithm_and_hash_setting() {
+    let hashes = [
+        "",
+        "    hash_on: none\n",
+        "    hash_on: ip\n",
+        "    hash_on: consumer\n",
+        "    hash_on: header\n    hash_on_header: X-Id\n",
+        "    hash_on: cookie\n    hash_on_cookie: session\n",
+    ];
+    for algorithm in ["", "round-robin", "consistent-hashing", "least-connections", "latency"] {
+        let mut text = String::from("_format_version: \"3.0\"\nupstreams:\n");
+        for (i, hash) in hashes.iter().enumerate() {
+            text.push_str(&format!("  - name: u{i}\n"));
+            if !algorithm.is_empty() {
+                text.push_str(&format!("    algorithm: {algorithm}\n"));
+            }
+            text.push_str(hash);
+        }
+        let sb = TestSandbox::start();
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "kong.yaml", &text);
+        let run = super::apply(&sb, &file);
+        run.ok();
+        let again = super::plan(&sb, &file);
+        assert!(again.stdout.contains("No changes."), "algorithm {algorithm:?}:\n{}", again.stdout);
+    }
+}
