@@ -4,6 +4,7 @@
 //! the `watch` daemon calls it on every trigger. Front ends see progress through an
 //! [`Observer`] and never reach into the pipeline.
 
+mod preflight;
 mod prepare;
 pub mod record;
 mod replay;

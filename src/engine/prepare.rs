@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::preflight;
 use super::target::{Connection, Target};
 use super::{EngineError, Observer};
 use crate::gateway::{Dialect, Live, Scope};
@@ -165,8 +166,10 @@ pub async fn plan_against(
 ) -> Result<(Live, Plan, Schedule), EngineError> {
     let started = Instant::now();
     let scope = Scope { select_tags: desired.select_tags.clone(), lookup_tags: desired.lookup_tags.clone() };
-    let live = connection.session.read(&scope).await.map_err(EngineError::from)?;
+    let mut live = connection.session.read(&scope).await.map_err(EngineError::from)?;
+    preflight::resolve_outside_references(connection, desired, &mut live).await?;
     redactor.add(secrets::collect(&live.state, dialect));
+    redactor.add(secrets::collect(&live.lookup, dialect));
     tracing::info!("read {} live entities in {:.2}s", live.state.entities.len(), started.elapsed().as_secs_f64());
     let started = Instant::now();
     let plan = build(&PlanInput {
@@ -177,6 +180,7 @@ pub async fn plan_against(
         secret_fields: &desired.env_fields,
     })?;
     tracing::info!("planned {} changes in {:.2}s", plan.changes.len(), started.elapsed().as_secs_f64());
+    preflight::check_scope(connection, dialect, &plan, &desired.select_tags, &live.state).await?;
     let started = Instant::now();
     let schedule = schedule(&plan, &live.state, dialect)?;
     // The request bodies now live in the schedule; keep one copy of each, not two.

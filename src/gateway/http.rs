@@ -359,6 +359,19 @@ impl Client {
     }
 }
 
+/// `segment` percent-encoded for one path segment (every byte but `A-Z a-z 0-9 - . _ ~`).
+pub fn path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn too_long(error: HttpError, after: Duration, max: Duration) -> HttpError {
     match error {
         HttpError::Api { method, path, status, mut body } => {

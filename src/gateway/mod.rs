@@ -19,7 +19,7 @@ pub mod http;
 pub mod registry;
 mod traits;
 
-pub use http::{Client, ClientConfig, HttpError, Response, api_message, install_crypto_provider};
+pub use http::{Client, ClientConfig, HttpError, Response, api_message, install_crypto_provider, path_segment};
 pub use traits::{
     Connector, Dialect, DumpOptions, DumpOutput, FieldShape, GatewayInfo, GatewayTarget, Live, Request, SandboxHandle,
     Scope, Session, StepError, Write,

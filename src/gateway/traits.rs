@@ -208,6 +208,12 @@ pub trait Dialect: Send + Sync {
     /// A temporary value to stand in for the unique value `real` of `constraint` while
     /// another entity still holds it: `(field, value)`; `None` when none can.
     fn temporary_value(&self, kind: Kind, constraint: &str, real: &Value, id: &str) -> Option<(String, Value)>;
+    /// The addresses by which [`Session::lookup`] finds an entity with this id and body
+    /// regardless of scope: its id and any unique name that is no secret. Empty when the
+    /// gateway cannot address it alone (an entity nested under its parent).
+    fn addresses(&self, _kind: Kind, _id: &str, _body: &Map<String, Value>) -> Vec<String> {
+        Vec::new()
+    }
     /// The request that carries out a change.
     fn request(&self, write: Write<'_>) -> Request;
     /// The request that sets the real unique values after a first step wrote temporary
@@ -257,6 +263,9 @@ pub trait Session: Send + Sync {
     fn url(&self) -> &str;
     /// Reads the live state in scope.
     async fn read(&self, scope: &Scope) -> Result<Live, HttpError>;
+    /// Reads one entity of `kind` by an address of [`Dialect::addresses`] (its id, or a
+    /// unique name), whatever the ownership scope; `None` when the gateway has none.
+    async fn lookup(&self, kind: Kind, address: &str) -> Result<Option<Entity>, HttpError>;
     /// Sends one step's request, applying the gateway's tolerance rules (what a 404 on
     /// delete or a 409 on create means).
     async fn execute(&self, request: &Request) -> Result<(), StepError>;

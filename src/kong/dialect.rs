@@ -202,6 +202,25 @@ impl Dialect for KongDialect {
         steps::temporary_value(kong(kind), constraint, real, id)
     }
 
+    /// The id and the endpoint key (`kong-admin-api.md` §3.1: a service's `name`, a
+    /// consumer's `username`, ...), except for kinds addressed under their parent (targets,
+    /// memberships) and endpoint keys that are secrets (a key-auth `key`).
+    fn addresses(&self, kind: Kind, id: &str, body: &Map<String, Value>) -> Vec<String> {
+        let k = kong(kind);
+        if matches!(k, KongKind::Target | KongKind::ConsumerGroupConsumer) {
+            return Vec::new();
+        }
+        let mut out = vec![id.to_owned()];
+        let secret = secrets::is_sensitive(k, k.endpoint_key().unwrap_or_default(), self.schema(kind, body));
+        if let Some(v) = k.endpoint_key().and_then(|f| body.get(f)).and_then(Value::as_str)
+            && !secret
+            && !v.is_empty()
+        {
+            out.push(v.to_owned());
+        }
+        out
+    }
+
     fn request(&self, write: Write<'_>) -> Request {
         steps::request_for(kong(write.kind), write)
     }

@@ -113,6 +113,16 @@ impl Session for KongSession {
         Ok(Live { info: self.info.clone(), state: live.state, lookup })
     }
 
+    async fn lookup(&self, kind: Kind, address: &str) -> Result<Option<crate::model::Entity>, HttpError> {
+        let Some(k) = KongKind::of(kind) else { return Ok(None) };
+        let path = format!("/{}/{}", k.collection(), crate::gateway::path_segment(address));
+        match self.client.get(&path).await {
+            Ok(row) => Ok(Some(entity_from_json(k, row))),
+            Err(HttpError::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends one step. A `DELETE` of something already gone succeeds (targets answer 404); a
     /// `POST` that creates a target or a membership and meets 409 succeeds when the entity is
     /// already there (a retried request whose first answer was lost).

@@ -5,6 +5,7 @@ mod credentials;
 mod failures;
 mod real_configs;
 mod scenarios;
+mod scope;
 
 use crate::common::{Run, TestSandbox, gateform};
 

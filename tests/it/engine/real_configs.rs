@@ -66,11 +66,13 @@ const EXPECTED_FAILURES: &[(&str, &str, &str)] = &[
         "validate",
         "config.persistent_refresh_token: unknown field (plugin \"oauth2\")",
     ),
-    // A kong2tf test input: the service's client certificate is named by an id the file never defines.
+    // A kong2tf test input: its http service names a client certificate (by an id the file
+    // never defines, which the plan would look up on the gateway), and Kong allows one only
+    // for https services.
     (
         "Kong__deck__kong2tf__testdata__input.yaml",
         "validate",
-        "refers to certificate with id 4e3ad2e4-0bc4-4638-8e34-c84a417ba39b, which is not defined",
+        "service \"example-service\": 2 schema violations (failed conditional validation given value of field 'protocol'; client_certificate: value must be null)",
     ),
     // openapi2kong output: plugins scoped to consumers that the file does not define.
     (

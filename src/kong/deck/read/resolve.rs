@@ -39,15 +39,15 @@ impl Index {
     }
 }
 
-/// A reference to an entity outside the files, when `kind` is looked up on the gateway.
+/// A reference to an entity outside the files: by id always (decK resolves an id against
+/// the gateway; the plan refuses it when the gateway has none either), by name only when
+/// `kind` is looked up on the gateway (`_info.default_lookup_tags`).
 fn external(kind: KongKind, target: &Target, lookup: &BTreeMap<KongKind, Vec<String>>) -> Option<Ref> {
-    if !lookup.contains_key(&kind) {
-        return None;
-    }
     match target {
         Target::Local(_) => None,
         Target::Id(id) => Some(Ref::Id(id.clone())),
-        Target::Field(f, v) => Some(Ref::Key(lookup_key(kind, f, v))),
+        Target::Field(f, v) if lookup.contains_key(&kind) => Some(Ref::Key(lookup_key(kind, f, v))),
+        Target::Field(..) => None,
     }
 }
 

@@ -119,16 +119,13 @@ fn consumers_listed_only_under_a_group_are_defined_as_deck_does() {
     assert_eq!(consumer.origin.as_ref().map(|o| o.line), Some(5));
     let member = d.state.entities.last().unwrap();
     assert_eq!(local(member, "consumer"), c);
-    // An id alone cannot define a consumer.
-    let errs = errors(
+    // An id alone defines no consumer: it names one the gateway holds.
+    let d = ok(
         "_format_version: \"3.0\"\nconsumer_groups:\n- name: g\n  consumers:\n  - id: 71168e5f-1d0b-5465-8bb9-a3b032fbc4c4\n",
     );
-    assert_eq!(
-        errs,
-        vec![
-            "kong.yaml:5:5: error: consumer_group \"g\" refers to consumer with id 71168e5f-1d0b-5465-8bb9-a3b032fbc4c4, which is not defined"
-        ]
-    );
+    let member = d.state.entities.last().unwrap();
+    assert_eq!(member.refs["consumer"], Ref::Id("71168e5f-1d0b-5465-8bb9-a3b032fbc4c4".into()));
+    assert!(!d.state.entities.iter().any(|e| e.kind == KongKind::Consumer));
 }
 
 #[test]
