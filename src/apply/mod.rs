@@ -126,6 +126,21 @@ pub async fn apply(
     parallelism: usize,
     on_event: &mut dyn FnMut(Event),
 ) -> ApplyReport {
+    apply_until(client, schedule, parallelism, std::future::pending(), on_event).await
+}
+
+/// [`apply`], stopping when `stop` resolves (the run's lock was lost): from then on no step
+/// is started; the steps in flight finish and are reported; the others stay
+/// [`StepOutcome::NotAttempted`].
+pub async fn apply_until(
+    client: &KongClient,
+    schedule: &Schedule,
+    parallelism: usize,
+    stop: impl std::future::Future<Output = ()>,
+    on_event: &mut dyn FnMut(Event),
+) -> ApplyReport {
+    let mut stop = std::pin::pin!(stop);
+    let mut stopped = false;
     let started = Instant::now();
     let n = schedule.steps.len();
     let deps = schedule.dependencies();
@@ -144,6 +159,10 @@ pub async fn apply(
 
     loop {
         while !failed && running.len() < parallelism {
+            stopped = stopped || tokio::select! { biased; _ = &mut stop => true, _ = std::future::ready(()) => false };
+            if stopped {
+                break;
+            }
             let Some(step) = ready.pop_first() else { break };
             on_event(Event::Started { step });
             let client = client.clone();
@@ -154,7 +173,15 @@ pub async fn apply(
                 (step, t.elapsed(), result)
             });
         }
-        let Some(joined) = running.join_next().await else { break };
+        let joined = tokio::select! {
+            biased;
+            _ = &mut stop, if !stopped => {
+                stopped = true;
+                continue;
+            }
+            joined = running.join_next() => joined,
+        };
+        let Some(joined) = joined else { break };
         let (step, elapsed, result) = match joined {
             Ok(v) => v,
             Err(e) => {

@@ -16,11 +16,11 @@ use super::output::{errln, out, outln};
 use super::pipeline::{Planned, compute, read_text};
 use super::record::{self, Finished, Recorder, outcome_counts};
 use super::settings::{Request, Settings, resolve};
-use crate::apply::{ApplyReport, ChangeOutcome, Event, apply};
+use crate::apply::{ApplyReport, ChangeOutcome, Event, apply_until};
 use crate::engine::Prepared;
 use crate::graph::Schedule;
 use crate::kong::KongClient;
-use crate::ledger::{OutcomeCounts, RunResult};
+use crate::ledger::{LockLost, OutcomeCounts, RunResult};
 use crate::plan::file::{Fingerprint, PlanFile, plan_digest};
 use crate::plan::{Action, Plan, short_name};
 use crate::render;
@@ -51,9 +51,9 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         return apply_saved(&args, path).await;
     }
     let settings = resolve(&Request::new(&args.state, &args.gateway, args.write.parallelism))?;
-    let recorder = record::start(&settings, &args.ledger, "apply")?;
+    let recorder = record::start(&settings, &args.ledger, "apply").await?;
     let result = apply_now(&args, &settings, &recorder).await;
-    recorder.finish_with(&result);
+    recorder.finish_with(&result).await;
     result.map(|f| f.code)
 }
 
@@ -72,7 +72,7 @@ async fn show_and_execute(
     parallelism: usize,
     recorder: &Recorder,
 ) -> anyhow::Result<Finished> {
-    recorder.plan(&planned.prepared.plan);
+    recorder.plan(&planned.prepared.plan).await;
     check_writable(planned)?;
     out(&format!("{intro}{}", planned.header()));
     out(&render::text::plan(&planned.prepared.plan));
@@ -96,7 +96,7 @@ async fn show_and_execute(
     }
     outln("");
     let p = &planned.prepared;
-    let report = execute(&planned.conn.client, p, parallelism).await;
+    let report = execute(&planned.conn.client, p, parallelism, recorder.lost()).await;
     let code = finish(&p.plan, &p.schedule, &report);
     let outcomes = outcome_counts(&p.plan, &p.schedule, &report);
     let (result, message) = if report.success() {
@@ -120,9 +120,9 @@ async fn apply_saved(args: &ApplyArgs, path: &std::path::Path) -> anyhow::Result
     let name = path.display().to_string();
     let saved = PlanFile::parse(&name, &read_text(path)?)?;
     let settings = reload_settings(args, &name, &saved)?;
-    let recorder = record::start(&settings, &args.ledger, "apply")?;
+    let recorder = record::start(&settings, &args.ledger, "apply").await?;
     let result = apply_saved_now(&name, &saved, &settings, &recorder).await;
-    recorder.finish_with(&result);
+    recorder.finish_with(&result).await;
     result.map(|f| f.code)
 }
 
@@ -134,7 +134,7 @@ async fn apply_saved_now(
 ) -> anyhow::Result<Finished> {
     let planned = compute(settings).await?;
     let result = async {
-        recorder.plan(&planned.prepared.plan);
+        recorder.plan(&planned.prepared.plan).await;
         let now = planned.fingerprint();
         if now.digest != saved.fingerprint.digest {
             let what = describe_differences(&saved.fingerprint, &now, &planned);
@@ -259,10 +259,15 @@ fn confirm() -> anyhow::Result<bool> {
     Ok(line.trim() == "yes")
 }
 
-/// Runs the schedule, printing each change as it completes.
-pub async fn execute(client: &KongClient, prepared: &Prepared, parallelism: usize) -> ApplyReport {
+/// Runs the schedule, printing each change as it completes; starts no change once `lost`
+/// fires (the lock was lost).
+pub async fn execute(client: &KongClient, prepared: &Prepared, parallelism: usize, lost: LockLost) -> ApplyReport {
     let mut on_event = |event: Event| print_event(prepared, event);
-    apply(client, &prepared.schedule, parallelism, &mut on_event).await
+    let mut lost = lost;
+    let stop = async move {
+        lost.wait().await;
+    };
+    apply_until(client, &prepared.schedule, parallelism, stop, &mut on_event).await
 }
 
 /// Prints one progress event of an apply: completions on stdout, failures on stderr.

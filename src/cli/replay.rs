@@ -58,9 +58,9 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         git_always: true,
         pinned_commit: None,
     })?;
-    let recorder = record::start(&settings, &args.ledger, "replay")?;
+    let recorder = record::start(&settings, &args.ledger, "replay").await?;
     let result = run_locked(&args, &settings, &recorder).await;
-    recorder.finish_with(&result);
+    recorder.finish_with(&result).await;
     result.map(|f| f.code)
 }
 
@@ -110,7 +110,7 @@ async fn run_locked(args: &ReplayArgs, settings: &Settings, recorder: &Recorder)
     .await;
     conn.close().await;
     let outcome = result?;
-    recorder.plan(&outcome.prepared.plan);
+    recorder.plan(&outcome.prepared.plan).await;
     let p = &outcome.prepared;
     let outcomes = outcome_counts(&p.plan, &p.schedule, &outcome.report);
     match args.format {
