@@ -214,3 +214,48 @@ fn unlock_breaks_a_stuck_lock_and_is_recorded(ledger: &TestLedger) {
     gateform(&apply_args(&r, "v1", &sb, &l)).ok();
     super::assert_gateway_matches(&sb, &repo, "v1");
 }
+
+/// Issue 12, item 12: three spellings of one gateway address were three locks.
+#[test]
+fn spellings_of_one_gateway_address_share_one_lock() {
+    let repo = Repo::tagged();
+    let r = repo.path_str();
+    let sb = TestSandbox::start();
+    let ledger = TestLedger::sqlite();
+    slow_writes(&sb, 1_000);
+    let port = sb.url.rsplit(':').next().unwrap().trim_end_matches('/').to_owned();
+    let bare = |gateway: &str| -> Vec<String> {
+        [
+            "apply",
+            "--repo",
+            &r,
+            "--ref",
+            "v1",
+            "--path",
+            "kong",
+            "--gateway",
+            gateway,
+            "--ledger",
+            &ledger.arg,
+            "--auto-approve",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let first_args = bare(&format!("http://127.0.0.1:{port}"));
+    let first = spawn(&first_args.iter().map(String::as_str).collect::<Vec<_>>());
+    ledger.wait_for("the first apply to hold the lock", |l| l.locks().len() == 1);
+    assert_eq!(ledger.locks()[0].key, format!("http://localhost:{port}"));
+    for other in
+        [format!("http://localhost:{port}"), format!("HTTP://127.0.0.1:{port}/"), format!("http://[::1]:{port}")]
+    {
+        let args = bare(&other);
+        let refused = gateform(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        refused.expect_code(1);
+        assert!(refused.stderr.contains(&format!("Error: the gateway {other} is locked by ")), "{}", refused.stderr);
+    }
+    let first: Run = first.wait_with_output().unwrap().into();
+    first.ok();
+    let history = gateform(&["history", "--ledger", &ledger.arg, "--gateway", &format!("HTTP://LOCALHOST:{port}/")]);
+    assert!(history.stdout.contains(&format!("http://localhost:{port}")), "{}", history.stdout);
+}
