@@ -53,7 +53,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let reconciler = reconciler(&settings, &args.write)?;
-    let recording = recording(&settings, &args.ledger, "apply")?;
+    let recording = recording(&settings, &args.ledger, "apply").await?;
     let mut printer = Printer::new(Show::Apply);
     printer.intro = intro;
     let redactor = super::output::redactor();

@@ -100,14 +100,24 @@ pub struct WriteArgs {
     pub fail_fast: bool,
 }
 
+/// Where the ledger (history and locks) lives.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerLocationArgs {
+    /// The history and lock store: a SQLite file, or a PostgreSQL URL
+    /// (`postgres://user@host/db`) shared by every runner of a team; the password comes
+    /// from PGPASSWORD or a password file (PGPASSFILE, ~/.pgpass), never from the URL
+    /// written in gateform.toml. Default: gateform.toml's `[ledger] url`, else
+    /// .gateform/ledger.db at the root of the local repository read (or the one around the
+    /// current directory), else in the current directory.
+    #[arg(long, value_name = "FILE|URL", env = "GATEFORM_LEDGER")]
+    pub ledger: Option<String>,
+}
+
 /// The ledger and the lock of commands that write to the gateway.
 #[derive(Debug, Clone, Args)]
 pub struct LedgerArgs {
-    /// The history and lock database. Default: .gateform/ledger.db at the root of the local
-    /// repository read (or the one around the current directory), else in the current
-    /// directory.
-    #[arg(long, value_name = "FILE", env = "GATEFORM_LEDGER")]
-    pub ledger: Option<PathBuf>,
+    #[command(flatten)]
+    pub location: LedgerLocationArgs,
     /// How long to wait for another apply or replay of the same environment to finish;
     /// 0 fails at once, naming the holder.
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]

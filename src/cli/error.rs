@@ -67,11 +67,14 @@ impl From<EngineError> for CommandError {
         };
         let error = CommandError::new(kind, e.to_string());
         match e {
-            EngineError::Locked { timeout, waited, .. } if timeout.is_zero() => {
-                let _ = waited;
-                error.hint("wait for it to finish, or retry with --lock-timeout SECONDS to wait")
+            EngineError::Locked { timeout, waited, unlock, .. } => {
+                let first = if timeout.is_zero() {
+                    "wait for it to finish, or retry with --lock-timeout SECONDS to wait".to_owned()
+                } else {
+                    format!("gave up after waiting {}s", waited.as_secs())
+                };
+                error.hint(format!("{first}; if it is stuck: gateform unlock {unlock}"))
             }
-            EngineError::Locked { waited, .. } => error.hint(format!("gave up after waiting {}s", waited.as_secs())),
             _ => error,
         }
     }

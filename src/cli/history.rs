@@ -1,15 +1,15 @@
 //! `gateform history`: what was applied where and when, and what was live at a moment.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
 
-use super::args::ReportFormat;
+use super::args::{LedgerLocationArgs, ReportFormat};
 use super::output::{errln, outln};
-use super::settings::default_ledger;
-use crate::ledger::{Ledger, LiveAt, RunFilter, format_ms, parse_time};
+use super::settings::{ledger_location, local_ledger_url};
+use crate::ledger::{AnyLedger, Ledger, LedgerLocation, LiveAt, RunFilter, format_ms, parse_time, target_key};
 use crate::render::history;
 use crate::source::git;
 
@@ -19,7 +19,8 @@ pub struct HistoryArgs {
     /// Only runs of this environment.
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
-    /// Only runs against this gateway URL that named no environment.
+    /// Only runs against this gateway address that named no environment (spellings of one
+    /// address match: `http://127.0.0.1:8001/` is `http://localhost:8001`).
     #[arg(long, value_name = "URL", conflicts_with = "env")]
     pub gateway: Option<String>,
     /// Name the commit that was live at this moment (RFC 3339, e.g. 2026-11-01T12:00:00Z):
@@ -32,10 +33,8 @@ pub struct HistoryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
-    /// The ledger. Default: .gateform/ledger.db at the root of --repo, else of the Git work
-    /// tree around the current directory, else in the current directory.
-    #[arg(long, value_name = "FILE", env = "GATEFORM_LEDGER")]
-    pub ledger: Option<PathBuf>,
+    #[command(flatten)]
+    pub ledger: LedgerLocationArgs,
     /// A local repository whose default ledger to read.
     #[arg(long, value_name = "PATH")]
     pub repo: Option<String>,
@@ -43,39 +42,54 @@ pub struct HistoryArgs {
 
 /// Lists runs, or answers `--at`.
 pub async fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let path = match (&args.ledger, &args.repo) {
-        (Some(p), _) => p.clone(),
-        (None, Some(repo)) if git::is_remote(repo) => {
-            bail!("--repo {repo}: a remote repository has no ledger; give --ledger FILE")
-        }
-        (None, Some(repo)) => default_ledger(git::open(repo, Path::new("."))?.home.as_deref()),
-        (None, None) => default_ledger(None),
-    };
-    if !path.is_file() {
-        bail!("no ledger at {}: nothing was applied from here yet (or give --ledger FILE)", path.display());
-    }
-    let ledger = Ledger::open(&path)?;
-    let target = args.env.clone().or_else(|| args.gateway.as_ref().map(|g| g.trim_end_matches('/').to_owned()));
+    let ledger = open_for_reading(&args.ledger, args.repo.as_deref()).await?;
+    let target = args.env.clone().or_else(|| args.gateway.as_ref().map(|g| target_key(None, g)));
     if let Some(at) = &args.at {
         let Some(target) = target else {
             bail!("--at needs --env NAME or --gateway URL: the environment whose state to look up");
         };
-        let at = format_ms(parse_time(at).map_err(anyhow::Error::msg)?);
-        let live = ledger.live_at(&target, &at)?;
-        return Ok(print_live_at(&args, &target, &at, &live));
+        let at_ms = parse_time(at).map_err(anyhow::Error::msg)?;
+        let live = ledger.live_at(&target, at_ms).await?;
+        return Ok(print_live_at(&args, &target, &format_ms(at_ms), &live));
     }
     let filter =
         RunFilter { environment: args.env.clone(), target: args.gateway.as_ref().and(target), limit: args.limit };
-    let runs = ledger.runs(&filter)?;
+    let runs = ledger.runs(filter).await?;
+    let name = ledger.location();
     match args.format {
         ReportFormat::Json => {
-            let doc = history::runs_json(&path.display().to_string(), &runs);
+            let doc = history::runs_json(&name, &runs);
             outln(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
-        ReportFormat::Text if runs.is_empty() => outln(&format!("No runs recorded in {}.", path.display())),
+        ReportFormat::Text if runs.is_empty() => outln(&format!("No runs recorded in {name}.")),
         ReportFormat::Text => super::output::out(&history::table(&runs)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The ledger a reading command (`history`, `unlock`) uses: `--ledger`, else
+/// `gateform.toml`'s `[ledger] url` (of the current directory), else the default file of
+/// `--repo` (or of the work tree around the current directory), which must exist.
+pub fn read_location(args: &LedgerLocationArgs, repo: Option<&str>) -> anyhow::Result<LedgerLocation> {
+    let home = match repo {
+        Some(repo) if git::is_remote(repo) && args.ledger.is_none() => {
+            bail!("--repo {repo}: a remote repository has no ledger; give --ledger FILE|URL")
+        }
+        Some(repo) if args.ledger.is_none() => git::open(repo, Path::new("."))?.home,
+        _ => None,
+    };
+    let location = ledger_location(args, local_ledger_url()?.as_deref(), home.as_deref());
+    if let LedgerLocation::Sqlite(path) = &location
+        && !path.is_file()
+    {
+        bail!("no ledger at {}: nothing was applied from here yet (or give --ledger FILE|URL)", path.display());
+    }
+    Ok(location)
+}
+
+/// Opens the ledger of a reading command.
+pub async fn open_for_reading(args: &LedgerLocationArgs, repo: Option<&str>) -> anyhow::Result<AnyLedger> {
+    super::run::open_ledger(&read_location(args, repo)?).await
 }
 
 fn print_live_at(args: &HistoryArgs, target: &str, at: &str, live: &LiveAt) -> ExitCode {

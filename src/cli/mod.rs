@@ -14,6 +14,7 @@ mod replay;
 mod run;
 mod sandbox;
 mod settings;
+mod unlock;
 mod validate;
 
 pub use error::{CommandError, ErrorKind};
@@ -50,9 +51,12 @@ pub enum Command {
     /// Restore a gateway to the configuration of a Git revision, then prove it with a fresh
     /// plan (exit 0 only when that plan is empty). Applies without asking.
     Replay(replay::ReplayArgs),
-    /// List the applies and replays recorded in the ledger, or name the commit that was live
+    /// List the runs recorded in the ledger, or name the commit that was live
     /// in an environment at a moment (`--at`).
     History(history::HistoryArgs),
+    /// Break a stuck lock of an environment (Terraform's force-unlock); recorded in the
+    /// history.
+    Unlock(unlock::UnlockArgs),
     /// Write the gateway's live configuration as a decK file.
     Dump(dump::DumpArgs),
     /// Serve a Kong 3.x-compatible Admin API (for rehearsals and tests).
@@ -83,6 +87,7 @@ pub fn main() -> ExitCode {
             Command::Apply(args) => apply::run(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::History(args) => history::run(args).await,
+            Command::Unlock(args) => unlock::run(args).await,
             Command::Dump(args) => dump::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
         }

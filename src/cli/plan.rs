@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 
-use super::args::{GatewayArgs, PlanFormat, StateArgs};
+use super::args::{GatewayArgs, LedgerLocationArgs, PlanFormat, StateArgs};
 use super::dump::write_atomically;
 use super::observer::{Printer, Show, header};
 use super::output::{errln, out, scrub};
@@ -37,6 +37,9 @@ pub struct PlanArgs {
     /// 65,000 characters, instead of printing it.
     #[arg(long, value_name = "DIR")]
     pub markdown_dir: Option<PathBuf>,
+    /// Where a plan saved with `--out` is recorded.
+    #[command(flatten)]
+    pub ledger: LedgerLocationArgs,
 }
 
 /// Prints the plan; saves it with `--out`.
@@ -62,6 +65,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 path.display(),
                 path.display()
             ));
+            super::run::record_saved_plan(&settings, &args.ledger, &planned.plan).await;
         }
         planned.close().await;
         code

@@ -52,7 +52,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         pinned_commit: None,
     })?;
     let reconciler = reconciler(&settings, &args.write)?;
-    let recording = recording(&settings, &args.ledger, "replay")?;
+    let recording = recording(&settings, &args.ledger, "replay").await?;
     let is_text = args.format == ReportFormat::Text;
     if is_text {
         outln(&format!("Source: {}", settings.source.line()));

@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use anyhow::anyhow;
 use tokio_util::sync::CancellationToken;
 
-use super::args::{LedgerArgs, WriteArgs};
+use super::args::{LedgerArgs, LedgerLocationArgs, WriteArgs};
 use super::output::errln;
-use super::settings::{Settings, command_line, ledger_path, user_name};
-use crate::engine::{ApplyOptions, Reconciler, Recording, RunOutcome};
-use crate::ledger::{Holder, Ledger};
+use super::settings::{Settings, command_line, ledger_location, pg_options, user_name};
+use crate::engine::{ApplyOptions, Reconciler, Recording, RunOutcome, drain_for};
+use crate::ledger::{AnyLedger, Holder, LedgerError, LedgerLocation, ci_job_url};
+use crate::plan::Plan;
 
 /// The process environment: the variables configuration templates may read.
 pub fn process_env() -> BTreeMap<String, String> {
@@ -45,15 +47,49 @@ fn watch_interrupts(cancel: CancellationToken) {
     });
 }
 
+/// This process as a lock holder and run owner: user, masked command line, CI job.
+pub fn current_holder() -> Holder {
+    let mut holder = Holder::current(&user_name(), &command_line());
+    holder.ci_job = ci_job_url(&|v| std::env::var(v).ok());
+    holder
+}
+
+/// Opens the ledger; an unreachable database is a clear error, before any gateway write.
+pub async fn open_ledger(location: &LedgerLocation) -> anyhow::Result<AnyLedger> {
+    AnyLedger::open(location, &pg_options()).await.map_err(|e| match &e {
+        LedgerError::Postgres { .. } => anyhow!(
+            "cannot use the ledger: {e}\n\nhint: nothing was written to the gateway. Check that PostgreSQL is \
+             reachable and the URL, user and password (PGPASSWORD or PGPASSFILE) are right."
+        ),
+        _ => anyhow!(e),
+    })
+}
+
 /// The ledger recording of a run of `command`.
-pub fn recording(settings: &Settings, args: &LedgerArgs, command: &str) -> anyhow::Result<Recording> {
-    let path = ledger_path(args, settings.repo_home.as_deref());
+pub async fn recording(settings: &Settings, args: &LedgerArgs, command: &str) -> anyhow::Result<Recording> {
+    let location = ledger_location(&args.location, settings.ledger_url.as_deref(), settings.repo_home.as_deref());
     Ok(Recording {
-        ledger: Ledger::open(&path)?,
-        holder: Holder::current(&user_name(), &command_line()),
+        ledger: open_ledger(&location).await?,
+        holder: current_holder(),
         command: command.to_owned(),
         lock_timeout: Duration::from_secs(args.lock_timeout),
+        drain: drain_for(settings.gateway.timeout),
     })
+}
+
+/// Records a saved plan (`plan --out`) in the ledger. Best effort: a ledger that cannot be
+/// used is a warning, not a failed plan.
+pub async fn record_saved_plan(settings: &Settings, args: &LedgerLocationArgs, plan: &Plan) {
+    let location = ledger_location(args, settings.ledger_url.as_deref(), settings.repo_home.as_deref());
+    let result = async {
+        let ledger = AnyLedger::open(&location, &pg_options()).await?;
+        crate::engine::saved_plan(&ledger, &settings.target()?, &settings.source, current_holder(), plan).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        errln(&format!("warning: the saved plan was not recorded in the ledger: {e:#}"));
+    }
 }
 
 /// Closes the run's session (stops a rehearsal's sandbox).

@@ -9,6 +9,9 @@
 //! 4. gateform's default: gateway `http://localhost:8001`, parallelism 10, no select tags,
 //!    no headers, the repository root as the path.
 //!
+//! The ledger follows the same order: `--ledger` / `GATEFORM_LEDGER`, then the file's
+//! `[ledger] url` (one for every environment), then `.gateform/ledger.db`.
+//!
 //! `--header` flags are merged with the environment's headers; a flag replaces a header of
 //! the same name. `gateform.toml` is read from the commit's tree (the repository root at
 //! `--ref`) when the configuration comes from Git, else from the current directory.
@@ -18,9 +21,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use super::args::{DEFAULT_GATEWAY, GatewayArgs, GitArgs, LedgerArgs, StateArgs};
+use super::args::{DEFAULT_GATEWAY, GatewayArgs, GitArgs, LedgerLocationArgs, StateArgs};
 use crate::engine::Target;
 use crate::gateway::{GatewayTarget, registry};
+use crate::ledger::{LedgerLocation, PgOptions};
 use crate::source::environments::{Environment, FILE_NAME, Settings as EnvFile};
 use crate::source::git;
 use crate::source::{self, Input, Provenance, Source};
@@ -64,6 +68,8 @@ pub struct Settings {
     pub parallelism: usize,
     /// The local repository's root, for the default ledger.
     pub repo_home: Option<PathBuf>,
+    /// `[ledger] url` of `gateform.toml`, variables expanded.
+    pub ledger_url: Option<String>,
 }
 
 impl Settings {
@@ -128,7 +134,7 @@ impl<'a> Request<'a> {
 /// Reads the source and `gateform.toml`, and merges everything (see the module docs).
 pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
     let use_git = req.git_always || req.git.repo.is_some() || req.git.git_ref.is_some();
-    let (inputs, provenance, env, repo_home) = if use_git {
+    let (inputs, provenance, env, repo_home, ledger_url) = if use_git {
         let repository = req.git.repo.clone().unwrap_or_else(|| ".".to_owned());
         let cache = req.git.cache_dir.clone().unwrap_or_else(default_cache_dir);
         let repo = git::open(&repository, &cache)?;
@@ -146,10 +152,11 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
             None => None,
         };
         let env = environment(env_file.as_ref(), req.env)?;
+        let ledger_url = file_ledger_url(env_file.as_ref())?;
         let path = req.git.path.clone().or_else(|| env.as_ref().and_then(|e| e.path.clone()));
         let inputs = repo.read_config(&resolved, path.as_deref())?;
         let info = repo.describe(&resolved, path.as_deref());
-        (inputs, Provenance::Git(info), env, repo.home.clone())
+        (inputs, Provenance::Git(info), env, repo.home.clone(), ledger_url)
     } else {
         let local = Path::new(FILE_NAME);
         let env_file = if local.is_file() {
@@ -159,6 +166,7 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
             None
         };
         let env = environment(env_file.as_ref(), req.env)?;
+        let ledger_url = file_ledger_url(env_file.as_ref())?;
         let files: Vec<PathBuf> = if !req.files.is_empty() {
             req.files.to_vec()
         } else if let Some(p) = req.git.path.clone().or_else(|| env.as_ref().and_then(|e| e.path.clone())) {
@@ -170,7 +178,7 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
         };
         let inputs = source::read_inputs(&files)?;
         let names = files.iter().map(|f| f.display().to_string()).collect();
-        (inputs, Provenance::Files(names), env, None)
+        (inputs, Provenance::Files(names), env, None, ledger_url)
     };
     let select_tags = if !req.select_tags.is_empty() {
         req.select_tags.to_vec()
@@ -189,7 +197,27 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
         select_tags,
         parallelism,
         repo_home,
+        ledger_url,
     })
+}
+
+/// `[ledger] url` of a parsed `gateform.toml`, expanded with the process environment.
+fn file_ledger_url(file: Option<&EnvFile>) -> anyhow::Result<Option<String>> {
+    match file {
+        Some(f) => Ok(f.ledger_url(&|var| std::env::var(var).ok())?),
+        None => Ok(None),
+    }
+}
+
+/// `[ledger] url` of `gateform.toml` in the current directory, for commands that read no
+/// configuration (`history`, `unlock`).
+pub fn local_ledger_url() -> anyhow::Result<Option<String>> {
+    let local = Path::new(FILE_NAME);
+    if !local.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(local).with_context(|| format!("cannot read {FILE_NAME}"))?;
+    file_ledger_url(Some(&EnvFile::parse(&Input::new(FILE_NAME, text))?))
 }
 
 /// The environment `name` of the file, with variables from the process environment.
@@ -237,11 +265,39 @@ pub fn default_cache_dir() -> PathBuf {
     }
 }
 
-/// `--ledger`, else [`default_ledger`].
-pub fn ledger_path(args: &LedgerArgs, repo_home: Option<&Path>) -> PathBuf {
-    match &args.ledger {
-        Some(p) => p.clone(),
-        None => default_ledger(repo_home),
+/// `--ledger` (or `GATEFORM_LEDGER`), else `[ledger] url` of `gateform.toml`, else
+/// [`default_ledger`]. A PostgreSQL URL's password is registered with the output scrubber.
+pub fn ledger_location(args: &LedgerLocationArgs, file_url: Option<&str>, repo_home: Option<&Path>) -> LedgerLocation {
+    let location = match args.ledger.as_deref().or(file_url) {
+        Some(text) => LedgerLocation::parse(text),
+        None => LedgerLocation::Sqlite(default_ledger(repo_home)),
+    };
+    if let LedgerLocation::Postgres(url) = &location
+        && let Ok(u) = url::Url::parse(url)
+        && let Some(pw) = u.password()
+    {
+        super::output::redactor().add([pw.to_owned()]);
+    }
+    location
+}
+
+/// How to reach PostgreSQL, from libpq's variables: `PGPASSWORD`, `PGPASSFILE` (else
+/// `~/.pgpass`), `PGSSLROOTCERT`, and the user (`$USER`) for URLs naming none.
+pub fn pg_options() -> PgOptions {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let password = var("PGPASSWORD");
+    if let Some(p) = &password {
+        super::output::redactor().add([p.clone()]);
+    }
+    let passfile = var("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".pgpass")))
+        .filter(|p| p.is_file());
+    PgOptions {
+        password,
+        passfile,
+        root_cert: var("PGSSLROOTCERT").map(PathBuf::from),
+        default_user: Some(user_name()),
     }
 }
 
@@ -261,19 +317,24 @@ pub fn user_name() -> String {
 }
 
 /// The command line, for lock holders: `gateform apply --env prod`, with `--header`
-/// values masked so no credential reaches the ledger or another user's terminal.
+/// values and `--ledger` passwords masked so no credential reaches the ledger or another
+/// user's terminal.
 pub fn command_line() -> String {
     let mut out = vec!["gateform".to_owned()];
-    let mut mask_next = false;
+    let mut mask_next: Option<fn(&str) -> String> = None;
     for arg in std::env::args().skip(1) {
-        if mask_next {
-            out.push(mask_header(&arg));
-            mask_next = false;
+        if let Some(mask) = mask_next.take() {
+            out.push(mask(&arg));
         } else if arg == "--header" {
             out.push(arg);
-            mask_next = true;
+            mask_next = Some(mask_header);
+        } else if arg == "--ledger" {
+            out.push(arg);
+            mask_next = Some(crate::ledger::postgres::redact_url_or_path);
         } else if let Some(v) = arg.strip_prefix("--header=") {
             out.push(format!("--header={}", mask_header(v)));
+        } else if let Some(v) = arg.strip_prefix("--ledger=") {
+            out.push(format!("--ledger={}", crate::ledger::postgres::redact_url_or_path(v)));
         } else {
             out.push(arg);
         }

@@ -18,7 +18,7 @@ pub use crate::apply::Applied;
 pub use crate::apply::ApplyOptions;
 pub use crate::plan::Verification;
 pub use prepare::{PlanRequest, Planned, load, plan_against, prepare};
-pub use record::{Recorder, Recording, run_source};
+pub use record::{Recorder, Recording, drain_for, run_source, saved_plan};
 pub use replay::{count_by_kind, verify};
 pub use run::{Mode, Reconciler, RunOutcome};
 pub use saved::check_saved;
@@ -61,6 +61,8 @@ pub enum EngineError {
         waited: Duration,
         /// How long it was allowed to wait.
         timeout: Duration,
+        /// The argument of `gateform unlock` that breaks the lock.
+        unlock: String,
     },
     /// The ledger could not be opened, read or written.
     #[error(transparent)]

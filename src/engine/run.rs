@@ -104,15 +104,15 @@ impl Reconciler {
         observer: &mut dyn Observer,
     ) -> Result<RunOutcome, EngineError> {
         let recorder = match recording {
-            Some(r) if !matches!(mode, Mode::Plan) => Some(start(r, &self.target, &source, redactor, observer)?),
+            Some(r) if !matches!(mode, Mode::Plan) => Some(start(r, &self.target, &source, redactor, observer).await?),
             _ => None,
         };
         let result = self.run_inner(source, mode, recorder.as_ref(), redactor, observer).await;
         let Some(recorder) = recorder else { return result };
         let id = recorder.id();
         match &result {
-            Ok(o) => recorder.finish(o.ledger_counts(), o.result, o.message.as_deref(), observer),
-            Err(e) => recorder.finish(None, RunResult::Failed, Some(&e.to_string()), observer),
+            Ok(o) => recorder.finish(o.ledger_counts(), o.result, o.message.as_deref(), observer).await,
+            Err(e) => recorder.finish(None, RunResult::Failed, Some(&e.to_string()), observer).await,
         }
         result.map(|mut o| {
             o.run_id = Some(id);
@@ -131,7 +131,7 @@ impl Reconciler {
         let started = Instant::now();
         let planned = self.plan(source, redactor, observer).await?;
         if let Some(r) = recorder {
-            r.plan(&planned.plan, observer);
+            r.plan(&planned.plan, observer).await;
         }
         let refusal = match &mode {
             Mode::Plan => return Ok(outcome(planned, None, RunResult::Success, None)),
@@ -146,13 +146,13 @@ impl Reconciler {
         observer.planned(&planned);
         let replay = matches!(mode, Mode::Replay);
         if planned.plan.is_empty() && !replay {
-            let applied = Some(self.apply(&planned, started, observer).await);
+            let applied = Some(self.apply(&planned, recorder, started, observer).await);
             return Ok(outcome(planned, applied, RunResult::Success, None));
         }
         if matches!(mode, Mode::Apply { prompt: true }) && !planned.plan.is_empty() && !observer.confirm(&planned) {
             return Ok(outcome(planned, None, RunResult::Cancelled, Some("the plan was not approved".into())));
         }
-        let applied = self.apply(&planned, started, observer).await;
+        let applied = self.apply(&planned, recorder, started, observer).await;
         if !replay {
             let (result, message) = apply_result(&applied);
             return Ok(outcome(planned, Some(applied), result, message));
@@ -179,12 +179,30 @@ impl Reconciler {
     }
 
     /// Applies `planned`'s schedule, then the session's barrier (when anything was written).
-    async fn apply(&self, planned: &Planned, started: Instant, observer: &mut dyn Observer) -> Applied {
+    /// The apply starts nothing new once the run is cancelled or its lock is lost.
+    async fn apply(
+        &self,
+        planned: &Planned,
+        recorder: Option<&Recorder>,
+        started: Instant,
+        observer: &mut dyn Observer,
+    ) -> Applied {
         let executor = Arc::new(SessionExecutor(planned.connection.session.clone()));
+        let opts = ApplyOptions { cancel: self.settings.cancel.child_token(), ..self.settings.clone() };
+        let watcher = recorder.map(|r| {
+            let (mut lost, cancel) = (r.lost(), opts.cancel.clone());
+            tokio::spawn(async move {
+                lost.wait().await;
+                cancel.cancel();
+            })
+        });
         let report = {
             let mut on_event = |e: crate::apply::Event<'_>| observer.event(planned, e);
-            apply(executor, &planned.schedule, &self.settings, &mut on_event).await
+            apply(executor, &planned.schedule, &opts, &mut on_event).await
         };
+        if let Some(w) = watcher {
+            w.abort();
+        }
         let wrote = report.steps.contains(&crate::apply::StepOutcome::Applied);
         let barrier = if wrote { planned.connection.session.barrier().await.err().map(Failure::Gateway) } else { None };
         let (add, change, destroy) = report.counts(&planned.plan, &planned.schedule);

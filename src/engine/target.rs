@@ -46,14 +46,11 @@ impl Target {
         self.gateway.url.trim_end_matches('/').to_owned()
     }
 
-    /// The lock and history key: the environment's name, or the gateway's address;
-    /// `sandbox` for rehearsals, so they never count as an environment's state.
+    /// The lock and history key ([`crate::ledger::target_key`]): the environment's name, or
+    /// the gateway's normalised address; `sandbox` for rehearsals, so they never count as an
+    /// environment's state.
     pub fn key(&self) -> String {
-        match &self.environment {
-            _ if self.is_sandbox() => SANDBOX.to_owned(),
-            Some(e) => e.clone(),
-            None => self.address(),
-        }
+        crate::ledger::target_key(self.environment.as_deref(), &self.gateway.url)
     }
 
     /// How messages name the target: `the environment "prod"` or `the gateway http://...`.

@@ -23,6 +23,8 @@ pub struct Holder {
     pub user: String,
     /// The command line, with header values masked (`gateform apply --env prod`).
     pub command: String,
+    /// The CI job it runs in ([`ci_job_url`]), when known.
+    pub ci_job: Option<String>,
 }
 
 impl Holder {
@@ -36,8 +38,37 @@ impl Holder {
             host: host_name(),
             user: user.to_owned(),
             command: command.to_owned(),
+            ci_job: None,
         }
     }
+}
+
+/// The web address of the CI job this process runs in, from the variables the usual CI
+/// systems set (`vars` looks one up; the CLI passes the process environment):
+///
+/// * GitHub Actions: `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`
+///   (plus `/attempts/$GITHUB_RUN_ATTEMPT`);
+/// * GitLab CI: `$CI_JOB_URL`;
+/// * Jenkins: `$BUILD_URL`;
+/// * Buildkite: `$BUILDKITE_BUILD_URL` (plus `#$BUILDKITE_JOB_ID`).
+pub fn ci_job_url(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let var = |name: &str| vars(name).filter(|v| !v.trim().is_empty());
+    if let (Some(server), Some(repo), Some(run)) =
+        (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID"))
+    {
+        let attempt = var("GITHUB_RUN_ATTEMPT").map(|a| format!("/attempts/{a}")).unwrap_or_default();
+        return Some(format!("{}/{repo}/actions/runs/{run}{attempt}", server.trim_end_matches('/')));
+    }
+    if let Some(url) = var("CI_JOB_URL") {
+        return Some(url);
+    }
+    if let Some(url) = var("BUILD_URL") {
+        return Some(url);
+    }
+    var("BUILDKITE_BUILD_URL").map(|url| match var("BUILDKITE_JOB_ID") {
+        Some(job) => format!("{url}#{job}"),
+        None => url,
+    })
 }
 
 /// Whether a process is alive.

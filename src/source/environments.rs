@@ -11,6 +11,10 @@
 //! select_tags = ["platform"]
 //! parallelism = 5
 //! headers = { "Kong-Admin-Token" = "${STAGING_KONG_TOKEN}" }
+//!
+//! # Optional: where the history and locks live (default: .gateform/ledger.db).
+//! [ledger]
+//! url = "${GATEFORM_PG_URL}"         # postgres://user@host/db, or a SQLite file
 //! ```
 //!
 //! Every key is optional. `gateway` and header values may reference environment variables
@@ -18,7 +22,9 @@
 //! header whose name looks like a credential (`Authorization`, `*token*`, `*key*`,
 //! `*secret*`, `*password*`, `Cookie`) must take its value from a variable, or the file is
 //! refused. Unknown keys, wrong types and bad values are reported as
-//! `gateform.toml:LINE:COLUMN: error: ...`.
+//! `gateform.toml:LINE:COLUMN: error: ...`. A `[ledger] url` with a literal password is
+//! refused the same way: the password comes from a variable (`${PG_URL}`, or a
+//! `${PG_PASSWORD}` inside the URL), `PGPASSWORD` or a password file (`PGPASSFILE`).
 //!
 //! Precedence (applied by the CLI): a command-line flag, then the environment's entry,
 //! then `[defaults]`, then gateform's built-in default.
@@ -83,6 +89,7 @@ pub struct Settings {
     text: String,
     defaults: Raw,
     environments: BTreeMap<String, Raw>,
+    ledger: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -92,6 +99,14 @@ struct RawFile {
     defaults: Option<Raw>,
     #[serde(default)]
     environments: BTreeMap<Spanned<String>, Raw>,
+    #[serde(default)]
+    ledger: Option<RawLedger>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLedger {
+    url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -127,7 +142,25 @@ impl Settings {
         }
         let defaults = raw.defaults.unwrap_or_default();
         check(&defaults, "[defaults]", &at)?;
-        Ok(Settings { file: input.name.clone(), text: input.text.clone(), defaults, environments })
+        let ledger = raw.ledger.and_then(|l| l.url);
+        if let Some(url) = &ledger {
+            check_ledger_url(url.get_ref()).map_err(|m| at(Some(url.span()), m))?;
+        }
+        Ok(Settings { file: input.name.clone(), text: input.text.clone(), defaults, environments, ledger })
+    }
+
+    /// `[ledger] url`, with `${NAME}` references expanded by `vars`: a `postgres://` URL
+    /// or a SQLite file path; `None` when the file has none.
+    pub fn ledger_url(&self, vars: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, SettingsError> {
+        let Some(url) = &self.ledger else { return Ok(None) };
+        let expanded = expand(url.get_ref(), vars).map_err(|var| {
+            let input = Input::new(self.file.clone(), self.text.clone());
+            SettingsError::UnsetVariable(Diagnostic::error(
+                Some(origin(&input, url.span().start)),
+                format!("[ledger] url uses ${{{var}}}, which is not set"),
+            ))
+        })?;
+        Ok(Some(expanded))
     }
 
     /// The names of the environments, sorted.
@@ -215,6 +248,47 @@ fn check(
         }
     }
     Ok(())
+}
+
+/// Checks `[ledger] url` as written: valid references, and no literal password (in the
+/// user part `user:password@` or a `password=` parameter).
+fn check_ledger_url(raw: &str) -> Result<(), String> {
+    references(raw).map_err(|m| format!("[ledger] url: {m}"))?;
+    if raw.trim().is_empty() {
+        return Err("[ledger] url is empty".to_owned());
+    }
+    let literal = |value: &str| {
+        let mut rest = value.to_owned();
+        while let Some(start) = rest.find("${") {
+            let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
+            rest.replace_range(start..end, "");
+        }
+        !rest.is_empty()
+    };
+    let mut password = None;
+    if let Some((_, after)) = raw.split_once("://") {
+        let authority = after.split(['/', '?']).next().unwrap_or_default();
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, pw)) = userinfo.split_once(':')
+        {
+            password = Some(pw.to_owned());
+        }
+    }
+    if let Some((_, query)) = raw.split_once('?') {
+        for pair in query.split('&') {
+            if let Some(("password", v)) = pair.split_once('=') {
+                password = Some(v.to_owned());
+            }
+        }
+    }
+    match password {
+        Some(pw) if literal(&pw) => Err(format!(
+            "[ledger] url holds a literal password; passwords must not be written in {FILE_NAME}: write the whole \
+             URL in a variable (url = \"${{PG_URL}}\"), reference one for the password, or leave it out and set \
+             PGPASSWORD or a password file (PGPASSFILE, default ~/.pgpass)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Whether a header name suggests a credential (`Authorization`, `Cookie`, or a name
@@ -400,6 +474,38 @@ headers = { "kong-admin-token" = "Bearer ${TOKEN}" }
             assert!(parse(&text).is_err(), "{name}");
         }
         assert!(parse("[defaults]\nheaders = { \"X-Team\" = \"literal\" }\n").is_ok());
+    }
+
+    #[test]
+    fn the_ledger_url_comes_from_variables_never_with_a_literal_password() {
+        let pg = |v: &str| match v {
+            "PG_URL" => Some("postgres://ci:s3cret@db/ledger".to_owned()),
+            "PG_PASSWORD" => Some("s3cret".to_owned()),
+            _ => None,
+        };
+        let url = |text: &str| parse(text).map(|s| s.ledger_url(&pg));
+        assert_eq!(url("").unwrap().unwrap(), None);
+        assert_eq!(
+            url("[ledger]\nurl = \"${PG_URL}\"\n").unwrap().unwrap().as_deref(),
+            Some("postgres://ci:s3cret@db/ledger")
+        );
+        assert_eq!(
+            url("[ledger]\nurl = \"postgres://ci:${PG_PASSWORD}@db/ledger\"\n").unwrap().unwrap().as_deref(),
+            Some("postgres://ci:s3cret@db/ledger")
+        );
+        assert!(url("[ledger]\nurl = \"postgres://ci@db/ledger?sslmode=require\"\n").is_ok());
+        for text in [
+            "[ledger]\nurl = \"postgres://ci:hunter2@db/ledger\"\n",
+            "[ledger]\nurl = \"postgres://ci:pre${PG_PASSWORD}@db/ledger\"\n",
+            "[ledger]\nurl = \"postgres://ci@db/ledger?password=hunter2\"\n",
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with("gateform.toml:2:7: error: [ledger] url holds a literal password"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        let unset = parse("[ledger]\nurl = \"${NOPE}\"\n").unwrap().ledger_url(&pg).unwrap_err();
+        assert_eq!(unset.to_string(), "gateform.toml:2:7: error: [ledger] url uses ${NOPE}, which is not set");
+        assert!(parse("[ledger]\nuri = \"x\"\n").unwrap_err().to_string().contains("unknown field `uri`"));
     }
 
     #[test]

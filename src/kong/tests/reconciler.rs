@@ -14,7 +14,7 @@ use crate::engine::{
 use crate::gateway::{GatewayTarget, registry};
 use crate::kong::KongKind;
 use crate::kong::sandbox::{FaultRule, Sandbox, SandboxOptions};
-use crate::ledger::{Holder, Ledger, RunFilter, RunResult};
+use crate::ledger::{AnyLedger, Holder, Ledger, LedgerLocation, PgOptions, RunFilter, RunResult};
 use crate::plan::file::PlanFile;
 use crate::secrets::Redactor;
 use crate::source::{Input, Provenance, Source};
@@ -205,23 +205,39 @@ async fn a_saved_plan_is_refused_when_the_gateway_moved_and_runs_are_recorded() 
     // Someone writes to the gateway in the meantime.
     sb_write(&sb, "/consumers", json!({"username": "intruder"})).await;
     let dir = tempfile::tempdir().unwrap();
-    let recording = || Recording {
-        ledger: Ledger::open(&dir.path().join("ledger.db")).unwrap(),
+    let location = LedgerLocation::Sqlite(dir.path().join("ledger.db"));
+    let pg = PgOptions::default();
+    let open = || AnyLedger::open(&location, &pg);
+    let recording = |ledger| Recording {
+        ledger,
         holder: Holder::current("tester", "gateform apply plan.json"),
         command: "apply".into(),
         lock_timeout: Duration::ZERO,
+        drain: Duration::from_secs(1),
     };
     let mode = Mode::ApplySaved { name: "plan.json".into(), file: Box::new(saved) };
-    let err = r.run(source(CONFIG), mode, Some(recording()), &redactor, &mut Seen::default()).await.err().unwrap();
+    let err = r
+        .run(source(CONFIG), mode, Some(recording(open().await.unwrap())), &redactor, &mut Seen::default())
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().starts_with("Saved plan is stale"), "{err}");
     assert!(err.to_string().contains("consumers \"intruder\" added"), "{err}");
 
     let mut seen = Seen::default();
-    let out = r.run(source(CONFIG), Mode::Apply { prompt: false }, Some(recording()), &redactor, &mut seen).await;
+    let out = r
+        .run(
+            source(CONFIG),
+            Mode::Apply { prompt: false },
+            Some(recording(open().await.unwrap())),
+            &redactor,
+            &mut seen,
+        )
+        .await;
     let out = out.unwrap();
     assert!(out.success());
     out.planned.close().await;
-    let runs = Ledger::open(&dir.path().join("ledger.db")).unwrap().runs(&RunFilter::default()).unwrap();
+    let runs = open().await.unwrap().runs(RunFilter::default()).await.unwrap();
     let results: Vec<RunResult> = runs.iter().map(|r| r.result).collect();
     assert_eq!(results, [RunResult::Failed, RunResult::Success]);
     assert!(runs[0].message.as_deref().unwrap_or_default().contains("Saved plan is stale"));

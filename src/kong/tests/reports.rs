@@ -144,6 +144,7 @@ fn run(id: i64, result: RunResult, finished: Option<&str>) -> RunRecord {
         user: "jane".into(),
         host: "build-7".into(),
         pid: 4242,
+        ci_job: None,
     }
 }
 

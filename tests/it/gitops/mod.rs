@@ -1,7 +1,9 @@
 //! Git as the source of truth: repositories built at test time with a history of tagged
 //! commits, replayed, planned and applied by the real binary against the sandbox.
 
+mod ledgers;
 mod locks;
+mod pg_ledger;
 mod replay;
 mod saved;
 mod source;

@@ -1,5 +1,5 @@
 //! Saved plans of Git sources: applied from the very commit they were made from, under the
-//! environment's lock, and recorded with the same digest.
+//! environment's lock, and recorded (the plan when saved, the apply) with the same digest.
 
 use serde_json::Value;
 
@@ -16,7 +16,8 @@ fn a_saved_plan_of_a_branch_applies_the_commit_it_was_made_from() {
     let file = dir.path().join("plan.json").to_string_lossy().into_owned();
     let branch = repo.branch();
     let planned_at = repo.commit_of(&branch);
-    gateform(&["plan", "--repo", &r, "--ref", &branch, "--env", "prod", "--gateway", &sb.url, "--out", &file]).ok();
+    let plan = ["plan", "--repo", &r, "--ref", &branch, "--env", "prod", "--gateway", &sb.url, "--out", &file];
+    gateform(&[&plan[..], &["--ledger", &ledger]].concat()).ok();
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(saved["source"]["type"], "git");
     assert_eq!(saved["source"]["commit"], planned_at.as_str());
@@ -30,7 +31,10 @@ fn a_saved_plan_of_a_branch_applies_the_commit_it_was_made_from() {
 
     let history = gateform(&["history", "--ledger", &ledger, "--format", "json"]);
     let doc: Value = serde_json::from_str(&history.stdout).unwrap();
-    let run = &doc["runs"][0];
+    let (planned, run) = (&doc["runs"][0], &doc["runs"][1]);
+    assert_eq!((&planned["command"], &planned["result"]), (&"plan".into(), &"success".into()), "{planned}");
+    assert_eq!(planned["plan_digest"], saved["plan_digest"], "the saved plan is recorded");
+    assert_eq!(run["command"], "apply");
     assert_eq!(run["source"]["commit"], planned_at.as_str());
     assert_eq!(run["target"], "prod");
     assert_eq!(run["plan_digest"], saved["plan_digest"], "the ledger names the saved plan it applied");
