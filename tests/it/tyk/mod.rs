@@ -1,5 +1,6 @@
 //! The Tyk dialect: the Tyk Gateway sandbox over real HTTP, and Tyk's file formats.
 
+mod cli;
 mod modes;
 mod oas;
 mod sandbox;
