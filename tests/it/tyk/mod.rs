@@ -1,8 +1,10 @@
 //! The Tyk dialect: the Tyk Gateway sandbox over real HTTP, and Tyk's file formats.
 
 mod cli;
+mod files;
 mod modes;
 mod oas;
+mod real_configs;
 mod sandbox;
 
 use gateform::tyk::sandbox::{TykSandbox, TykSandboxOptions};
