@@ -49,6 +49,8 @@ pub struct Struct {
     pub fields: Vec<(String, Field, bool)>,
     /// Whether fields the template does not list are kept.
     pub open: bool,
+    /// The encoded zero value (computed once).
+    zero: Value,
 }
 
 /// Why a value cannot be decoded into its Go type (the gateway answers `Request malformed`).
@@ -97,7 +99,9 @@ impl Field {
                 if let Some(missing) = omit.iter().find(|o| !fields.iter().any(|(k, _, _)| k == *o)) {
                     return Err(format!("$omitempty names {missing}, which is not a field"));
                 }
-                Field::Struct(Struct { fields, open: m.get("$open") == Some(&Value::Bool(true)) })
+                let mut st = Struct { fields, open: m.get("$open") == Some(&Value::Bool(true)), zero: Value::Null };
+                st.zero = st.compute_zero();
+                Field::Struct(st)
             }
         })
     }
@@ -122,16 +126,7 @@ impl Field {
             Field::Bool => Value::Bool(false),
             Field::Int | Field::Float => Value::Number(0.into()),
             Field::Slice | Field::Map(_) | Field::Nullable(_) | Field::Any => Value::Null,
-            Field::Struct(s) => {
-                let mut out = Map::new();
-                for (name, f, omit) in &s.fields {
-                    let z = f.zero();
-                    if !(*omit && is_zero(&z)) {
-                        out.insert(name.clone(), z);
-                    }
-                }
-                Value::Object(out)
-            }
+            Field::Struct(s) => s.zero.clone(),
         }
     }
 
@@ -148,15 +143,16 @@ impl Field {
         lenient: bool,
         dropped: &mut Vec<String>,
     ) -> Result<Value, DecodeError> {
+        let root = At { parent: None, key: path };
+        self.norm(value, &root, lenient, dropped)
+    }
+
+    fn norm(&self, value: &Value, at: &At<'_>, lenient: bool, dropped: &mut Vec<String>) -> Result<Value, DecodeError> {
         let mismatch = || {
             if lenient {
                 Ok(self.zero())
             } else {
-                Err(DecodeError {
-                    found: describe(value),
-                    path: path.trim_start_matches('.').to_owned(),
-                    expected: self.go_type(),
-                })
+                Err(DecodeError { found: describe(value), path: at.render(), expected: self.go_type() })
             }
         };
         match (self, value) {
@@ -171,50 +167,82 @@ impl Field {
                 let mut out = Map::new();
                 for k in keys {
                     let v = &m[k];
-                    let child = format!("{path}.{k}");
                     let nv = match inner {
-                        Some(f) => f.normalize(v, &child, lenient, dropped)?,
+                        Some(f) => f.norm(v, &At { parent: Some(at), key: k }, lenient, dropped)?,
                         None => go_any(v),
                     };
                     out.insert(k.clone(), nv);
                 }
                 Ok(Value::Object(out))
             }
-            (Field::Nullable(inner), _) => inner.normalize(value, path, lenient, dropped),
-            (Field::Struct(s), Value::Object(m)) => s.normalize(m, path, lenient, dropped),
+            (Field::Nullable(inner), _) => inner.norm(value, at, lenient, dropped),
+            (Field::Struct(s), Value::Object(m)) => s.norm(m, at, lenient, dropped),
             (Field::Any, _) => Ok(go_any(value)),
             _ => mismatch(),
         }
     }
 }
 
+/// Where a value is, rendered as a dotted path only when a message needs it.
+struct At<'a> {
+    parent: Option<&'a At<'a>>,
+    key: &'a str,
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        let mut parts = vec![self.key];
+        let mut cur = self.parent;
+        while let Some(p) = cur {
+            parts.push(p.key);
+            cur = p.parent;
+        }
+        parts.reverse();
+        parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(".")
+    }
+}
+
 impl Struct {
-    fn normalize(
+    fn compute_zero(&self) -> Value {
+        let mut out = Map::new();
+        for (name, f, omit) in &self.fields {
+            let z = f.zero();
+            if !(*omit && is_zero(&z)) {
+                out.insert(name.clone(), z);
+            }
+        }
+        Value::Object(out)
+    }
+
+    fn norm(
         &self,
         m: &Map<String, Value>,
-        path: &str,
+        at: &At<'_>,
         lenient: bool,
         dropped: &mut Vec<String>,
     ) -> Result<Value, DecodeError> {
         let mut out = Map::new();
+        let mut known = 0;
         for (name, f, omit) in &self.fields {
-            let child = format!("{path}.{name}");
             let v = match m.get(name) {
-                Some(v) => f.normalize(v, &child, lenient, dropped)?,
+                Some(v) => {
+                    known += 1;
+                    f.norm(v, &At { parent: Some(at), key: name }, lenient, dropped)?
+                }
                 None => f.zero(),
             };
             if !(*omit && is_zero(&v)) {
                 out.insert(name.clone(), v);
             }
         }
-        for (k, v) in m {
+        for (k, v) in m.iter().filter(|_| known < m.len()) {
             if self.fields.iter().any(|(name, _, _)| name == k) {
                 continue;
             }
             if self.open {
                 out.insert(k.clone(), go_any(v));
             } else {
-                dropped.push(format!("{path}.{k}").trim_start_matches('.').to_owned());
+                dropped.push(At { parent: Some(at), key: k }.render());
             }
         }
         Ok(Value::Object(out))
