@@ -27,3 +27,4 @@ pub mod plan;
 pub mod render;
 pub mod secrets;
 pub mod source;
+pub mod tyk;

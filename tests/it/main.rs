@@ -8,3 +8,4 @@ mod engine;
 mod gitops;
 mod plans;
 mod sandbox;
+mod tyk;
