@@ -15,28 +15,22 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::classic_fields;
 use super::control::ObjectKind;
-use super::http::{Ctx, Reply};
 use super::oas;
+use super::options::classic_fields;
+pub use super::reply::{API_NOT_FOUND, file_text, first_value};
+use super::reply::{Ctx, Reply};
 use super::store::APPS;
 use crate::tyk::ids::valid_api_id;
 
 /// Tyk's message when a Dashboard-managed gateway refuses a write.
 pub const DASHBOARD_MODE: &str = "Due to enabled use_db_app_configs, please use the Dashboard API";
-/// `apidef.ErrAPINotFound`.
-pub const API_NOT_FOUND: &str = "API not found";
 /// `apidef.ErrClassicAPIExpected`: a classic write aimed at an OAS API.
 pub const CLASSIC_EXPECTED: &str =
     "this API endpoint only supports Tyk Classic APIs; please use the appropriate Tyk OAS API endpoint";
 /// `apidef.ErrAPINotMigrated`: an OAS write aimed at a classic API.
 pub const NOT_MIGRATED: &str =
     "the supplied API definition is in OAS format, please use the Tyk classic format for this API";
-
-/// The first JSON value of a body, as `json.NewDecoder(r.Body).Decode` reads it.
-pub fn first_value(body: &[u8]) -> Option<Value> {
-    serde_json::Deserializer::from_slice(body).into_iter::<Value>().next()?.ok()
-}
 
 /// Decodes a classic definition body into its full Go form, or `Request malformed`.
 pub fn decode_classic(body: &[u8]) -> Result<Value, Reply> {
@@ -51,11 +45,6 @@ pub fn decode_classic(body: &[u8]) -> Result<Value, Reply> {
         tracing::info!("Tyk sandbox: unknown API definition fields dropped: {}", dropped.join(", "));
     }
     Ok(def)
-}
-
-/// The pretty JSON Tyk writes to a file (`json.MarshalIndent(def, "", "  ")`).
-pub fn file_text(v: &Value) -> Vec<u8> {
-    serde_json::to_vec_pretty(v).unwrap_or_default()
 }
 
 /// A random `api_id`: a UUID's 32 hex digits (`uuid.NewHex`).

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::http::{Ctx, Reply};
+use super::reply::{Ctx, Reply};
 use crate::kong::sandbox::certs::pem_blocks;
 
 /// One stored certificate.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::http::Reply;
+use super::reply::Reply;
 use crate::kong::sandbox::FaultRule;
 
 /// Request counters of one node, by method and path.

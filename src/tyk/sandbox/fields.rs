@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn bundled_templates_parse() {
-        for t in [super::super::CLASSIC_FIELDS, super::super::POLICY_FIELDS] {
+        for t in [super::super::options::CLASSIC_FIELDS, super::super::options::POLICY_FIELDS] {
             let v: Value = serde_json::from_str(t).unwrap();
             Field::parse(&v).unwrap();
         }

@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::options::{PolicySource, TykSandboxOptions, classic_fields, policy_fields};
 use super::store::{APPS, FileStore, POLICIES};
-use super::{PolicySource, TykSandboxOptions, classic_fields, policy_fields};
 
 /// One API a node serves.
 #[derive(Debug, Clone, PartialEq)]

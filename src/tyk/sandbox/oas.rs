@@ -19,10 +19,10 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::apis::{API_NOT_FOUND, first_value};
-use super::classic_fields;
-use super::http::{Ctx, Reply};
 use super::loader::{LoadedApi, valid_listen_path};
+use super::options::classic_fields;
+use super::reply::{API_NOT_FOUND, first_value};
+use super::reply::{Ctx, Reply};
 
 /// The extension key.
 pub const EXTENSION: &str = "x-tyk-api-gateway";

@@ -12,11 +12,11 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::apis::{file_text, first_value};
 use super::control::ObjectKind;
-use super::http::{Ctx, Reply};
+use super::options::{PolicySource, policy_fields};
+use super::reply::{Ctx, Reply};
+use super::reply::{file_text, first_value};
 use super::store::POLICIES;
-use super::{PolicySource, policy_fields};
 use crate::tyk::ids::{is_object_id, valid_policy_id};
 
 /// Tyk's message when the policy source is the Dashboard.
