@@ -46,7 +46,7 @@ pub async fn connect(args: &GatewaySettings) -> anyhow::Result<Connection> {
     let credentials = args.headers.iter().filter(|(n, v)| is_credential_header(n) && !v.is_empty());
     super::output::redactor().add(credentials.map(|(_, v)| v.clone()));
     let (url, sandbox) = if args.url == "sandbox" {
-        let sandbox = crate::kong::sandbox::start(SandboxOptions::default())
+        let sandbox = crate::kong::sandbox::start(SandboxOptions { enterprise: true, ..SandboxOptions::default() })
             .await
             .context("cannot start the in-process sandbox")?;
         errln(&format!("Using an empty in-process sandbox at {}.", sandbox.url()));

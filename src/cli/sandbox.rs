@@ -20,6 +20,10 @@ pub struct SandboxArgs {
     /// Accept a non-bundled plugin of this name (any `config`, no defaults). Repeatable.
     #[arg(long = "custom-plugin", value_name = "NAME")]
     pub custom_plugins: Vec<String>,
+    /// Serve the Enterprise-only kinds too (consumer groups, mTLS credentials, plugin
+    /// `consumer_group`); without it they answer 404 as in Kong OSS.
+    #[arg(long)]
+    pub enterprise: bool,
 }
 
 /// Runs the sandbox in the foreground.
@@ -31,6 +35,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         data: args.data,
         db_less: args.db_less,
         custom_plugins: args.custom_plugins,
+        enterprise: args.enterprise,
+        ..Default::default()
     };
     crate::kong::sandbox::serve_with(opts, |url| super::output::errln(&format!("Listening on {url}"))).await?;
     Ok(ExitCode::SUCCESS)

@@ -103,7 +103,7 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
             }
         }
         Body::Form(pairs) => {
-            let o = form_object(pairs);
+            let o = form_object(pairs)?;
             for k in ["flatten_errors", "check_hash"] {
                 if let Some(Value::String(v)) = o.get(k) {
                     flags.insert(k.into(), v.clone());
@@ -227,7 +227,9 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
         if matches!(key.as_str(), "_format_version" | "_transform" | "_comment") {
             continue;
         }
-        let Some(kind) = KongKind::from_table(key).filter(|k| *k != KongKind::ConsumerGroupConsumer) else {
+        let served =
+            |k: &KongKind| *k != KongKind::ConsumerGroupConsumer && (ctx.inner.env.enterprise || !k.is_enterprise());
+        let Some(kind) = KongKind::from_table(key).filter(served) else {
             set_error(&mut errors, &[json!(key)], json!("unknown field"));
             continue;
         };
@@ -236,7 +238,16 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
             continue;
         };
         for (i, v) in list.iter().enumerate() {
-            collect(kind, v, vec![json!(key), json!(i)], None, &mut items, &mut memberships, &mut errors);
+            collect(
+                ctx.inner.env.enterprise,
+                kind,
+                v,
+                vec![json!(key), json!(i)],
+                None,
+                &mut items,
+                &mut memberships,
+                &mut errors,
+            );
         }
     }
     // names → ids, for foreign keys given as strings
@@ -376,7 +387,9 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
 }
 
 /// Flattens one document entity (and its nested children) into items with ids.
+#[allow(clippy::too_many_arguments)]
 fn collect(
+    enterprise: bool,
     kind: KongKind,
     v: &Value,
     path: Vec<Value>,
@@ -391,14 +404,15 @@ fn collect(
     };
     let mut data = o.clone();
     data.remove("_comment");
-    let nested = nested_keys(kind);
+    let nested: Vec<(String, KongKind)> =
+        nested_keys(kind).into_iter().filter(|(_, k)| enterprise || !k.is_enterprise()).collect();
     let mut children: Vec<(KongKind, String, Vec<Value>)> = Vec::new();
     for (key, ck) in &nested {
         if let Some(Value::Array(list)) = data.remove(key) {
             children.push((*ck, key.clone(), list));
         }
     }
-    let groups = if kind == KongKind::Consumer { data.remove("groups") } else { None };
+    let groups = if kind == KongKind::Consumer && enterprise { data.remove("groups") } else { None };
     let group_consumers = if kind == KongKind::ConsumerGroup { data.remove("consumers") } else { None };
     if let Some((field, pid)) = &parent {
         data.insert((*field).into(), json!({"id": pid}));
@@ -454,7 +468,7 @@ fn collect(
             let mut p = path.clone();
             p.push(json!(key));
             p.push(json!(i));
-            collect(ck, child, p, Some((fk.field, id.clone())), items, members, errors);
+            collect(enterprise, ck, child, p, Some((fk.field, id.clone())), items, members, errors);
         }
     }
 }

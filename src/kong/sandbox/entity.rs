@@ -29,6 +29,8 @@ pub struct Env {
     pub custom_plugins: BTreeSet<String>,
     /// DB-less mode.
     pub db_less: bool,
+    /// Enterprise kinds and fields served ([`super::SandboxOptions::enterprise`]).
+    pub enterprise: bool,
 }
 
 /// How the row is written.
@@ -110,6 +112,37 @@ fn vault_schema(schemas: &Schemas) -> &'static Schema {
     })
 }
 
+/// Validates a path segment that addresses an entity by its endpoint key, as Kong's DAO
+/// does before `select_by_<key>` / `upsert_by_<key>` (`kong/db/dao/init.lua`,
+/// `validate_unique_row_method`): an invalid value is 400 code 10 `invalid unique <key>`
+/// whose message is the field's error (`PUT /vaults/env` → "must not be one of: env").
+pub fn check_endpoint_key(kind: KongKind, field: &str, key: &str) -> ApiResult<()> {
+    let schemas = Schemas::bundled();
+    let schema = match kind {
+        KongKind::Vault => vault_schema(schemas),
+        KongKind::Target => return Ok(()),
+        _ => match schemas.entity(kind.table()) {
+            Some(s) => s,
+            None => return Ok(()),
+        },
+    };
+    let Some(f) = schema.field(field) else { return Ok(()) };
+    let ctx = ValidationContext::default();
+    match crate::kong::schema::validate_value(&schema.name, field, f, &Value::String(key.to_owned()), &ctx) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(ApiError::dao(
+            StatusCode::BAD_REQUEST,
+            10,
+            &format!("invalid unique {field}"),
+            match e {
+                crate::kong::schema::FieldError::Msg(m) => m,
+                other => other.to_json().to_string(),
+            },
+            None,
+        )),
+    }
+}
+
 impl Env {
     /// Whether plugin `name` is available (bundled or custom).
     pub fn plugin_enabled(&self, name: &str) -> bool {
@@ -158,6 +191,8 @@ pub fn prepare(
     if let Some((field, pid)) = scope {
         input.insert(field.into(), json!({ "id": pid }));
     }
+    // Kong OSS has no plugin `consumer_group` (§2.4, §8): an unknown field there.
+    let oss_consumer_group = kind == KongKind::Plugin && !env.enterprise && input.remove("consumer_group").is_some();
     let now = now_f64();
     // ttl (§1.4)
     let mut ttl: Option<i64> = None;
@@ -267,6 +302,9 @@ pub fn prepare(
         data.insert("updated_at".into(), timestamp(kind, now));
     }
     normalize_sets(&schema.fields, &mut data);
+    if kind == KongKind::Plugin && !env.enterprise {
+        data.remove("consumer_group");
+    }
     if kind == KongKind::Target
         && let Some(Value::String(t)) = data.get("target")
         && custom::check_field("targets", "target", &json!(t)).is_none()
@@ -283,6 +321,9 @@ pub fn prepare(
         Ok(()) => SchemaViolation::default(),
         Err(v) => v,
     };
+    if oss_consumer_group {
+        violation.tree.set("consumer_group", crate::kong::schema::FieldError::Msg("unknown field".into()));
+    }
     if kind == KongKind::Route && !violation.tree.fields.contains_key("protocols") {
         for (f, m) in custom::route_subschema_errors(&data) {
             violation.tree.set(&f, crate::kong::schema::FieldError::Msg(m));
@@ -461,6 +502,9 @@ pub fn render(env: &Env, store: &Store, kind: KongKind, row: &Row, now: i64) -> 
         KongKind::Plugin => {
             if let Ok(schema) = env.schema(kind, &d) {
                 echo_shorthands(&schema.fields, &mut d);
+            }
+            if !env.enterprise {
+                d.remove("consumer_group");
             }
         }
         _ => {}

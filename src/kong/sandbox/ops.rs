@@ -38,6 +38,7 @@ pub fn lookup(store: &Store, kind: KongKind, key: &str, scope: Scope<'_>) -> Api
     let row = if is_uuid(key) {
         store.get(kind, &key.to_ascii_lowercase()).cloned()
     } else if let Some(ek) = kind.endpoint_key() {
+        entity::check_endpoint_key(kind, ek, key)?;
         let key = if kind == KongKind::Target { crate::model::normalize_target(key) } else { key.to_owned() };
         store.find_by(kind, ek, &key).cloned()
     } else {

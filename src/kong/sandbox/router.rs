@@ -95,6 +95,7 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
         ["config"] => (Target::Config, COLL),
         ["schemas", "plugins", "validate"] => (Target::PluginValidate, &["POST"][..]),
         ["schemas", "plugins", n] => (Target::PluginSchema((*n).into()), READ),
+        ["schemas", "vaults", "validate"] => (Target::SchemaValidate("vaults".into()), &["POST"][..]),
         ["schemas", "vaults", n] => (Target::VaultSchema((*n).into()), READ),
         ["schemas", e] => (Target::Schema((*e).into()), READ),
         ["schemas", e, "validate"] => (Target::SchemaValidate((*e).into()), &["POST"][..]),
@@ -147,8 +148,28 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
     Some(t)
 }
 
-/// Every route template, for `GET /endpoints` (§3.6).
-pub fn templates() -> Vec<String> {
+impl Target {
+    /// Whether the target exists only in Kong Enterprise (§8, §2.11): a path through an
+    /// Enterprise-only kind. Kong OSS answers 404 for those.
+    pub fn is_enterprise(&self) -> bool {
+        match self {
+            Target::Collection(k) | Target::Entity(k, _) => k.is_enterprise(),
+            Target::Parent(k, _, field) => {
+                k.is_enterprise() || k.foreign_key(field).is_some_and(|f| f.parent.is_enterprise())
+            }
+            Target::Nested(p, _, c, _) | Target::NestedEntity(p, _, c, _, _) => p.is_enterprise() || c.is_enterprise(),
+            Target::Membership(..) => true,
+            Target::Schema(e) | Target::SchemaValidate(e) => {
+                KongKind::from_table(e).is_some_and(KongKind::is_enterprise)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Every route template, for `GET /endpoints` (§3.6); `enterprise` adds the Enterprise-only
+/// kinds' routes.
+pub fn templates(enterprise: bool) -> Vec<String> {
     let mut out: Vec<String> = [
         "/",
         "/status",
@@ -159,6 +180,7 @@ pub fn templates() -> Vec<String> {
         "/schemas/plugins/{name}",
         "/schemas/plugins/validate",
         "/schemas/vaults/{name}",
+        "/schemas/vaults/validate",
         "/plugins/enabled",
         "/plugins/schema/{name}",
         "/tags",
@@ -171,20 +193,33 @@ pub fn templates() -> Vec<String> {
         "/upstreams/{upstreams}/targets/{targets}/unhealthy",
         "/upstreams/{upstreams}/targets/{targets}/{address}/healthy",
         "/upstreams/{upstreams}/targets/{targets}/{address}/unhealthy",
-        "/consumer_groups/{consumer_groups}/consumers",
-        "/consumer_groups/{consumer_groups}/consumers/{consumers}",
-        "/consumers/{consumers}/consumer_groups",
-        "/consumers/{consumers}/consumer_groups/{consumer_groups}",
     ]
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    for k in KongKind::ALL.iter().copied().filter(|k| *k != KongKind::ConsumerGroupConsumer && *k != KongKind::Target) {
+    if enterprise {
+        out.extend(
+            [
+                "/consumer_groups/{consumer_groups}/consumers",
+                "/consumer_groups/{consumer_groups}/consumers/{consumers}",
+                "/consumers/{consumers}/consumer_groups",
+                "/consumers/{consumers}/consumer_groups/{consumer_groups}",
+            ]
+            .map(str::to_owned),
+        );
+    }
+    let served = |k: &KongKind| enterprise || !k.is_enterprise();
+    for k in KongKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| *k != KongKind::ConsumerGroupConsumer && *k != KongKind::Target)
+        .filter(served)
+    {
         let c = k.collection();
         let p = k.table();
         out.push(format!("/{c}"));
         out.push(format!("/{c}/{{{p}}}"));
-        for fk in k.foreign_keys() {
+        for fk in k.foreign_keys().iter().filter(|f| served(&f.parent)) {
             if !(k == KongKind::Sni && fk.field == "certificate") {
                 out.push(format!("/{c}/{{{p}}}/{}", fk.field));
             }
@@ -251,7 +286,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
     match target {
         Target::Root => info::root(ctx),
         Target::Status => info::status(ctx),
-        Target::Endpoints => Ok((StatusCode::OK, Some(serde_json::json!({ "data": templates() })))),
+        Target::Endpoints => Ok((StatusCode::OK, Some(serde_json::json!({ "data": templates(env.enterprise) })))),
         Target::Config => declarative::handle(ctx, method, &body),
         Target::Schema(e) => info::entity_schema(&e),
         Target::SchemaValidate(e) => info::validate_entity(ctx, &e, &body),
@@ -366,6 +401,6 @@ mod tests {
         assert!(r("/snis/x/certificate").is_none());
         assert!(r("/nope").is_none());
         assert!(matches!(r("/key-sets/s/keys"), Some(Target::Nested(KongKind::KeySet, _, KongKind::Key, "set"))));
-        assert!(templates().contains(&"/services/{services}/routes".to_owned()));
+        assert!(templates(false).contains(&"/services/{services}/routes".to_owned()));
     }
 }

@@ -15,7 +15,7 @@ pub fn check_field(schema: &str, path: &str, value: &Value) -> Option<String> {
         ("services" | "routes" | "plugins", "name" | "instance_name") => check_utf8_name(s),
         ("services", "host") => check_host(s, false),
         ("services", "path") => check_path(s),
-        ("routes", "hosts.*") => check_host(&s.replace('*', "x"), true),
+        ("routes", "hosts.*") => check_host(&s.replace('*', "abc"), true),
         ("routes" | "certificates", "snis.*") | ("snis", "name") => check_wildcard_host(s),
         ("routes", "paths.*") => s.starts_with('/').then(|| check_path(s).or_else(|| check_normalized(s))).flatten(),
         ("routes", "sources.*.ip" | "destinations.*.ip") => check_ip_or_cidr(s),
@@ -125,14 +125,16 @@ pub fn check_utf8_name(s: &str) -> Option<String> {
         .then(|| format!("invalid value '{s}': the only accepted ascii characters are alphanumerics or ., -, _, and ~"))
 }
 
+/// Kong 3.9's `check_hostname` (`kong/tools/ip.lua`): letters, digits, `-`, `.`, `_`; no
+/// label ends with `-`; only the last label may be empty (a trailing dot). No length limit on
+/// the name or its labels: Kong accepts a 64-character label.
 fn is_hostname(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').enumerate().all(|(i, label)| {
-            (!label.is_empty() || i > 0 && h.ends_with('.'))
-                && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')) {
+        return false;
+    }
+    let labels: Vec<&str> = h.split('.').collect();
+    let last = labels.len() - 1;
+    labels.iter().enumerate().all(|(i, l)| !l.ends_with('-') && (!l.is_empty() || i == last))
 }
 
 /// Splits `host[:port]`, `[v6]:port`; returns (host, port text).
@@ -150,40 +152,102 @@ fn split_host_port(s: &str) -> (&str, Option<&str>) {
     (s, None)
 }
 
-/// Host or IP, optionally with a port (`allow_port`), §2.1.
-pub fn check_host(s: &str, allow_port: bool) -> Option<String> {
-    if s.parse::<Ipv6Addr>().is_ok() {
-        return None;
-    }
-    let (host, port) = split_host_port(s);
-    if let Some(p) = port {
-        if !allow_port {
-            return Some("must not have a port".into());
-        }
-        if p.parse::<u16>().is_err() {
-            return Some(format!("invalid value: {s}"));
-        }
-    }
-    if host.parse::<IpAddr>().is_ok() || is_hostname(host) { None } else { Some(format!("invalid value: {s}")) }
+/// The kind of address Kong's `hostname_type` sees (`kong/tools/ip.lua`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AddrType {
+    Ipv4,
+    Ipv6,
+    Name,
 }
 
-/// SNI-style host names: wildcard at the leftmost or rightmost label, no IP, no port (§2.6).
+/// Kong's `normalize_ip` (`kong/tools/ip.lua`): the address type and whether a port was
+/// given, or the error (`invalid port number`, `invalid ipv4 address: ..`, ...).
+fn normalize_ip(address: &str) -> Result<(AddrType, Option<u32>), String> {
+    let colons = address.matches(':').count();
+    let remainder: String = address.chars().filter(|c| *c != ':').collect();
+    let port_of = |p: &str| -> Result<Option<u32>, String> {
+        let n: u64 = p.parse().map_err(|_| "invalid port number".to_owned())?;
+        if n > 65535 { Err("invalid port number".into()) } else { Ok(Some(n as u32)) }
+    };
+    if colons > 1 {
+        let (check, port) = match address.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((inner, "")) => (inner, None),
+            Some((inner, rest)) => match rest.strip_prefix(':') {
+                Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => (inner, Some(p)),
+                _ => return Err("invalid ipv6 address".into()),
+            },
+            None => (address, None),
+        };
+        if check.parse::<Ipv6Addr>().is_err() {
+            return Err(format!("invalid ipv6 address: {address}"));
+        }
+        let port = match port {
+            Some(p) => port_of(p)?,
+            None => None,
+        };
+        return Ok((AddrType::Ipv6, port));
+    }
+    if !remainder.is_empty() && remainder.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let bad = || format!("invalid ipv4 address: {address}");
+        let (ip, port) = match address.split_once(':') {
+            Some((ip, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (ip, Some(p)),
+            Some(_) => return Err(bad()),
+            None => (address, None),
+        };
+        let octets: Vec<&str> = ip.split('.').collect();
+        let ok = octets.len() == 4
+            && octets.iter().all(|o| (1..=3).contains(&o.len()) && o.parse::<u16>().is_ok_and(|n| n <= 255));
+        if !ok {
+            return Err(bad());
+        }
+        let port = match port {
+            Some(p) => port_of(p)?,
+            None => None,
+        };
+        return Ok((AddrType::Ipv4, port));
+    }
+    // check_hostname: an optional trailing `:digits` port, then the name.
+    let (name, port) = match address.rsplit_once(':') {
+        Some((n, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (n, port_of(p)?),
+        _ => (address, None),
+    };
+    if is_hostname(name) { Ok((AddrType::Name, port)) } else { Err(format!("invalid hostname: {address}")) }
+}
+
+/// Host or IP, optionally with a port (`allow_port`): Kong's `validate_host` and
+/// `validate_host_with_optional_port` (`kong/db/schema/typedefs.lua`).
+pub fn check_host(s: &str, allow_port: bool) -> Option<String> {
+    let r = normalize_ip(s);
+    if allow_port {
+        return r.err();
+    }
+    match r {
+        Err(e) if e != "invalid port number" => Some(format!("invalid value: {s}")),
+        Err(_) | Ok((_, Some(_))) => Some("must not have a port".into()),
+        Ok(_) => None,
+    }
+}
+
+/// Kong's `validate_wildcard_host` (`kong/db/schema/typedefs.lua`), for SNI names and
+/// certificate `snis`, with its checks in Kong's order: wildcard position, wildcard count,
+/// then the address ("invalid value", "must not be an IP", "must not have a port").
 pub fn check_wildcard_host(s: &str) -> Option<String> {
-    let (host, port) = split_host_port(s);
-    if port.is_some() {
-        return Some("must not have a port".into());
+    let mut host = s.to_owned();
+    if let Some(idx) = s.find('*') {
+        if idx != 0 && idx + 1 != s.len() {
+            return Some("wildcard must be leftmost or rightmost character".into());
+        }
+        if s.matches('*').count() > 1 {
+            return Some("only one wildcard must be specified".into());
+        }
+        host = s.replace('*', "wildcard");
     }
-    if host.parse::<IpAddr>().is_ok() {
-        return Some("must not be an IP".into());
+    match normalize_ip(&host) {
+        Err(e) if e != "invalid port number" => Some(format!("invalid value: {host}")),
+        Ok((t, _)) if t != AddrType::Name => Some("must not be an IP".into()),
+        Err(_) | Ok((_, Some(_))) => Some("must not have a port".into()),
+        Ok(_) => None,
     }
-    let stars = host.matches('*').count();
-    if stars > 1 {
-        return Some("invalid wildcard: must have at most one wildcard".into());
-    }
-    if stars == 1 && !(host.starts_with("*.") || host.ends_with(".*")) {
-        return Some("invalid wildcard: must be placed at leftmost or rightmost label".into());
-    }
-    if is_hostname(&host.replace('*', "x")) { None } else { Some(format!("invalid value: {s}")) }
 }
 
 fn is_rfc3986(c: u8) -> bool {
@@ -323,11 +387,15 @@ mod tests {
     fn wildcard_hosts() {
         assert!(check_wildcard_host("*.example.com").is_none());
         assert!(check_wildcard_host("example.*").is_none());
-        assert_eq!(
-            check_wildcard_host("a.*.com").as_deref(),
-            Some("invalid wildcard: must be placed at leftmost or rightmost label")
-        );
+        assert_eq!(check_wildcard_host("a.*.com").as_deref(), Some("wildcard must be leftmost or rightmost character"));
+        assert_eq!(check_wildcard_host("*.a.*").as_deref(), Some("only one wildcard must be specified"));
         assert_eq!(check_wildcard_host("1.2.3.4").as_deref(), Some("must not be an IP"));
+        // Kong checks "an IP" before the port.
+        assert_eq!(check_wildcard_host("1.2.3.4:80").as_deref(), Some("must not be an IP"));
+        assert_eq!(check_wildcard_host("a.test:80").as_deref(), Some("must not have a port"));
+        // No 63-character label limit in Kong 3.9's check_hostname.
+        assert!(check_wildcard_host(&format!("{}.test", "a".repeat(64))).is_none());
+        assert!(check_host(&format!("{}.test", "a".repeat(64)), false).is_none());
     }
 
     #[test]

@@ -26,7 +26,7 @@ async fn crud(s: &super::Sb, coll: &str, body: Value, patch: Value) -> Value {
 
 #[tokio::test]
 async fn crud_of_every_kind() {
-    let s = db().await;
+    let s = start(SandboxOptions { enterprise: true, ..Default::default() }).await;
     let svc = crud(&s, "/services", json!({"name": "svc", "url": "http://a.test/x"}), json!({"retries": 3})).await;
     assert_eq!(svc["path"], "/x");
     assert!(svc.get("url").is_none());
