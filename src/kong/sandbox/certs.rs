@@ -36,6 +36,17 @@ pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
     Ok(out)
 }
 
+/// Whether `text` is a PEM key OpenSSL's `pkey.new` would load: a `... KEY` block whose
+/// DER is one well-formed SEQUENCE (the jwt `rsa_public_key` check, §2.10).
+pub fn is_pem_key(text: &str) -> bool {
+    pem_blocks(text).is_ok_and(|blocks| {
+        blocks.iter().any(|(label, d)| {
+            label.ends_with("KEY")
+                && matches!(der(d), Some((0x30, content, rest)) if rest.is_empty() && der(content).is_some())
+        })
+    })
+}
+
 /// A tiny DER reader: `(tag, content, rest)`.
 fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;

@@ -188,7 +188,11 @@ pub fn prepare(
     mut input: Map<String, Value>,
     scope: Option<(&str, &str)>,
 ) -> ApiResult<Prepared> {
-    if let Some((field, pid)) = scope {
+    // A nested path fills the foreign key unless an update's body sets it (Kong's
+    // `patch_entity_endpoint`: `{"service": null}` on `/services/{s}/plugins/{p}` unlinks).
+    if let Some((field, pid)) = scope
+        && (matches!(mode, Mode::Insert) || !input.contains_key(field))
+    {
         input.insert(field.into(), json!({ "id": pid }));
     }
     // Kong OSS has no plugin `consumer_group` (§2.4, §8): an unknown field there.
@@ -219,7 +223,9 @@ pub fn prepare(
     }
     let snis = if kind == KongKind::Certificate {
         match input.remove("snis") {
-            None | Some(Value::Null) => None,
+            None => None,
+            // `{"snis": null}` on PUT/PATCH clears them.
+            Some(Value::Null) => (!matches!(mode, Mode::Insert)).then(Vec::new),
             Some(Value::Array(a)) => {
                 let mut names = Vec::new();
                 let mut errs = std::collections::BTreeMap::new();
@@ -248,7 +254,7 @@ pub fn prepare(
     } else {
         None
     };
-    resolve_foreign_keys(store, kind, &mut input)?;
+    let fk_violation = resolve_foreign_keys(store, kind, &mut input)?;
 
     let updating = matches!(mode, Mode::Update { .. });
     let schema_probe = match (mode, kind) {
@@ -258,6 +264,11 @@ pub fn prepare(
     let schema = env.schema(kind, &schema_probe)?;
     expand_shorthands(&schema.fields, &mut input);
 
+    let transform_errors = match mode {
+        Mode::Update { existing } => super::credentials::update_errors(kind, &input, &existing.data),
+        _ => Vec::new(),
+    };
+    let hash_secret_written = !updating || input.contains_key("hash_secret");
     let mut data = match mode {
         Mode::Update { existing } => {
             let mut d = existing.data.clone();
@@ -321,6 +332,10 @@ pub fn prepare(
         Ok(()) => SchemaViolation::default(),
         Err(v) => v,
     };
+    violation.tree.entity.extend(transform_errors);
+    for (f, e) in fk_violation.tree.fields {
+        violation.tree.set(&f, e);
+    }
     if oss_consumer_group {
         violation.tree.set("consumer_group", crate::kong::schema::FieldError::Msg("unknown field".into()));
     }
@@ -329,22 +344,29 @@ pub fn prepare(
             violation.tree.set(&f, crate::kong::schema::FieldError::Msg(m));
         }
     }
+    // An unknown vault: Kong reports only that its subschema is missing.
+    if kind == KongKind::Vault
+        && let Some(name) = data.get("name").and_then(Value::as_str)
+        && name != "env"
+    {
+        let mut v = SchemaViolation::default();
+        v.tree.set("name", crate::kong::schema::FieldError::Msg(format!("vault '{name}' is not installed")));
+        return Err(ApiError::schema(&v));
+    }
     if violation.tree.fields.is_empty() {
         certs::check_entity(kind, &mut data, &mut violation);
+        if kind == KongKind::JwtSecret {
+            super::credentials::check_jwt(&data, &mut violation);
+        }
         if kind == KongKind::Key {
             check_key(&data, &mut violation);
-        }
-        if kind == KongKind::Vault
-            && let Some(name) = data.get("name").and_then(Value::as_str)
-            && name != "env"
-        {
-            violation
-                .tree
-                .set("name", crate::kong::schema::FieldError::Msg(format!("vault '{name}' is not installed")));
         }
     }
     if !violation.tree.is_empty() {
         return Err(ApiError::schema(&violation));
+    }
+    if kind == KongKind::Oauth2Credential && hash_secret_written {
+        super::credentials::hash_client_secret(&mut data);
     }
     let expires = match (ttl, mode) {
         (Some(0), _) => None,
@@ -393,7 +415,11 @@ fn check_key(d: &Map<String, Value>, v: &mut SchemaViolation) {
             return;
         }
         match serde_json::from_str::<Value>(jwk) {
-            Ok(j) if j.get("kid").and_then(Value::as_str) == Some(kid) => {}
+            Ok(j) if j.get("kid").and_then(Value::as_str) == Some(kid) => {
+                if let Some(e) = super::credentials::jwk_error(&j) {
+                    v.tree.entity.push(e);
+                }
+            }
             Ok(_) => v.tree.entity.push("kid in jwk.kid must be equal to keys.kid".into()),
             Err(_) => {
                 v.tree.set("jwk", crate::kong::schema::FieldError::Msg("could not json decode jwk string".into()))
@@ -494,7 +520,11 @@ pub fn render(env: &Env, store: &Store, kind: KongKind, row: &Row, now: i64) -> 
     let mut d = row.data.clone();
     match kind {
         KongKind::KeyauthCredential => {
-            d.insert("ttl".into(), row.expires.map_or(Value::Null, |e| json!((e - now).max(0))));
+            // Remaining seconds, floored as Postgres' `floor(ttl - now)` gives them: a fresh
+            // credential with `ttl: 10` shows 9 (go-kong's `TestKeyAuthCreateWithTTL`).
+            let _ = now;
+            let remaining = |e: i64| ((e as f64 - now_f64()).floor() as i64).max(0);
+            d.insert("ttl".into(), row.expires.map_or(Value::Null, |e| json!(remaining(e))));
         }
         KongKind::Certificate => {
             d.insert("snis".into(), json!(sni_names(store, row.id())));

@@ -7,6 +7,7 @@
 
 pub mod body;
 pub mod certs;
+pub mod credentials;
 pub mod declarative;
 pub mod entity;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod persist;
 pub mod router;
 pub mod special;
 pub mod store;
+pub mod yaml_guard;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

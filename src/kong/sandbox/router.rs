@@ -113,7 +113,8 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
         ["upstreams", u, "targets", t] => (Target::TargetOne((*u).into(), (*t).into()), ONE),
         ["upstreams", u, "targets", t, "healthy" | "unhealthy"]
         | ["upstreams", u, "targets", t, _, "healthy" | "unhealthy"] => {
-            (Target::TargetHealth((*u).into(), (*t).into()), &["PUT"][..])
+            // Kong 3.9 serves PUT; POST is what Kong ≤ 2.x served and go-kong 0.15 sends.
+            (Target::TargetHealth((*u).into(), (*t).into()), &["POST", "PUT"][..])
         }
         ["consumer_groups", g, "consumers"] => {
             (Target::Membership(true, (*g).into(), None), &["DELETE", "GET", "POST"][..])
@@ -269,6 +270,13 @@ fn entity_kind(t: &Target) -> Option<(KongKind, Option<&str>)> {
 /// Resolves a parent key to its id (404 when missing).
 fn parent_id(ctx: &Ctx<'_>, kind: KongKind, key: &str) -> ApiResult<String> {
     let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
+    // `/certificates/{sni}/...`: a certificate is found by one of its SNIs (§2.6).
+    if kind == KongKind::Certificate && !is_uuid(key) {
+        return store
+            .find_by(KongKind::Sni, "name", key)
+            .and_then(|r| r.fk("certificate").map(str::to_owned))
+            .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "SNI not found"));
+    }
     ops::lookup(&store, kind, key, None)?.map(|r| r.id().to_owned()).ok_or_else(ApiError::not_found)
 }
 

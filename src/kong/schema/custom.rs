@@ -21,11 +21,102 @@ pub fn check_field(schema: &str, path: &str, value: &Value) -> Option<String> {
         ("routes", "sources.*.ip" | "destinations.*.ip") => check_ip_or_cidr(s),
         ("upstreams", "name") => check_upstream_name(s),
         ("upstreams", "host_header") => check_host(s, true),
-        ("upstreams", "hash_on_header" | "hash_fallback_header") => check_token(s, "header"),
-        ("upstreams", "hash_on_cookie") => check_token(s, "cookie"),
+        ("upstreams", "hash_on_header" | "hash_fallback_header") => check_header_name(s),
+        ("upstreams", "hash_on_cookie") => check_http_token(s),
         ("targets", "target") => check_target(s),
+        ("oauth2_credentials", "redirect_uris.*") => check_redirect_uri(s),
         _ => None,
     }
+}
+
+/// The `description` Kong's served schemas give the `typedefs.url` fields: the schema JSON
+/// cannot carry their `custom_validator`, so fields are recognised by it.
+pub const URL_DESCRIPTION: &str = "A string representing a URL, such as https://example.com/path/to/resource?q=search.";
+
+/// The `description` of `typedefs.header_name` fields (key-auth `key_names`, ...).
+pub const HEADER_NAME_DESCRIPTION: &str = "A string representing an HTTP header name.";
+
+/// The validator a typedef carries, recognised by the field's `description`.
+pub fn check_typedef(description: &str, s: &str) -> Option<String> {
+    if s.starts_with("{vault://") {
+        return None;
+    }
+    match description {
+        URL_DESCRIPTION => check_url(s),
+        HEADER_NAME_DESCRIPTION => check_header_name(s),
+        _ => None,
+    }
+}
+
+/// The parts of a URL as LuaSocket's `url.parse` finds them (the parser Kong's `typedefs.url`
+/// and the oauth2 `redirect_uris` validator use).
+#[derive(Debug, Default, PartialEq)]
+pub struct LuaUrl {
+    /// `scheme` before `:`.
+    pub scheme: Option<String>,
+    /// The host of the `//authority`, without user info and port.
+    pub host: Option<String>,
+    /// What follows `#`, possibly empty.
+    pub fragment: Option<String>,
+}
+
+/// LuaSocket's `url.parse`: fragment, then scheme, then `//authority`.
+pub fn parse_lua_url(url: &str) -> LuaUrl {
+    let mut out = LuaUrl::default();
+    let mut rest = url;
+    if let Some(i) = rest.find('#') {
+        out.fragment = Some(rest[i + 1..].to_owned());
+        rest = &rest[..i];
+    }
+    if let Some(i) = rest.find(':') {
+        let scheme = &rest[..i];
+        let ok = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if ok {
+            out.scheme = Some(scheme.to_owned());
+            rest = &rest[i + 1..];
+        }
+    }
+    if let Some(after) = rest.strip_prefix("//") {
+        let authority = &after[..after.find('/').unwrap_or(after.len())];
+        let authority = authority.split_once('@').map_or(authority, |(_, h)| h);
+        let host = match authority.rfind(':') {
+            Some(i) if !authority[i + 1..].contains(']') => &authority[..i],
+            _ => authority,
+        };
+        let host = host.split(['?', ';']).next().unwrap_or("");
+        if !host.is_empty() {
+            out.host = Some(host.to_owned());
+        }
+    }
+    out
+}
+
+/// `typedefs.url` (`kong/db/schema/typedefs.lua`, `validate_url`).
+pub fn check_url(s: &str) -> Option<String> {
+    let u = parse_lua_url(s);
+    if u.host.is_none() {
+        return Some("missing host in url".into());
+    }
+    u.scheme.is_none().then(|| "missing scheme in url".into())
+}
+
+/// oauth2 `redirect_uris` elements (`kong/plugins/oauth2/daos.lua`, `validate_uri`).
+pub fn check_redirect_uri(s: &str) -> Option<String> {
+    let u = parse_lua_url(s);
+    if u.host.is_none() || u.scheme.is_none() {
+        return Some(format!("cannot parse '{s}'"));
+    }
+    u.fragment.is_some().then(|| format!("fragment not allowed in '{s}'"))
+}
+
+/// `typedefs.header_name` (`kong/tools/http.lua`, `validate_header_name`).
+pub fn check_header_name(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("no header name provided".into());
+    }
+    let ok = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (!ok).then(|| format!("bad header name '{s}', allowed characters are A-Z, a-z, 0-9, '_', and '-'"))
 }
 
 /// Entity-level checks Kong implements as functions; returns `(field, message)` pairs
@@ -350,19 +441,27 @@ fn check_upstream_name(s: &str) -> Option<String> {
     (!is_hostname(s)).then(|| format!("Invalid name ('{s}'); must be a valid hostname"))
 }
 
-fn check_token(s: &str, what: &str) -> Option<String> {
-    let ok = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    (!ok).then(|| format!("bad {what} name '{s}', allowed characters are A-Z, a-z, 0-9, '_', and '-'"))
+/// Kong's `validate_http_token` (`kong/tools/http.lua`), the cookie-name check.
+fn check_http_token(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("no token provided".into());
+    }
+    let bad = s.bytes().any(|b| !(32..127).contains(&b) || b" ()<>@,;:\\\"/?={}[]".contains(&b));
+    bad.then(|| {
+        "contains one or more invalid characters. ASCII control characters (0-31;127), space, tab and the characters ()<>@,;:\\\"/?={}[] are not allowed."
+            .into()
+    })
 }
 
+/// The `targets.target` validator (`kong/db/schema/entities/targets.lua`).
 fn check_target(s: &str) -> Option<String> {
-    if s.parse::<Ipv6Addr>().is_ok() {
-        return None;
-    }
-    let (host, port) = split_host_port(s);
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
-    let host_ok = host.parse::<IpAddr>().is_ok() || is_hostname(host);
-    (!(port_ok && host_ok)).then(|| format!("Invalid target ('{s}'); not a valid hostname or ip address"))
+    normalize_ip(s).is_err().then(|| format!("Invalid target ('{s}'); not a valid hostname or ip address"))
+}
+
+/// Whether a target parses as Kong's targets DAO requires (`kong/db/dao/targets.lua`,
+/// `format_target`); the DAO refuses others before the schema runs.
+pub fn target_parses(s: &str) -> bool {
+    normalize_ip(s).is_ok()
 }
 
 #[cfg(test)]
@@ -381,6 +480,19 @@ mod tests {
         assert!(check_tag("ok tag").is_none());
         assert!(check_tag("a,b").is_some());
         assert!(check_tag("a/b").is_some());
+    }
+
+    #[test]
+    fn urls_as_luasocket_parses_them() {
+        assert_eq!(check_url("invalid::#//url").as_deref(), Some("missing host in url"));
+        assert!(check_url("https://example.com/x?q").is_none());
+        assert_eq!(check_redirect_uri("not-valid").as_deref(), Some("cannot parse 'not-valid'"));
+        assert_eq!(
+            check_redirect_uri("http://test.test/#with-fragment").as_deref(),
+            Some("fragment not allowed in 'http://test.test/#with-fragment'")
+        );
+        assert!(check_redirect_uri("http://user@h.test:80/cb").is_none());
+        assert!(check_header_name("api key").is_some());
     }
 
     #[test]

@@ -58,7 +58,7 @@ async fn crud_of_every_kind() {
     crud(
         &s,
         "/keys",
-        json!({"name": "k1", "kid": "k1", "jwk": "{\"kid\":\"k1\",\"kty\":\"oct\"}", "set": {"name": "ks"}}),
+        json!({"name": "k1", "kid": "k1", "jwk": super::EC_JWK, "set": {"name": "ks"}}),
         json!({"tags": ["a"]}),
     )
     .await;

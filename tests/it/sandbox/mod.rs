@@ -64,6 +64,9 @@ impl Sb {
     }
 }
 
+/// A public EC P-256 JWK with `kid` `k1` (RFC 7517, appendix A.1).
+pub const EC_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"k1"}"#;
+
 /// A self-signed CA certificate (PEM).
 pub fn ca_cert() -> String {
     let mut params = rcgen::CertificateParams::new(vec!["ca.test".into()]).expect("params");
