@@ -266,6 +266,7 @@ pub fn upsert(
         let Some(ek) = kind.endpoint_key() else {
             return Err(ApiError::invalid_pk());
         };
+        entity::check_endpoint_key(kind, ek, key)?;
         input.insert(ek.into(), json!(key));
         let existing = store.find_by(kind, ek, key).cloned();
         let id = match (&existing, input.get("id").and_then(Value::as_str)) {

@@ -4,6 +4,7 @@ mod binary;
 mod conformance;
 mod dbless;
 mod examples;
+mod fidelity;
 mod real_configs;
 
 use gateform::kong::sandbox::{self, Sandbox, SandboxOptions};
