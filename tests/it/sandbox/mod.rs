@@ -1,5 +1,6 @@
 //! The Kong sandbox over real HTTP.
 
+mod abuse;
 mod binary;
 mod conformance;
 mod dbless;
