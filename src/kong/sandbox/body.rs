@@ -208,6 +208,19 @@ pub fn form_object(pairs: &[(String, String)]) -> ApiResult<Map<String, Value>> 
 }
 
 impl Body {
+    /// The body as an input object for `schema` (form bodies coerced per its fields).
+    pub fn to_input_for(&self, schema: &crate::kong::schema::Schema) -> ApiResult<Map<String, Value>> {
+        match self {
+            Body::Form(pairs) => Ok(coerce_map(Some(&schema.fields), form_object(pairs)?)),
+            Body::Json(Value::Object(o)) => Ok(o.clone()),
+            Body::None | Body::Json(Value::Null) => Ok(Map::new()),
+            Body::Json(_) => Err(ApiError::bad_request("Cannot parse JSON body")),
+            Body::Yaml(_) => {
+                Err(ApiError::message(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"))
+            }
+        }
+    }
+
     /// The body as an entity input object for `kind` (form bodies coerced per its schema).
     pub fn to_input(&self, env: &Env, kind: KongKind) -> ApiResult<Map<String, Value>> {
         match self {

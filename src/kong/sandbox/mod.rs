@@ -22,6 +22,7 @@ pub mod persist;
 pub mod router;
 pub mod special;
 pub mod store;
+pub mod tokens;
 pub mod yaml_guard;
 
 use std::collections::BTreeSet;
@@ -139,6 +140,8 @@ pub struct Inner {
     pub addr: SocketAddr,
     /// The input limits.
     pub limits: Limits,
+    /// `/oauth2_tokens`, kept beside the store ([`tokens`]).
+    pub tokens: tokens::Tokens,
 }
 
 /// A running sandbox. Dropping it leaves the server running until the runtime ends; call
@@ -217,6 +220,7 @@ fn build(opts: &SandboxOptions, addr: SocketAddr) -> Result<Inner, SandboxError>
         config_hash: Mutex::new(hash.unwrap_or_else(|| "0".repeat(32))),
         addr,
         limits: opts.limits,
+        tokens: Default::default(),
     })
 }
 

@@ -63,6 +63,8 @@ pub enum Target {
     TargetHealth(String, String),
     /// `/upstreams/{u}/health`
     UpstreamHealth(String),
+    /// `/oauth2_tokens[/{t}]` and `/oauth2/{c}/oauth2_tokens[/{t}]`: (credential, token)
+    Tokens(Option<String>, Option<String>),
     /// consumer-group membership (from the group side when `true`)
     Membership(bool, String, Option<String>),
 }
@@ -106,6 +108,10 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
         ["_sandbox", "faults"] => (Target::Faults, &["DELETE", "GET", "POST"][..]),
         ["_sandbox", "stats"] => (Target::Stats, &["DELETE", "GET"][..]),
         ["targets", ..] => return None,
+        ["oauth2_tokens"] => (Target::Tokens(None, None), COLL),
+        ["oauth2_tokens", t] => (Target::Tokens(None, Some((*t).into())), ONE),
+        ["oauth2", c, "oauth2_tokens"] => (Target::Tokens(Some((*c).into()), None), COLL),
+        ["oauth2", c, "oauth2_tokens", t] => (Target::Tokens(Some((*c).into()), Some((*t).into())), ONE),
         ["snis", _, "certificate"] => return None,
         ["upstreams", u, "targets"] => (Target::Targets((*u).into()), COLL),
         ["upstreams", u, "targets", "all"] => (Target::TargetsAll((*u).into()), READ),
@@ -186,6 +192,10 @@ pub fn templates(enterprise: bool) -> Vec<String> {
         "/plugins/schema/{name}",
         "/tags",
         "/tags/{tags}",
+        "/oauth2_tokens",
+        "/oauth2_tokens/{oauth2_tokens}",
+        "/oauth2/{oauth2_credentials}/oauth2_tokens",
+        "/oauth2/{oauth2_credentials}/oauth2_tokens/{oauth2_tokens}",
         "/upstreams/{upstreams}/targets",
         "/upstreams/{upstreams}/targets/all",
         "/upstreams/{upstreams}/health",
@@ -236,21 +246,26 @@ pub fn templates(enterprise: bool) -> Vec<String> {
 }
 
 fn dbless_refusal(method: &str, kind: KongKind, key: Option<&str>) -> ApiError {
+    let by = match (key, kind.endpoint_key()) {
+        (Some(k), Some(ek)) if !is_uuid(k) => format!(" by '{ek}'"),
+        _ => String::new(),
+    };
+    dbless_refusal_of(method, kind.table(), &by)
+}
+
+/// Code 12 for a write to `table` in DB-less mode; `by` = ` by '<endpoint key>'` or empty.
+fn dbless_refusal_of(method: &str, table: &str, by: &str) -> ApiError {
     let verb = match method {
         "POST" => "create",
         "PUT" => "create or update",
         "PATCH" => "update",
         _ => "remove",
     };
-    let by = match (key, kind.endpoint_key()) {
-        (Some(k), Some(ek)) if !is_uuid(k) => format!(" by '{ek}'"),
-        _ => String::new(),
-    };
     ApiError::dao(
         StatusCode::METHOD_NOT_ALLOWED,
         12,
         "operation unsupported",
-        format!("cannot {verb} '{}' entities{by} when not using a database", kind.table()),
+        format!("cannot {verb} '{table}' entities{by} when not using a database"),
         None,
     )
 }
@@ -289,6 +304,9 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
         && let Some((kind, key)) = entity_kind(&target)
     {
         return Err(dbless_refusal(method, kind, key));
+    }
+    if env.db_less && write && matches!(target, Target::Tokens(..)) {
+        return Err(dbless_refusal_of(method, "oauth2_tokens", ""));
     }
     let input = |kind: KongKind| -> ApiResult<Map<String, Value>> { body.to_input(env, kind) };
     match target {
@@ -372,6 +390,15 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
         Target::UpstreamHealth(u) => {
             let uid = special::upstream_id(ctx, &u)?;
             special::upstream_health(ctx, &uid)
+        }
+        Target::Tokens(cred, key) => {
+            let cid = cred.map(|c| parent_id(ctx, KongKind::Oauth2Credential, &c)).transpose()?;
+            let inp = if matches!(method, "POST" | "PUT" | "PATCH") {
+                Some(body.to_input_for(super::tokens::schema())?)
+            } else {
+                None
+            };
+            super::tokens::handle(ctx, method, cid.as_deref(), key.as_deref(), inp)
         }
         Target::Membership(from_group, key, other) => {
             let inp = if method == "POST" {

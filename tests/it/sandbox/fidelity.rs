@@ -147,6 +147,27 @@ async fn item3_entity_semantics() {
         let path = format!("/upstreams/vhost1.com/targets/10.0.0.1:80/{what}");
         assert_eq!(s.call(m, &path, None).await.0, 204, "{m} {path}");
     }
+    // /oauth2_tokens (kong/plugins/oauth2/daos.lua): by id or access_token, nested under the
+    // credential, cascading with it.
+    let cred = s.create("/consumers/bob/oauth2", json!({"name": "tok"})).await;
+    let cred_id = cred["id"].as_str().unwrap();
+    let t = s.create("/oauth2_tokens", json!({"credential": {"id": cred_id}, "expires_in": 10, "ttl": 100})).await;
+    assert_eq!((t["token_type"].as_str(), t["access_token"].as_str().map(str::len)), (Some("bearer"), Some(32)));
+    assert!(t["ttl"].as_i64().is_some_and(|n| n < 100), "{t}");
+    let at = t["access_token"].as_str().unwrap();
+    assert_eq!(s.get(&format!("/oauth2_tokens/{at}")).await.1["id"], t["id"]);
+    let (st, b) =
+        s.post(&format!("/oauth2/{cred_id}/oauth2_tokens"), json!({"expires_in": 5, "access_token": at})).await;
+    assert_eq!((st, &b["code"]), (409, &json!(5)), "{b}");
+    assert_eq!(s.get(&format!("/oauth2/{cred_id}/oauth2_tokens")).await.1["data"].as_array().unwrap().len(), 1);
+    let (st, b) = s.post("/oauth2_tokens", json!({"credential": {"id": cred_id}})).await;
+    assert_eq!((st, &b["fields"]), (400, &json!({"expires_in": "required field missing"})));
+    let (st, b) = s
+        .call("PATCH", &format!("/oauth2_tokens/{}", t["id"].as_str().unwrap()), Some(json!({"scope": "email"})))
+        .await;
+    assert_eq!((st, &b["scope"]), (200, &json!("email")));
+    assert_eq!(s.call("DELETE", &format!("/consumers/bob/oauth2/{cred_id}"), None).await.0, 204);
+    assert_eq!(s.get(&format!("/oauth2_tokens/{at}")).await.0, 404);
     // Enterprise kinds: 404 on a community sandbox, served with `enterprise`.
     assert_eq!(s.get("/consumer_groups").await, (404, json!({"message": "Not found"})));
     assert_eq!(s.get("/consumers/bob/consumer_groups").await.0, 404);
