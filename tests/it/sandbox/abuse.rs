@@ -8,21 +8,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{Sb, db, start};
+use super::{Sb, db, start, status_of};
 use gateform::kong::sandbox::{Limits, SandboxOptions};
-
-/// Sends raw bytes on a new connection and reads until the server closes it (at most 5 s).
-async fn raw(s: &Sb, bytes: &[u8]) -> String {
-    let mut c = TcpStream::connect(s.sb.addr()).await.unwrap();
-    let _ = c.write_all(bytes).await;
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn status_of(resp: &str) -> u16 {
-    resp.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
-}
 
 async fn form(s: &Sb, path: &str, body: String) -> (u16, Value) {
     let r = s
@@ -97,10 +84,10 @@ async fn item8_nested_and_exploding_bodies_get_bounded_400s() {
 #[tokio::test]
 async fn item9_escape_next_to_a_multibyte_character_is_a_400() {
     let s = db().await;
-    let resp = raw(&s, b"GET /services/%e\xc3\xa9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let resp = s.raw(b"GET /services/%e\xc3\xa9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
     assert_eq!(status_of(&resp), 400, "{resp}");
     assert!(resp.contains("\"code\":10"), "{resp}");
-    let resp = raw(&s, b"GET /tags/%\xc3\xa9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let resp = s.raw(b"GET /tags/%\xc3\xa9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
     assert_eq!(status_of(&resp), 200, "a valid tag: {resp}");
 }
 
@@ -185,7 +172,7 @@ async fn abusive_http_leaves_the_state_intact() {
     let started = std::time::Instant::now();
     for round in 0..6 {
         for case in &cases {
-            let resp = tokio::time::timeout(Duration::from_secs(10), raw(&s, case)).await.expect("bounded");
+            let resp = tokio::time::timeout(Duration::from_secs(10), s.raw(case)).await.expect("bounded");
             assert!(
                 !resp.contains(" 500 "),
                 "case {:?} → {resp}",

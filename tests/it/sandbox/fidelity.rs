@@ -318,6 +318,9 @@ async fn item6_http_surface() {
     let (st, b) = s.get("/tags/%FF").await;
     assert_eq!((st, &b["code"], &b["name"]), (400, &json!(10), &json!("invalid unique tag")));
     assert!(b["message"].as_str().unwrap().contains("invalid utf-8"), "{b}");
+    let resp = s.raw(b"GET /tags/\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(super::status_of(&resp), 400, "{resp}");
+    assert!(resp.contains("application/json") && resp.contains("invalid utf-8"), "{resp}");
     let (st, b) = s.get("/services/a%FF").await;
     assert_eq!((st, &b["message"]), (400, &json!("invalid utf-8 character sequence detected at position 2")));
 }

@@ -31,7 +31,22 @@ pub async fn db() -> Sb {
     start(SandboxOptions::default()).await
 }
 
+/// The status code of a raw HTTP response.
+pub fn status_of(resp: &str) -> u16 {
+    resp.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
 impl Sb {
+    /// Sends raw bytes on a new connection; reads until the server closes it (at most 5 s).
+    pub async fn raw(&self, bytes: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = tokio::net::TcpStream::connect(self.sb.addr()).await.expect("connect");
+        let _ = c.write_all(bytes).await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.sb.url(), path)
     }
