@@ -342,7 +342,10 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
             continue;
         }
         // A valid child of an entity that failed is left out without an error of its own.
-        let orphan = it.parent.as_ref().is_some_and(|p| failed.contains(p));
+        let orphan = it.parent.as_ref().is_some_and(|p| failed.contains(p))
+            || it.kind.foreign_keys().iter().any(|fk| {
+                super::store::fk_id(&it.data, fk.field).is_some_and(|pid| failed.contains(&(fk.parent, pid.to_owned())))
+            });
         let mut path = it.path.clone();
         let result = (|| -> ApiResult<Option<Loaded>> {
             let unique = |data: &Map<String, Value>, f: &str| {
@@ -471,11 +474,12 @@ fn flattened(it: &Item, errs: Vec<Value>) -> Value {
 
 /// Flattens one document entity (and its nested children) into items with ids.
 impl Collector {
-    fn collect(&mut self, kind: KongKind, v: &Value, path: Vec<Value>, parent: Option<Parent>) {
+    /// Returns the entity's id (`None` when `v` is not an object).
+    fn collect(&mut self, kind: KongKind, v: &Value, path: Vec<Value>, parent: Option<Parent>) -> Option<String> {
         let enterprise = self.enterprise;
         let Value::Object(o) = v else {
             self.bad.push((path, json!("expected a record")));
-            return;
+            return None;
         };
         let mut data = o.clone();
         data.remove("_comment");
@@ -489,6 +493,20 @@ impl Collector {
         }
         let groups = if kind == KongKind::Consumer && enterprise { data.remove("groups") } else { None };
         let group_consumers = if kind == KongKind::ConsumerGroup { data.remove("consumers") } else { None };
+        // A certificate given inline (`client_certificate: {cert, key}`) is an entity of its
+        // own, reported as one (`15-off_spec.lua`, flattened errors).
+        for fk in kind.foreign_keys().iter().filter(|f| f.parent == KongKind::Certificate) {
+            if let Some(Value::Object(c)) = data.get(fk.field)
+                && (c.contains_key("cert") || c.contains_key("key"))
+            {
+                let c = Value::Object(c.clone());
+                let mut p = path.clone();
+                p.push(json!(fk.field));
+                if let Some(cid) = self.collect(KongKind::Certificate, &c, p, None) {
+                    data.insert(fk.field.into(), json!({ "id": cid }));
+                }
+            }
+        }
         let mut orig = data.clone();
         if let Some(p) = &parent {
             data.insert(p.field.into(), json!({"id": p.id}));
@@ -565,5 +583,6 @@ impl Collector {
                 self.collect(ck, child, p, Some(Parent { kind, field: fk.field, id: id.clone(), id_given }));
             }
         }
+        Some(id)
     }
 }

@@ -267,13 +267,25 @@ async fn item5_dbless_config_errors() {
         "consumers": [{"username": "c1", "basicauth_credentials": [{"username": "u", "password": "p", "extra": 1}]}],
         "vaults": [{"name": "vault-not-installed", "prefix": "env", "config": {"prefix": "SSL_"}}],
         "plugins": [{"name": "http-log", "config": {"http_endpoint": "invalid::#//url"}}],
+        "upstreams": [{"name": "bad-client-cert", "client_certificate": {"cert": "", "key": "", "tags": ["cc"]}}],
+        "certificates": [{"cert": "-----BEGIN CERTIFICATE-----\nMIICIzCCAYSg\n-----END CERTIFICATE-----", "key": "x", "tags": ["c2"]}],
     });
     let (st, b) = s.call("POST", "/config?flatten_errors=1", Some(doc)).await;
     assert_eq!(st, 400);
     assert_eq!(b["fields"], json!({}), "{b}");
     let flat = b["flattened_errors"].as_array().unwrap();
     let by_type = |t: &str| flat.iter().find(|e| e["entity_type"] == t).cloned().unwrap_or(Value::Null);
-    assert_eq!(flat.len(), 4, "{b}");
+    assert_eq!(flat.len(), 6, "{b}");
+    // The inline client certificate is its own entity; the upstream has no error of its own.
+    let inline = flat.iter().find(|e| e["entity_tags"] == json!(["cc"])).unwrap();
+    assert_eq!(inline["entity_type"], "certificate");
+    assert_eq!(inline["entity"], json!({"cert": "", "key": "", "tags": ["cc"]}));
+    assert!(flat.iter().all(|e| e["entity_type"] != "upstream"), "{b}");
+    let bad_pem = flat.iter().find(|e| e["entity_tags"] == json!(["c2"])).unwrap();
+    assert_eq!(
+        bad_pem["errors"][0]["message"],
+        "invalid certificate: x509.new: error:688010A:asn1 encoding routines:asn1_item_embed_d2i:nested asn1 error:asn1/tasn_dec.c:349:"
+    );
     let svc = by_type("service");
     assert!(svc.get("entity_name").is_none(), "{svc}");
     assert_eq!(svc["entity"]["name"], "");
