@@ -347,59 +347,14 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                 super::store::fk_id(&it.data, fk.field).is_some_and(|pid| failed.contains(&(fk.parent, pid.to_owned())))
             });
         let mut path = it.path.clone();
-        let result = (|| -> ApiResult<Option<Loaded>> {
-            let unique = |data: &Map<String, Value>, f: &str| {
-                let v = crate::kong::schema::lua_value(data.get(f).unwrap_or(&Value::Null));
-                ApiError::bad_request(format!(
-                    "uniqueness violation: '{}' entity with {f} set to '{v}' already declared",
-                    it.kind.table()
-                ))
-            };
-            let ek = it.kind.endpoint_key();
-            if store.get(it.kind, &id).is_some() {
-                // An id derived from the endpoint key collides because the key does.
-                return Err(match ek.filter(|_| !it.id_given) {
-                    Some(k) => unique(&it.data, k),
-                    None => ApiError::bad_request(format!(
-                        "uniqueness violation: '{}' entity with primary key set to '{id}' already declared",
-                        it.kind.table()
-                    )),
-                });
-            }
-            let p = entity::prepare(&ctx.inner.env, &store, it.kind, Mode::Insert, it.data.clone(), None)?;
-            if orphan {
-                return Ok(None);
-            }
-            if let Some((fields, _)) = store.unique_conflict(it.kind, &p.row.data, &id) {
-                let f = fields[0];
-                // Kong keys a violation of another unique field by the entity's endpoint key.
-                if Some(f) != ek
-                    && let Some(Value::String(name)) = ek.and_then(|k| it.data.get(k))
-                    && let Some(last) = path.last_mut()
-                {
-                    *last = json!(name);
-                }
-                return Err(unique(&p.row.data, f));
-            }
-            entity::check_db(&ctx.inner.env, &store, it.kind, &p.row.data, true)?;
-            Ok(Some((Arc::new(p.row), p.snis)))
-        })();
+        let result = load_item(&ctx.inner.env, &store, &it, &id, orphan, &mut path);
         match result {
             Ok(None) => {
                 failed.insert((it.kind, id.clone()));
             }
             Ok(Some((row, snis))) => {
                 let mut changes = vec![Change::Put(it.kind, row)];
-                for n in snis.unwrap_or_default() {
-                    let mut d = Map::new();
-                    d.insert("name".into(), json!(n));
-                    d.insert("certificate".into(), json!({"id": id}));
-                    d.insert("id".into(), json!(det_id(KongKind::Sni, &format!("{n}:*"))));
-                    d.insert("created_at".into(), json!(entity::now_secs()));
-                    d.insert("updated_at".into(), json!(entity::now_secs()));
-                    d.insert("tags".into(), Value::Null);
-                    changes.push(Change::Put(KongKind::Sni, Arc::new(Row { data: d, expires: None })));
-                }
+                changes.extend(snis.unwrap_or_default().iter().map(|n| sni_row(&id, n)));
                 store.apply(&changes);
             }
             Err(e) => {
@@ -453,6 +408,67 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
         return Err(ApiError { status: StatusCode::BAD_REQUEST, body: Some(body) });
     }
     Ok(store)
+}
+
+/// Checks and prepares one declarative entity against what is loaded so far: `None` for a
+/// valid child of an entity that failed (`orphan`). Uniqueness errors follow Kong's wording;
+/// a violation of a unique field other than the endpoint key moves to the endpoint key in
+/// `path` (`consumers.bar`).
+fn load_item(
+    env: &entity::Env,
+    store: &Store,
+    it: &Item,
+    id: &str,
+    orphan: bool,
+    path: &mut [Value],
+) -> ApiResult<Option<Loaded>> {
+    let unique = |data: &Map<String, Value>, f: &str| {
+        let v = crate::kong::schema::lua_value(data.get(f).unwrap_or(&Value::Null));
+        ApiError::bad_request(format!(
+            "uniqueness violation: '{}' entity with {f} set to '{v}' already declared",
+            it.kind.table()
+        ))
+    };
+    let ek = it.kind.endpoint_key();
+    if store.get(it.kind, id).is_some() {
+        // An id derived from the endpoint key collides because the key does.
+        return Err(match ek.filter(|_| !it.id_given) {
+            Some(k) => unique(&it.data, k),
+            None => ApiError::bad_request(format!(
+                "uniqueness violation: '{}' entity with primary key set to '{id}' already declared",
+                it.kind.table()
+            )),
+        });
+    }
+    let p = entity::prepare(env, store, it.kind, Mode::Insert, it.data.clone(), None)?;
+    if orphan {
+        return Ok(None);
+    }
+    if let Some((fields, _)) = store.unique_conflict(it.kind, &p.row.data, id) {
+        let f = fields[0];
+        // Kong keys a violation of another unique field by the entity's endpoint key.
+        if Some(f) != ek
+            && let Some(Value::String(name)) = ek.and_then(|k| it.data.get(k))
+            && let Some(last) = path.last_mut()
+        {
+            *last = json!(name);
+        }
+        return Err(unique(&p.row.data, f));
+    }
+    entity::check_db(env, store, it.kind, &p.row.data, true)?;
+    Ok(Some((Arc::new(p.row), p.snis)))
+}
+
+/// The SNI row a declarative certificate's `snis` entry becomes.
+fn sni_row(cert_id: &str, name: &str) -> Change {
+    let mut d = Map::new();
+    d.insert("name".into(), json!(name));
+    d.insert("certificate".into(), json!({"id": cert_id}));
+    d.insert("id".into(), json!(det_id(KongKind::Sni, &format!("{name}:*"))));
+    d.insert("created_at".into(), json!(entity::now_secs()));
+    d.insert("updated_at".into(), json!(entity::now_secs()));
+    d.insert("tags".into(), Value::Null);
+    Change::Put(KongKind::Sni, Arc::new(Row { data: d, expires: None }))
 }
 
 /// One `flattened_errors` entry (`kong/db/errors.lua`, `add_entity_errors`): the entity as

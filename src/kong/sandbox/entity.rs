@@ -178,6 +178,52 @@ impl Env {
     }
 }
 
+/// The `ttl` option of an entity with `ttl = true` (§1.4): seconds 0..=1e8, taken out of
+/// the body; else 400 code 11.
+pub fn take_ttl(input: &mut Map<String, Value>) -> ApiResult<Option<i64>> {
+    match input.remove("ttl") {
+        None | Some(Value::Null) => Ok(None),
+        Some(t) => match t.as_f64() {
+            Some(n) if n.fract() == 0.0 && (0.0..=1e8).contains(&n) => Ok(Some(n as i64)),
+            _ => Err(ApiError::invalid_option("ttl", "must be an integer between 0 and 100000000")),
+        },
+    }
+}
+
+/// The certificate `snis` pseudo-field (§2.6), taken out of the body: the names, `None`
+/// when absent (or null on insert), an empty list for null on PUT/PATCH.
+fn take_snis(input: &mut Map<String, Value>, mode: Mode<'_>) -> ApiResult<Option<Vec<String>>> {
+    Ok(match input.remove("snis") {
+        None => None,
+        // `{"snis": null}` on PUT/PATCH clears them.
+        Some(Value::Null) => (!matches!(mode, Mode::Insert)).then(Vec::new),
+        Some(Value::Array(a)) => {
+            let mut names = Vec::new();
+            let mut errs = std::collections::BTreeMap::new();
+            for (i, v) in a.iter().enumerate() {
+                match v.as_str() {
+                    Some(s) => match custom::check_wildcard_host(s) {
+                        Some(e) => {
+                            errs.insert(i, crate::kong::schema::FieldError::Msg(e));
+                        }
+                        None => names.push(s.to_owned()),
+                    },
+                    None => {
+                        errs.insert(i, crate::kong::schema::FieldError::Msg("expected a string".into()));
+                    }
+                }
+            }
+            if !errs.is_empty() {
+                let mut v = SchemaViolation::default();
+                v.tree.set("snis", crate::kong::schema::FieldError::Items(errs));
+                return Err(ApiError::schema(&v));
+            }
+            Some(names)
+        }
+        Some(_) => return Err(ApiError::schema_field("snis", "expected an array")),
+    })
+}
+
 /// Runs the write pipeline for one entity (everything but the database checks, see
 /// [`check_db`]). `scope` = the foreign key set by a nested path (`/services/{s}/routes`).
 pub fn prepare(
@@ -198,19 +244,7 @@ pub fn prepare(
     // Kong OSS has no plugin `consumer_group` (§2.4, §8): an unknown field there.
     let oss_consumer_group = kind == KongKind::Plugin && !env.enterprise && input.remove("consumer_group").is_some();
     let now = now_f64();
-    // ttl (§1.4)
-    let mut ttl: Option<i64> = None;
-    if kind == KongKind::KeyauthCredential
-        && let Some(t) = input.remove("ttl")
-    {
-        match t.as_f64() {
-            Some(n) if n.fract() == 0.0 && (0.0..=1e8).contains(&n) => ttl = Some(n as i64),
-            _ if t.is_null() => {}
-            _ => {
-                return Err(ApiError::invalid_option("ttl", "must be an integer between 0 and 100000000"));
-            }
-        }
-    }
+    let ttl = if kind == KongKind::KeyauthCredential { take_ttl(&mut input)? } else { None };
     let existing = match mode {
         Mode::Update { existing } => Some(existing),
         Mode::Upsert { existing, .. } => existing,
@@ -221,39 +255,7 @@ pub fn prepare(
         KongKind::Upstream => couple_upstream(&mut input, existing),
         _ => {}
     }
-    let snis = if kind == KongKind::Certificate {
-        match input.remove("snis") {
-            None => None,
-            // `{"snis": null}` on PUT/PATCH clears them.
-            Some(Value::Null) => (!matches!(mode, Mode::Insert)).then(Vec::new),
-            Some(Value::Array(a)) => {
-                let mut names = Vec::new();
-                let mut errs = std::collections::BTreeMap::new();
-                for (i, v) in a.iter().enumerate() {
-                    match v.as_str() {
-                        Some(s) => match custom::check_wildcard_host(s) {
-                            Some(e) => {
-                                errs.insert(i, crate::kong::schema::FieldError::Msg(e));
-                            }
-                            None => names.push(s.to_owned()),
-                        },
-                        None => {
-                            errs.insert(i, crate::kong::schema::FieldError::Msg("expected a string".into()));
-                        }
-                    }
-                }
-                if !errs.is_empty() {
-                    let mut v = SchemaViolation::default();
-                    v.tree.set("snis", crate::kong::schema::FieldError::Items(errs));
-                    return Err(ApiError::schema(&v));
-                }
-                Some(names)
-            }
-            Some(_) => return Err(ApiError::schema_field("snis", "expected an array")),
-        }
-    } else {
-        None
-    };
+    let snis = if kind == KongKind::Certificate { take_snis(&mut input, mode)? } else { None };
     let fk_violation = resolve_foreign_keys(store, kind, &mut input)?;
 
     let updating = matches!(mode, Mode::Update { .. });
@@ -339,12 +341,41 @@ pub fn prepare(
     if oss_consumer_group {
         violation.tree.set("consumer_group", crate::kong::schema::FieldError::Msg("unknown field".into()));
     }
+    kind_checks(kind, &mut data, &mut violation)?;
+    if !violation.tree.is_empty() {
+        return Err(ApiError::schema(&violation));
+    }
+    if kind == KongKind::Oauth2Credential && hash_secret_written {
+        super::credentials::hash_client_secret(&mut data);
+    }
+    let update_of = match mode {
+        Mode::Update { existing } => Some(existing.expires),
+        _ => None,
+    };
+    let expires = expiry(ttl, update_of, data.get("created_at").and_then(Value::as_f64), now);
+    Ok(Prepared { row: Row { data, expires }, snis })
+}
+
+/// The absolute expiry of a row written with `ttl` (§1.4): from `created_at` on insert and
+/// upsert, from now on update (`update_of` = the stored expiry); `ttl: 0` = none.
+pub fn expiry(ttl: Option<i64>, update_of: Option<Option<i64>>, created_at: Option<f64>, now: f64) -> Option<i64> {
+    match (ttl, update_of) {
+        (Some(0), _) => None,
+        (Some(t), Some(_)) => Some(now as i64 + t),
+        (Some(t), None) => Some(created_at.unwrap_or(now) as i64 + t),
+        (None, Some(stored)) => stored,
+        (None, None) => None,
+    }
+}
+
+/// The checks of one kind that the schema JSON cannot express: route subschemas, installed
+/// vaults (an unknown one is the only error reported), certificates, jwt keys and JWKs.
+fn kind_checks(kind: KongKind, data: &mut Map<String, Value>, violation: &mut SchemaViolation) -> ApiResult<()> {
     if kind == KongKind::Route && !violation.tree.fields.contains_key("protocols") {
-        for (f, m) in custom::route_subschema_errors(&data) {
+        for (f, m) in custom::route_subschema_errors(data) {
             violation.tree.set(&f, crate::kong::schema::FieldError::Msg(m));
         }
     }
-    // An unknown vault: Kong reports only that its subschema is missing.
     if kind == KongKind::Vault
         && let Some(name) = data.get("name").and_then(Value::as_str)
         && name != "env"
@@ -354,28 +385,15 @@ pub fn prepare(
         return Err(ApiError::schema(&v));
     }
     if violation.tree.fields.is_empty() {
-        certs::check_entity(kind, &mut data, &mut violation);
+        certs::check_entity(kind, data, violation);
         if kind == KongKind::JwtSecret {
-            super::credentials::check_jwt(&data, &mut violation);
+            super::credentials::check_jwt(data, violation);
         }
         if kind == KongKind::Key {
-            check_key(&data, &mut violation);
+            check_key(data, violation);
         }
     }
-    if !violation.tree.is_empty() {
-        return Err(ApiError::schema(&violation));
-    }
-    if kind == KongKind::Oauth2Credential && hash_secret_written {
-        super::credentials::hash_client_secret(&mut data);
-    }
-    let expires = match (ttl, mode) {
-        (Some(0), _) => None,
-        (Some(t), Mode::Update { .. }) => Some(now as i64 + t),
-        (Some(t), _) => Some(data.get("created_at").and_then(Value::as_f64).unwrap_or(now) as i64 + t),
-        (None, Mode::Update { existing }) => existing.expires,
-        (None, _) => None,
-    };
-    Ok(Prepared { row: Row { data, expires }, snis })
+    Ok(())
 }
 
 fn timestamp(kind: KongKind, now: f64) -> Value {

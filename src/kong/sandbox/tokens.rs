@@ -88,13 +88,7 @@ fn prepare(
     existing: Option<&Row>,
     id: String,
 ) -> ApiResult<Row> {
-    let ttl = match input.remove("ttl") {
-        None | Some(Value::Null) => None,
-        Some(t) => match t.as_f64() {
-            Some(n) if n.fract() == 0.0 && (0.0..=1e8).contains(&n) => Some(n as i64),
-            _ => return Err(ApiError::invalid_option("ttl", "must be an integer between 0 and 100000000")),
-        },
-    };
+    let ttl = super::entity::take_ttl(&mut input)?;
     input.remove("id");
     resolve(store, &mut input, "credential", KongKind::Oauth2Credential, "client_id");
     resolve(store, &mut input, "service", KongKind::Service, "name");
@@ -148,14 +142,8 @@ fn prepare(
             ));
         }
     }
-    let now = now_f64() as i64;
-    let expires = match (ttl, existing) {
-        (Some(0), _) => None,
-        (Some(t), Some(_)) => Some(now + t),
-        (Some(t), None) => Some(data.get("created_at").and_then(Value::as_i64).unwrap_or(now) + t),
-        (None, Some(e)) => e.expires,
-        (None, None) => None,
-    };
+    let created = data.get("created_at").and_then(Value::as_f64);
+    let expires = super::entity::expiry(ttl, existing.map(|e| e.expires), created, now_f64());
     data.retain(|k, _| s.field(k).is_some());
     Ok(Row { data, expires })
 }
