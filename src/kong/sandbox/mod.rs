@@ -60,21 +60,23 @@ pub struct SandboxOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Time a client has to send a request's headers, from the connection's start or from
-    /// the end of the previous response (ms). A slower client is disconnected.
+    /// the end of the previous response (ms; default 60 s, nginx's `client_header_timeout`
+    /// and `keepalive_timeout` under Kong). A slower client is disconnected.
     pub header_read_timeout_ms: u64,
-    /// Connections served at once; further ones wait in the kernel's accept queue.
+    /// Connections served at once (default 256); further ones wait in the kernel's accept
+    /// queue.
     pub max_connections: usize,
-    /// Largest request body (bytes); larger ones get 413.
+    /// Largest request body (bytes; default 64 MiB); larger ones get 413.
     pub max_body_bytes: usize,
-    /// Time a client has to send a request body once its headers arrived (ms); a slower
-    /// one gets 408 `{"message":"Request timeout"}`.
+    /// Time a client has to send a request body once its headers arrived (ms; default 60 s);
+    /// a slower one gets 408 `{"message":"Request timeout"}`.
     pub body_read_timeout_ms: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            header_read_timeout_ms: 10_000,
+            header_read_timeout_ms: 60_000,
             max_connections: 256,
             max_body_bytes: http::BODY_LIMIT,
             body_read_timeout_ms: 60_000,
