@@ -44,6 +44,10 @@ pub struct SandboxArgs {
     /// reloads them all).
     #[arg(long, value_name = "N")]
     pub nodes: Option<usize>,
+    /// Kong: serve the Enterprise-only kinds too (consumer groups, mTLS credentials, plugin
+    /// `consumer_group`); without it they answer 404 as in Kong OSS.
+    #[arg(long)]
+    pub enterprise: bool,
 }
 
 fn parse_listen(listen: Option<&str>, default: &str) -> anyhow::Result<std::net::SocketAddr> {
@@ -63,12 +67,14 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
                 data: args.data,
                 db_less: args.db_less,
                 custom_plugins: args.custom_plugins,
+                enterprise: args.enterprise,
+                ..Default::default()
             };
             crate::kong::sandbox::serve_with(opts, |url| super::output::errln(&format!("Listening on {url}"))).await?;
         }
         Dialect::Tyk => {
-            if args.db_less || !args.custom_plugins.is_empty() {
-                anyhow::bail!("--db-less and --custom-plugin apply to --dialect kong only");
+            if args.db_less || args.enterprise || !args.custom_plugins.is_empty() {
+                anyhow::bail!("--db-less, --enterprise and --custom-plugin apply to --dialect kong only");
             }
             let nodes = args.nodes.unwrap_or(1);
             if nodes == 0 {

@@ -94,6 +94,9 @@ pub async fn prepare(req: PlanRequest<'_>, observer: &mut dyn Observer) -> Resul
     req.redactor.add(credentials.map(|(_, v)| v.clone()));
     let started = Instant::now();
     let connection = Connection::open(&req.target, &req.source.inputs).await?;
+    if let Some(sandbox) = &connection.sandbox {
+        observer.warning(&format!("Using an empty in-process sandbox at {}.", sandbox.url()));
+    }
     tracing::info!("connected and fetched schemas in {:.2}s", started.elapsed().as_secs_f64());
     let dialect = connection.session.dialect();
     match plan_on(&connection, &*dialect, &req, observer).await {

@@ -227,7 +227,9 @@ impl Connector for KongConnector {
     }
 
     async fn start_sandbox(&self) -> Result<Box<dyn SandboxHandle>, String> {
-        let sandbox = super::sandbox::start(SandboxOptions::default()).await.map_err(|e| e.to_string())?;
+        // A rehearsal accepts every kind a configuration may use, Enterprise ones included.
+        let opts = SandboxOptions { enterprise: true, ..SandboxOptions::default() };
+        let sandbox = super::sandbox::start(opts).await.map_err(|e| e.to_string())?;
         Ok(Box::new(KongSandbox(sandbox)))
     }
 }

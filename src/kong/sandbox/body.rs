@@ -23,13 +23,29 @@ pub enum Body {
     Yaml(String),
 }
 
+/// Deepest nesting a form or multipart key may build (`a.b[1].c` is 3 levels). Kong has no
+/// such limit (its Lua decoder recurses until the VM's own limit); the sandbox answers 400.
+pub const MAX_FORM_DEPTH: usize = 32;
+
+/// Largest array index a form or multipart key may use (`tags[1000]`): no form body of at
+/// most 1000 arguments (Kong's `max_post_args`) fills a longer array.
+pub const MAX_FORM_INDEX: usize = 1000;
+
+/// Padding nulls a whole form body may create between sparse indexes (`a[1000]` creates
+/// 999); beyond it the body is refused rather than expanded.
+pub const MAX_FORM_PADDING: usize = 10_000;
+
 enum Seg {
     Key(String),
     Index(usize),
     Push,
 }
 
-fn parse_key(k: &str) -> Vec<Seg> {
+fn too_deep() -> ApiError {
+    ApiError::bad_request(format!("Cannot parse form body: keys nest deeper than {MAX_FORM_DEPTH} levels"))
+}
+
+fn parse_key(k: &str) -> ApiResult<Vec<Seg>> {
     let mut out = Vec::new();
     for part in k.split('.') {
         let mut rest = part;
@@ -43,30 +59,44 @@ fn parse_key(k: &str) -> Vec<Seg> {
                 let inner = &r[..end];
                 out.push(if inner.is_empty() {
                     Seg::Push
-                } else if let Ok(n) = inner.parse::<usize>() {
-                    Seg::Index(n.saturating_sub(1))
+                } else if inner.bytes().all(|b| b.is_ascii_digit()) {
+                    match inner.parse::<usize>() {
+                        Ok(n) if n <= MAX_FORM_INDEX => Seg::Index(n.saturating_sub(1)),
+                        _ => {
+                            return Err(ApiError::bad_request(format!(
+                                "Cannot parse form body: array index {inner} is larger than {MAX_FORM_INDEX}"
+                            )));
+                        }
+                    }
                 } else {
                     Seg::Key(inner.to_owned())
                 });
                 rest = &r[end + 1..];
+                if out.len() > MAX_FORM_DEPTH {
+                    return Err(too_deep());
+                }
             }
         } else {
             out.push(Seg::Key(rest.to_owned()));
         }
+        if out.len() > MAX_FORM_DEPTH {
+            return Err(too_deep());
+        }
     }
-    out
+    Ok(out)
 }
 
-fn insert(target: &mut Value, segs: &[Seg], value: String) {
+/// Inserts `value` at `segs` under `target`; `padding` counts the nulls created so far.
+fn insert(target: &mut Value, segs: &[Seg], value: String, padding: &mut usize) -> ApiResult<()> {
     let Some((first, rest)) = segs.split_first() else {
-        return;
+        return Ok(());
     };
     match first {
         Seg::Key(k) => {
             if !target.is_object() {
                 *target = Value::Object(Map::new());
             }
-            let Value::Object(o) = target else { return };
+            let Value::Object(o) = target else { return Ok(()) };
             if rest.is_empty() {
                 match o.get_mut(k) {
                     Some(Value::Array(a)) => a.push(Value::String(value)),
@@ -78,30 +108,41 @@ fn insert(target: &mut Value, segs: &[Seg], value: String) {
                         o.insert(k.clone(), Value::String(value));
                     }
                 }
+                Ok(())
             } else {
                 let slot = o.entry(k.clone()).or_insert(Value::Null);
-                insert(slot, rest, value);
+                insert(slot, rest, value, padding)
             }
         }
         Seg::Index(_) | Seg::Push => {
             if !target.is_array() {
                 *target = Value::Array(Vec::new());
             }
-            let Value::Array(a) = target else { return };
+            let Value::Array(a) = target else { return Ok(()) };
             let idx = match first {
                 Seg::Index(i) => *i,
                 _ => a.len(),
             };
-            if idx > 10_000 {
-                return;
+            if idx > MAX_FORM_INDEX {
+                return Err(ApiError::bad_request(format!(
+                    "Cannot parse form body: array index {} is larger than {MAX_FORM_INDEX}",
+                    idx + 1
+                )));
+            }
+            if idx > a.len() {
+                *padding += idx - a.len();
+                if *padding > MAX_FORM_PADDING {
+                    return Err(ApiError::bad_request("Cannot parse form body: arrays are too sparse"));
+                }
             }
             while a.len() <= idx {
                 a.push(Value::Null);
             }
             if rest.is_empty() {
                 a[idx] = Value::String(value);
+                Ok(())
             } else {
-                insert(&mut a[idx], rest, value);
+                insert(&mut a[idx], rest, value, padding)
             }
         }
     }
@@ -131,6 +172,10 @@ fn coerce(field: Option<&Field>, v: Value) -> Value {
         }
         (FieldType::Array | FieldType::Set, other) => Value::Array(vec![coerce(f.elements.as_deref(), other)]),
         (FieldType::Record, Value::Object(o)) => Value::Object(coerce_map(f.fields.as_deref(), o)),
+        // Kong infers a foreign record against the parent's schema, where "" is null too.
+        (FieldType::Foreign, Value::Object(o)) => Value::Object(
+            o.into_iter().map(|(k, x)| (k, if x.as_str() == Some("") { Value::Null } else { x })).collect(),
+        ),
         (FieldType::Map, Value::Object(o)) => {
             Value::Object(o.into_iter().map(|(k, x)| (k, coerce(f.values.as_deref(), x))).collect())
         }
@@ -147,19 +192,35 @@ fn coerce_map(fields: Option<&[(String, Field)]>, o: Map<String, Value>) -> Map<
         .collect()
 }
 
-/// Builds the nested object of form pairs (no coercion).
-pub fn form_object(pairs: &[(String, String)]) -> Map<String, Value> {
+/// Builds the nested object of form pairs (no coercion). Keys deeper than
+/// [`MAX_FORM_DEPTH`], indexes above [`MAX_FORM_INDEX`] or more than [`MAX_FORM_PADDING`]
+/// padding nulls give 400 `{"message": "Cannot parse form body: ..."}`.
+pub fn form_object(pairs: &[(String, String)]) -> ApiResult<Map<String, Value>> {
     let mut root = Value::Object(Map::new());
+    let mut padding = 0;
     for (k, v) in pairs {
-        insert(&mut root, &parse_key(k), v.clone());
+        insert(&mut root, &parse_key(k)?, v.clone(), &mut padding)?;
     }
-    match root {
+    Ok(match root {
         Value::Object(o) => o,
         _ => Map::new(),
-    }
+    })
 }
 
 impl Body {
+    /// The body as an input object for `schema` (form bodies coerced per its fields).
+    pub fn to_input_for(&self, schema: &crate::kong::schema::Schema) -> ApiResult<Map<String, Value>> {
+        match self {
+            Body::Form(pairs) => Ok(coerce_map(Some(&schema.fields), form_object(pairs)?)),
+            Body::Json(Value::Object(o)) => Ok(o.clone()),
+            Body::None | Body::Json(Value::Null) => Ok(Map::new()),
+            Body::Json(_) => Err(ApiError::bad_request("Cannot parse JSON body")),
+            Body::Yaml(_) => {
+                Err(ApiError::message(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"))
+            }
+        }
+    }
+
     /// The body as an entity input object for `kind` (form bodies coerced per its schema).
     pub fn to_input(&self, env: &Env, kind: KongKind) -> ApiResult<Map<String, Value>> {
         match self {
@@ -171,7 +232,7 @@ impl Body {
                 Err(ApiError::message(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"))
             }
             Body::Form(pairs) => {
-                let obj = form_object(pairs);
+                let obj = form_object(pairs)?;
                 let schema = env.schema(kind, &obj).ok().or_else(|| env.schemas.entity(kind.table()));
                 let mut fields: Vec<(String, Field)> = schema.map(|s| s.fields.clone()).unwrap_or_default();
                 if kind == KongKind::Service {
@@ -203,7 +264,7 @@ mod tests {
             ("tags[]".into(), "t1".into()),
             ("tags[]".into(), "t2".into()),
         ];
-        let o = form_object(&pairs);
+        let o = form_object(&pairs).unwrap();
         assert_eq!(
             Value::Object(o),
             json!({"name": "a", "config": {"key_names": ["x", "y"]}, "service": {"id": "S"}, "tags": ["t1", "t2"]})
@@ -218,7 +279,8 @@ mod tests {
             ("enabled".into(), "false".into()),
             ("tags".into(), "one".into()),
             ("path".into(), "".into()),
-        ]);
+        ])
+        .unwrap();
         let c = coerce_map(Some(&s.fields), o);
         assert_eq!(Value::Object(c), json!({"port": 8080, "enabled": false, "tags": ["one"], "path": null}));
     }

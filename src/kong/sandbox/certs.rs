@@ -36,6 +36,17 @@ pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
     Ok(out)
 }
 
+/// Whether `text` is a PEM key OpenSSL's `pkey.new` would load: a `... KEY` block whose
+/// DER is one well-formed SEQUENCE (the jwt `rsa_public_key` check, §2.10).
+pub fn is_pem_key(text: &str) -> bool {
+    pem_blocks(text).is_ok_and(|blocks| {
+        blocks.iter().any(|(label, d)| {
+            label.ends_with("KEY")
+                && matches!(der(d), Some((0x30, content, rest)) if rest.is_empty() && der(content).is_some())
+        })
+    })
+}
+
 /// A tiny DER reader: `(tag, content, rest)`.
 fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;
@@ -132,7 +143,11 @@ fn parse_certs(text: &str) -> Result<Vec<CertInfo>, String> {
     let mut out = Vec::new();
     for (label, der_bytes) in blocks.into_iter().filter(|(l, _)| l == "CERTIFICATE") {
         let _ = label;
-        let (_, cert) = x509_parser::parse_x509_certificate(&der_bytes).map_err(|e| e.to_string())?;
+        // OpenSSL's words for a PEM envelope around DER that does not decode, as Kong shows
+        // them (spec `15-off_spec.lua`, flattened errors).
+        let (_, cert) = x509_parser::parse_x509_certificate(&der_bytes).map_err(|_| {
+            "error:688010A:asn1 encoding routines:asn1_item_embed_d2i:nested asn1 error:asn1/tasn_dec.c:349:".to_owned()
+        })?;
         let spki = cert.public_key();
         let oid = spki.algorithm.algorithm.as_bytes().to_vec();
         let bits = spki.subject_public_key.data.to_vec();
@@ -189,22 +204,17 @@ fn check_pair(
     if is_ref(data.get(cert_f)) || is_ref(data.get(key_f)) {
         return None;
     }
-    let cert_text = data.get(cert_f).and_then(Value::as_str)?;
-    let certs = match parse_certs(cert_text) {
-        Ok(c) => c,
-        Err(e) => {
-            v.tree.set(cert_f, FieldError::Msg(format!("invalid certificate: {e}")));
-            return None;
-        }
-    };
-    let key_text = data.get(key_f).and_then(Value::as_str)?;
-    let key = match private_key_public(key_text) {
-        Ok(k) => k,
-        Err(e) => {
-            v.tree.set(key_f, FieldError::Msg(format!("invalid key: {e}")));
-            return None;
-        }
-    };
+    // Kong validates each field on its own (`typedefs.certificate`, `typedefs.key`), then
+    // matches the pair.
+    let certs = data.get(cert_f).and_then(Value::as_str).map(parse_certs);
+    if let Some(Err(e)) = &certs {
+        v.tree.set(cert_f, FieldError::Msg(format!("invalid certificate: x509.new: {e}")));
+    }
+    let key = data.get(key_f).and_then(Value::as_str).map(private_key_public);
+    if let Some(Err(e)) = &key {
+        v.tree.set(key_f, FieldError::Msg(format!("invalid key: pkey.new:load_key: {e}")));
+    }
+    let (Some(Ok(certs)), Some(Ok(key))) = (certs, key) else { return None };
     if !matches(&certs[0], &key) {
         v.tree.entity.push(mismatch.into());
     }
@@ -228,7 +238,7 @@ fn check_ca(data: &mut Map<String, Value>, v: &mut SchemaViolation) {
     let certs = match parse_certs(text) {
         Ok(c) => c,
         Err(e) => {
-            v.tree.set("cert", FieldError::Msg(format!("invalid certificate: {e}")));
+            v.tree.set("cert", FieldError::Msg(format!("invalid certificate: x509.new: {e}")));
             return;
         }
     };

@@ -29,6 +29,8 @@ pub struct Env {
     pub custom_plugins: BTreeSet<String>,
     /// DB-less mode.
     pub db_less: bool,
+    /// Enterprise kinds and fields served ([`super::SandboxOptions::enterprise`]).
+    pub enterprise: bool,
 }
 
 /// How the row is written.
@@ -110,6 +112,37 @@ fn vault_schema(schemas: &Schemas) -> &'static Schema {
     })
 }
 
+/// Validates a path segment that addresses an entity by its endpoint key, as Kong's DAO
+/// does before `select_by_<key>` / `upsert_by_<key>` (`kong/db/dao/init.lua`,
+/// `validate_unique_row_method`): an invalid value is 400 code 10 `invalid unique <key>`
+/// whose message is the field's error (`PUT /vaults/env` → "must not be one of: env").
+pub fn check_endpoint_key(kind: KongKind, field: &str, key: &str) -> ApiResult<()> {
+    let schemas = Schemas::bundled();
+    let schema = match kind {
+        KongKind::Vault => vault_schema(schemas),
+        KongKind::Target => return Ok(()),
+        _ => match schemas.entity(kind.table()) {
+            Some(s) => s,
+            None => return Ok(()),
+        },
+    };
+    let Some(f) = schema.field(field) else { return Ok(()) };
+    let ctx = ValidationContext::default();
+    match crate::kong::schema::validate_value(&schema.name, field, f, &Value::String(key.to_owned()), &ctx) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(ApiError::dao(
+            StatusCode::BAD_REQUEST,
+            10,
+            &format!("invalid unique {field}"),
+            match e {
+                crate::kong::schema::FieldError::Msg(m) => m,
+                other => other.to_json().to_string(),
+            },
+            None,
+        )),
+    }
+}
+
 impl Env {
     /// Whether plugin `name` is available (bundled or custom).
     pub fn plugin_enabled(&self, name: &str) -> bool {
@@ -145,6 +178,52 @@ impl Env {
     }
 }
 
+/// The `ttl` option of an entity with `ttl = true` (§1.4): seconds 0..=1e8, taken out of
+/// the body; else 400 code 11.
+pub fn take_ttl(input: &mut Map<String, Value>) -> ApiResult<Option<i64>> {
+    match input.remove("ttl") {
+        None | Some(Value::Null) => Ok(None),
+        Some(t) => match t.as_f64() {
+            Some(n) if n.fract() == 0.0 && (0.0..=1e8).contains(&n) => Ok(Some(n as i64)),
+            _ => Err(ApiError::invalid_option("ttl", "must be an integer between 0 and 100000000")),
+        },
+    }
+}
+
+/// The certificate `snis` pseudo-field (§2.6), taken out of the body: the names, `None`
+/// when absent (or null on insert), an empty list for null on PUT/PATCH.
+fn take_snis(input: &mut Map<String, Value>, mode: Mode<'_>) -> ApiResult<Option<Vec<String>>> {
+    Ok(match input.remove("snis") {
+        None => None,
+        // `{"snis": null}` on PUT/PATCH clears them.
+        Some(Value::Null) => (!matches!(mode, Mode::Insert)).then(Vec::new),
+        Some(Value::Array(a)) => {
+            let mut names = Vec::new();
+            let mut errs = std::collections::BTreeMap::new();
+            for (i, v) in a.iter().enumerate() {
+                match v.as_str() {
+                    Some(s) => match custom::check_wildcard_host(s) {
+                        Some(e) => {
+                            errs.insert(i, crate::kong::schema::FieldError::Msg(e));
+                        }
+                        None => names.push(s.to_owned()),
+                    },
+                    None => {
+                        errs.insert(i, crate::kong::schema::FieldError::Msg("expected a string".into()));
+                    }
+                }
+            }
+            if !errs.is_empty() {
+                let mut v = SchemaViolation::default();
+                v.tree.set("snis", crate::kong::schema::FieldError::Items(errs));
+                return Err(ApiError::schema(&v));
+            }
+            Some(names)
+        }
+        Some(_) => return Err(ApiError::schema_field("snis", "expected an array")),
+    })
+}
+
 /// Runs the write pipeline for one entity (everything but the database checks, see
 /// [`check_db`]). `scope` = the foreign key set by a nested path (`/services/{s}/routes`).
 pub fn prepare(
@@ -155,23 +234,17 @@ pub fn prepare(
     mut input: Map<String, Value>,
     scope: Option<(&str, &str)>,
 ) -> ApiResult<Prepared> {
-    if let Some((field, pid)) = scope {
+    // A nested path fills the foreign key unless an update's body sets it (Kong's
+    // `patch_entity_endpoint`: `{"service": null}` on `/services/{s}/plugins/{p}` unlinks).
+    if let Some((field, pid)) = scope
+        && (matches!(mode, Mode::Insert) || !input.contains_key(field))
+    {
         input.insert(field.into(), json!({ "id": pid }));
     }
+    // Kong OSS has no plugin `consumer_group` (§2.4, §8): an unknown field there.
+    let oss_consumer_group = kind == KongKind::Plugin && !env.enterprise && input.remove("consumer_group").is_some();
     let now = now_f64();
-    // ttl (§1.4)
-    let mut ttl: Option<i64> = None;
-    if kind == KongKind::KeyauthCredential
-        && let Some(t) = input.remove("ttl")
-    {
-        match t.as_f64() {
-            Some(n) if n.fract() == 0.0 && (0.0..=1e8).contains(&n) => ttl = Some(n as i64),
-            _ if t.is_null() => {}
-            _ => {
-                return Err(ApiError::invalid_option("ttl", "must be an integer between 0 and 100000000"));
-            }
-        }
-    }
+    let ttl = if kind == KongKind::KeyauthCredential { take_ttl(&mut input)? } else { None };
     let existing = match mode {
         Mode::Update { existing } => Some(existing),
         Mode::Upsert { existing, .. } => existing,
@@ -182,38 +255,8 @@ pub fn prepare(
         KongKind::Upstream => couple_upstream(&mut input, existing),
         _ => {}
     }
-    let snis = if kind == KongKind::Certificate {
-        match input.remove("snis") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(a)) => {
-                let mut names = Vec::new();
-                let mut errs = std::collections::BTreeMap::new();
-                for (i, v) in a.iter().enumerate() {
-                    match v.as_str() {
-                        Some(s) => match custom::check_wildcard_host(s) {
-                            Some(e) => {
-                                errs.insert(i, crate::kong::schema::FieldError::Msg(e));
-                            }
-                            None => names.push(s.to_owned()),
-                        },
-                        None => {
-                            errs.insert(i, crate::kong::schema::FieldError::Msg("expected a string".into()));
-                        }
-                    }
-                }
-                if !errs.is_empty() {
-                    let mut v = SchemaViolation::default();
-                    v.tree.set("snis", crate::kong::schema::FieldError::Items(errs));
-                    return Err(ApiError::schema(&v));
-                }
-                Some(names)
-            }
-            Some(_) => return Err(ApiError::schema_field("snis", "expected an array")),
-        }
-    } else {
-        None
-    };
-    resolve_foreign_keys(store, kind, &mut input)?;
+    let snis = if kind == KongKind::Certificate { take_snis(&mut input, mode)? } else { None };
+    let fk_violation = resolve_foreign_keys(store, kind, &mut input)?;
 
     let updating = matches!(mode, Mode::Update { .. });
     let schema_probe = match (mode, kind) {
@@ -223,6 +266,11 @@ pub fn prepare(
     let schema = env.schema(kind, &schema_probe)?;
     expand_shorthands(&schema.fields, &mut input);
 
+    let transform_errors = match mode {
+        Mode::Update { existing } => super::credentials::update_errors(kind, &input, &existing.data),
+        _ => Vec::new(),
+    };
+    let hash_secret_written = !updating || input.contains_key("hash_secret");
     let mut data = match mode {
         Mode::Update { existing } => {
             let mut d = existing.data.clone();
@@ -267,6 +315,9 @@ pub fn prepare(
         data.insert("updated_at".into(), timestamp(kind, now));
     }
     normalize_sets(&schema.fields, &mut data);
+    if kind == KongKind::Plugin && !env.enterprise {
+        data.remove("consumer_group");
+    }
     if kind == KongKind::Target
         && let Some(Value::String(t)) = data.get("target")
         && custom::check_field("targets", "target", &json!(t)).is_none()
@@ -283,36 +334,66 @@ pub fn prepare(
         Ok(()) => SchemaViolation::default(),
         Err(v) => v,
     };
-    if kind == KongKind::Route && !violation.tree.fields.contains_key("protocols") {
-        for (f, m) in custom::route_subschema_errors(&data) {
-            violation.tree.set(&f, crate::kong::schema::FieldError::Msg(m));
-        }
+    violation.tree.entity.extend(transform_errors);
+    for (f, e) in fk_violation.tree.fields {
+        violation.tree.set(&f, e);
     }
-    if violation.tree.fields.is_empty() {
-        certs::check_entity(kind, &mut data, &mut violation);
-        if kind == KongKind::Key {
-            check_key(&data, &mut violation);
-        }
-        if kind == KongKind::Vault
-            && let Some(name) = data.get("name").and_then(Value::as_str)
-            && name != "env"
-        {
-            violation
-                .tree
-                .set("name", crate::kong::schema::FieldError::Msg(format!("vault '{name}' is not installed")));
-        }
+    if oss_consumer_group {
+        violation.tree.set("consumer_group", crate::kong::schema::FieldError::Msg("unknown field".into()));
     }
+    kind_checks(kind, &mut data, &mut violation)?;
     if !violation.tree.is_empty() {
         return Err(ApiError::schema(&violation));
     }
-    let expires = match (ttl, mode) {
-        (Some(0), _) => None,
-        (Some(t), Mode::Update { .. }) => Some(now as i64 + t),
-        (Some(t), _) => Some(data.get("created_at").and_then(Value::as_f64).unwrap_or(now) as i64 + t),
-        (None, Mode::Update { existing }) => existing.expires,
-        (None, _) => None,
+    if kind == KongKind::Oauth2Credential && hash_secret_written {
+        super::credentials::hash_client_secret(&mut data);
+    }
+    let update_of = match mode {
+        Mode::Update { existing } => Some(existing.expires),
+        _ => None,
     };
+    let expires = expiry(ttl, update_of, data.get("created_at").and_then(Value::as_f64), now);
     Ok(Prepared { row: Row { data, expires }, snis })
+}
+
+/// The absolute expiry of a row written with `ttl` (§1.4): from `created_at` on insert and
+/// upsert, from now on update (`update_of` = the stored expiry); `ttl: 0` = none.
+pub fn expiry(ttl: Option<i64>, update_of: Option<Option<i64>>, created_at: Option<f64>, now: f64) -> Option<i64> {
+    match (ttl, update_of) {
+        (Some(0), _) => None,
+        (Some(t), Some(_)) => Some(now as i64 + t),
+        (Some(t), None) => Some(created_at.unwrap_or(now) as i64 + t),
+        (None, Some(stored)) => stored,
+        (None, None) => None,
+    }
+}
+
+/// The checks of one kind that the schema JSON cannot express: route subschemas, installed
+/// vaults (an unknown one is the only error reported), certificates, jwt keys and JWKs.
+fn kind_checks(kind: KongKind, data: &mut Map<String, Value>, violation: &mut SchemaViolation) -> ApiResult<()> {
+    if kind == KongKind::Route && !violation.tree.fields.contains_key("protocols") {
+        for (f, m) in custom::route_subschema_errors(data) {
+            violation.tree.set(&f, crate::kong::schema::FieldError::Msg(m));
+        }
+    }
+    if kind == KongKind::Vault
+        && let Some(name) = data.get("name").and_then(Value::as_str)
+        && name != "env"
+    {
+        let mut v = SchemaViolation::default();
+        v.tree.set("name", crate::kong::schema::FieldError::Msg(format!("vault '{name}' is not installed")));
+        return Err(ApiError::schema(&v));
+    }
+    if violation.tree.fields.is_empty() {
+        certs::check_entity(kind, data, violation);
+        if kind == KongKind::JwtSecret {
+            super::credentials::check_jwt(data, violation);
+        }
+        if kind == KongKind::Key {
+            check_key(data, violation);
+        }
+    }
+    Ok(())
 }
 
 fn timestamp(kind: KongKind, now: f64) -> Value {
@@ -352,7 +433,11 @@ fn check_key(d: &Map<String, Value>, v: &mut SchemaViolation) {
             return;
         }
         match serde_json::from_str::<Value>(jwk) {
-            Ok(j) if j.get("kid").and_then(Value::as_str) == Some(kid) => {}
+            Ok(j) if j.get("kid").and_then(Value::as_str) == Some(kid) => {
+                if let Some(e) = super::credentials::jwk_error(&j) {
+                    v.tree.entity.push(e);
+                }
+            }
             Ok(_) => v.tree.entity.push("kid in jwk.kid must be equal to keys.kid".into()),
             Err(_) => {
                 v.tree.set("jwk", crate::kong::schema::FieldError::Msg("could not json decode jwk string".into()))
@@ -453,7 +538,11 @@ pub fn render(env: &Env, store: &Store, kind: KongKind, row: &Row, now: i64) -> 
     let mut d = row.data.clone();
     match kind {
         KongKind::KeyauthCredential => {
-            d.insert("ttl".into(), row.expires.map_or(Value::Null, |e| json!((e - now).max(0))));
+            // Remaining seconds, floored as Postgres' `floor(ttl - now)` gives them: a fresh
+            // credential with `ttl: 10` shows 9 (go-kong's `TestKeyAuthCreateWithTTL`).
+            let _ = now;
+            let remaining = |e: i64| ((e as f64 - now_f64()).floor() as i64).max(0);
+            d.insert("ttl".into(), row.expires.map_or(Value::Null, |e| json!(remaining(e))));
         }
         KongKind::Certificate => {
             d.insert("snis".into(), json!(sni_names(store, row.id())));
@@ -461,6 +550,9 @@ pub fn render(env: &Env, store: &Store, kind: KongKind, row: &Row, now: i64) -> 
         KongKind::Plugin => {
             if let Ok(schema) = env.schema(kind, &d) {
                 echo_shorthands(&schema.fields, &mut d);
+            }
+            if !env.enterprise {
+                d.remove("consumer_group");
             }
         }
         _ => {}

@@ -143,6 +143,17 @@ pub fn lua_pretty(v: &Value) -> String {
             let parts: Vec<String> = keys.iter().map(|k| format!("{k}={}", lua_pretty(&o[*k]))).collect();
             format!("{{{}}}", parts.join(","))
         }
+        // A Lua table with holes: Penlight writes the entries as `[i]=v` (1-based), e.g.
+        // `{services={[2]="uniqueness violation: ..."}}` (spec `15-off_spec.lua`).
+        Value::Array(a) if a.iter().any(Value::is_null) => format!(
+            "{{{}}}",
+            a.iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(i, v)| format!("[{}]={}", i + 1, lua_pretty(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         Value::Array(a) => format!("{{{}}}", a.iter().map(lua_pretty).collect::<Vec<_>>().join(",")),
         other => crate::kong::schema::lua_value(other),
     }
@@ -156,5 +167,6 @@ mod tests {
     fn lua_pretty_sorts_keys() {
         let v = json!({"service": {"id": "S"}, "name": "basic-auth", "consumer": null, "route": null});
         assert_eq!(lua_pretty(&v), "{consumer=null,name=\"basic-auth\",route=null,service={id=\"S\"}}");
+        assert_eq!(lua_pretty(&json!({"services": [null, "x"]})), "{services={[2]=\"x\"}}");
     }
 }

@@ -95,7 +95,7 @@ pub fn root(ctx: &Ctx<'_>) -> ApiResult<Resp> {
         Some(json!({
             "tagline": "Welcome to kong",
             "version": KONG_VERSION,
-            "edition": "community",
+            "edition": if ctx.inner.env.enterprise { "enterprise" } else { "community" },
             "hostname": "gateform-sandbox",
             "node_id": ctx.inner.node_id,
             "timers": {"running": 0, "pending": 0},
@@ -111,13 +111,38 @@ pub fn root(ctx: &Ctx<'_>) -> ApiResult<Resp> {
     ))
 }
 
-/// `GET /status`.
+/// Formats a byte count as Kong's `bytes_to_str` (`kong/tools/string.lua`): `b` (or no
+/// unit) → a number, `k`/`m`/`g` → `"<n with scale decimals> KiB|MiB|GiB"`.
+fn bytes_to_str(bytes: u64, unit: &str, scale: usize) -> Result<Value, String> {
+    let (div, suffix) = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => return Ok(json!(bytes)),
+        "k" => (1024f64, "KiB"),
+        "m" => (1024f64 * 1024.0, "MiB"),
+        "g" => (1024f64 * 1024.0 * 1024.0, "GiB"),
+        _ => return Err(format!("invalid unit '{unit}' (expected 'k/K', 'm/M', or 'g/G')")),
+    };
+    Ok(json!(format!("{:.*} {suffix}", scale, bytes as f64 / div)))
+}
+
+/// `GET /status[?unit=b|k|m|g&scale=N]` (`kong/api/routes/health.lua`): memory figures in
+/// that unit (default `m`, scale 2); a bad unit or a negative scale is 400 `{"message"}`.
 pub fn status(ctx: &Ctx<'_>) -> ApiResult<Resp> {
+    let unit = ctx.query.get("unit").map_or("m", String::as_str);
+    let scale = match ctx.query.get("scale").and_then(|s| s.trim().parse::<f64>().ok()) {
+        Some(n) if n < 0.0 => return Err(ApiError::bad_request("scale must be equal or greater than 0")),
+        Some(n) => (n as usize).min(20),
+        None => 2,
+    };
+    let fmt = |b: u64| bytes_to_str(b, unit, scale).map_err(ApiError::bad_request);
+    let mib = 1024 * 1024;
     let total = ctx.inner.stats.total();
     let mut body = json!({
         "memory": {
-            "lua_shared_dicts": {"kong": {"capacity": "5.00 MiB", "allocated_slabs": "0.04 MiB"}, "kong_db_cache": {"capacity": "128.00 MiB", "allocated_slabs": "0.80 MiB"}},
-            "workers_lua_vms": [{"pid": std::process::id(), "http_allocated_gc": "40.00 MiB"}],
+            "lua_shared_dicts": {
+                "kong": {"capacity": fmt(5 * mib)?, "allocated_slabs": fmt(40 * 1024)?},
+                "kong_db_cache": {"capacity": fmt(128 * mib)?, "allocated_slabs": fmt(800 * 1024)?},
+            },
+            "workers_lua_vms": [{"pid": std::process::id(), "http_allocated_gc": fmt(40 * mib)?}],
         },
         "server": {"connections_accepted": total, "connections_active": 1, "connections_handled": total, "connections_reading": 0, "connections_writing": 1, "connections_waiting": 0, "total_requests": total},
     });

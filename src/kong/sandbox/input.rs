@@ -33,7 +33,13 @@ pub fn couple_upstream(input: &mut Map<String, Value>, stored: Option<&Row>) {
 }
 
 /// Resolves the foreign keys of `input` to `{"id": ...}` (§1.1; code 13 when unresolvable).
-pub fn resolve_foreign_keys(store: &Store, kind: KongKind, input: &mut Map<String, Value>) -> ApiResult<()> {
+/// Schema errors of foreign records are returned (and those records taken out of `input`) so
+/// that they are reported together with the entity's own errors, as Kong reports them.
+pub fn resolve_foreign_keys(
+    store: &Store,
+    kind: KongKind,
+    input: &mut Map<String, Value>,
+) -> ApiResult<SchemaViolation> {
     let mut violation = SchemaViolation::default();
     for fk in kind.foreign_keys() {
         let Some(v) = input.get(fk.field) else {
@@ -55,6 +61,23 @@ pub fn resolve_foreign_keys(store: &Store, kind: KongKind, input: &mut Map<Strin
                 _ => violation.tree.set_path(&format!("{}.id", fk.field), "expected a valid UUID".into()),
             }
             continue;
+        }
+        // Kong validates the given fields of a foreign record against the parent's schema
+        // before resolving it (`service: {protocol: "foo"}` → `service.protocol: ...`).
+        if let Some(parent) = crate::kong::schema::Schemas::bundled().entity(fk.parent.table()) {
+            let mut tree = crate::kong::schema::ErrorTree::default();
+            let ctx = crate::kong::schema::ValidationContext::default();
+            for (k, v) in &obj {
+                if let Some(f) = parent.field(k)
+                    && let Err(e) = crate::kong::schema::validate_value(&parent.name, k, f, v, &ctx)
+                {
+                    tree.set(k, e);
+                }
+            }
+            if !tree.is_empty() {
+                violation.tree.set(fk.field, crate::kong::schema::FieldError::Record(tree));
+                continue;
+            }
         }
         let mut resolved = None;
         let mut tried = None;
@@ -93,7 +116,10 @@ pub fn resolve_foreign_keys(store: &Store, kind: KongKind, input: &mut Map<Strin
             (None, None) => violation.tree.set_path(&format!("{}.id", fk.field), "missing primary key".into()),
         }
     }
-    if violation.tree.is_empty() { Ok(()) } else { Err(ApiError::schema(&violation)) }
+    for f in violation.tree.fields.keys() {
+        input.remove(f);
+    }
+    Ok(violation)
 }
 
 #[cfg(test)]

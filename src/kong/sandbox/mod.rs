@@ -7,6 +7,7 @@
 
 pub mod body;
 pub mod certs;
+pub mod credentials;
 pub mod declarative;
 pub mod entity;
 pub mod error;
@@ -14,12 +15,15 @@ pub mod fault;
 pub mod http;
 pub mod info;
 pub mod input;
+pub mod listen;
 pub mod ops;
 pub mod page;
 pub mod persist;
 pub mod router;
 pub mod special;
 pub mod store;
+pub mod tokens;
+pub mod yaml_guard;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -43,6 +47,41 @@ pub struct SandboxOptions {
     pub db_less: bool,
     /// Non-bundled plugins to accept (any `config`, no defaults).
     pub custom_plugins: Vec<String>,
+    /// Serve the Enterprise-only kinds (consumer groups, mTLS credentials, plugin
+    /// `consumer_group`) and answer `edition: "enterprise"`. Off (the default), the sandbox
+    /// is Kong OSS: those endpoints answer 404 and the fields are unknown (§2.11, §8).
+    pub enterprise: bool,
+    /// Limits that bound what one client or one request can cost; see [`Limits`].
+    pub limits: Limits,
+}
+
+/// Bounds on hostile input, each answered as Kong answers a bad request (README "Sandbox",
+/// limits table). Kong itself has other limits (nginx's); these are the sandbox's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time a client has to send a request's headers, from the connection's start or from
+    /// the end of the previous response (ms; default 60 s, nginx's `client_header_timeout`
+    /// and `keepalive_timeout` under Kong). A slower client is disconnected.
+    pub header_read_timeout_ms: u64,
+    /// Connections served at once (default 256); further ones wait in the kernel's accept
+    /// queue.
+    pub max_connections: usize,
+    /// Largest request body (bytes; default 64 MiB); larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Time a client has to send a request body once its headers arrived (ms; default 60 s);
+    /// a slower one gets 408 `{"message":"Request timeout"}`.
+    pub body_read_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout_ms: 60_000,
+            max_connections: 256,
+            max_body_bytes: http::BODY_LIMIT,
+            body_read_timeout_ms: 60_000,
+        }
+    }
 }
 
 impl Default for SandboxOptions {
@@ -52,6 +91,8 @@ impl Default for SandboxOptions {
             data: None,
             db_less: false,
             custom_plugins: Vec::new(),
+            enterprise: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -99,6 +140,10 @@ pub struct Inner {
     pub config_hash: Mutex<String>,
     /// The listening address.
     pub addr: SocketAddr,
+    /// The input limits.
+    pub limits: Limits,
+    /// `/oauth2_tokens`, kept beside the store ([`tokens`]).
+    pub tokens: tokens::Tokens,
 }
 
 /// A running sandbox. Dropping it leaves the server running until the runtime ends; call
@@ -167,6 +212,7 @@ fn build(opts: &SandboxOptions, addr: SocketAddr) -> Result<Inner, SandboxError>
             schemas: crate::kong::schema::Schemas::bundled(),
             custom_plugins: opts.custom_plugins.iter().cloned().collect::<BTreeSet<_>>(),
             db_less: opts.db_less,
+            enterprise: opts.enterprise,
         },
         store: RwLock::new(store),
         persist,
@@ -175,6 +221,8 @@ fn build(opts: &SandboxOptions, addr: SocketAddr) -> Result<Inner, SandboxError>
         node_id: uuid::Uuid::new_v4().to_string(),
         config_hash: Mutex::new(hash.unwrap_or_else(|| "0".repeat(32))),
         addr,
+        limits: opts.limits,
+        tokens: Default::default(),
     })
 }
 
@@ -187,14 +235,7 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
     let inner = Arc::new(build(&opts, addr)?);
     let app = http::app(inner.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = rx.await;
-        });
-        if let Err(e) = server.await {
-            tracing::error!("sandbox server stopped: {e}");
-        }
-    });
+    let task = tokio::spawn(listen::run(listener, app, opts.limits, rx));
     Ok(Sandbox { inner, shutdown: Some(tx), task: Some(task) })
 }
 

@@ -38,6 +38,7 @@ pub fn lookup(store: &Store, kind: KongKind, key: &str, scope: Scope<'_>) -> Api
     let row = if is_uuid(key) {
         store.get(kind, &key.to_ascii_lowercase()).cloned()
     } else if let Some(ek) = kind.endpoint_key() {
+        entity::check_endpoint_key(kind, ek, key)?;
         let key = if kind == KongKind::Target { crate::kong::normalize_target(key) } else { key.to_owned() };
         store.find_by(kind, ek, &key).cloned()
     } else {
@@ -227,8 +228,20 @@ fn finish_write(
     Ok((status, Some(render(inner, store, kind, &row))))
 }
 
+/// Kong's targets DAO formats `target` before the schema runs (`kong/db/dao/targets.lua`):
+/// one that does not parse is the only error reported.
+fn check_target_dao(kind: KongKind, input: &Map<String, Value>) -> ApiResult<()> {
+    match input.get("target").and_then(Value::as_str) {
+        Some(t) if kind == KongKind::Target && !crate::kong::schema::custom::target_parses(t) => {
+            Err(ApiError::schema_field("target", "Invalid target; not a valid hostname or ip address"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `POST /{coll}` (201).
 pub fn create(ctx: &Ctx<'_>, kind: KongKind, input: Map<String, Value>, scope: Scope<'_>) -> ApiResult<Resp> {
+    check_target_dao(kind, &input)?;
     let mut store = ctx.inner.store.write().map_err(|_| ApiError::internal())?;
     purge_expired(ctx.inner, &mut store)?;
     let prepared = entity::prepare(&ctx.inner.env, &store, kind, Mode::Insert, input, scope)?;
@@ -253,6 +266,7 @@ pub fn upsert(
         let Some(ek) = kind.endpoint_key() else {
             return Err(ApiError::invalid_pk());
         };
+        entity::check_endpoint_key(kind, ek, key)?;
         input.insert(ek.into(), json!(key));
         let existing = store.find_by(kind, ek, key).cloned();
         let id = match (&existing, input.get("id").and_then(Value::as_str)) {
@@ -296,6 +310,7 @@ pub fn update(
             _ => ApiError::not_found_pk(key),
         });
     };
+    check_target_dao(kind, &input)?;
     let mut input = input;
     input.remove("id");
     let prepared = entity::prepare(&ctx.inner.env, &store, kind, Mode::Update { existing: &existing }, input, scope)?;

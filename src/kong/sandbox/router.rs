@@ -63,6 +63,8 @@ pub enum Target {
     TargetHealth(String, String),
     /// `/upstreams/{u}/health`
     UpstreamHealth(String),
+    /// `/oauth2_tokens[/{t}]` and `/oauth2/{c}/oauth2_tokens[/{t}]`: (credential, token)
+    Tokens(Option<String>, Option<String>),
     /// consumer-group membership (from the group side when `true`)
     Membership(bool, String, Option<String>),
 }
@@ -95,6 +97,7 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
         ["config"] => (Target::Config, COLL),
         ["schemas", "plugins", "validate"] => (Target::PluginValidate, &["POST"][..]),
         ["schemas", "plugins", n] => (Target::PluginSchema((*n).into()), READ),
+        ["schemas", "vaults", "validate"] => (Target::SchemaValidate("vaults".into()), &["POST"][..]),
         ["schemas", "vaults", n] => (Target::VaultSchema((*n).into()), READ),
         ["schemas", e] => (Target::Schema((*e).into()), READ),
         ["schemas", e, "validate"] => (Target::SchemaValidate((*e).into()), &["POST"][..]),
@@ -105,6 +108,10 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
         ["_sandbox", "faults"] => (Target::Faults, &["DELETE", "GET", "POST"][..]),
         ["_sandbox", "stats"] => (Target::Stats, &["DELETE", "GET"][..]),
         ["targets", ..] => return None,
+        ["oauth2_tokens"] => (Target::Tokens(None, None), COLL),
+        ["oauth2_tokens", t] => (Target::Tokens(None, Some((*t).into())), ONE),
+        ["oauth2", c, "oauth2_tokens"] => (Target::Tokens(Some((*c).into()), None), COLL),
+        ["oauth2", c, "oauth2_tokens", t] => (Target::Tokens(Some((*c).into()), Some((*t).into())), ONE),
         ["snis", _, "certificate"] => return None,
         ["upstreams", u, "targets"] => (Target::Targets((*u).into()), COLL),
         ["upstreams", u, "targets", "all"] => (Target::TargetsAll((*u).into()), READ),
@@ -112,7 +119,8 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
         ["upstreams", u, "targets", t] => (Target::TargetOne((*u).into(), (*t).into()), ONE),
         ["upstreams", u, "targets", t, "healthy" | "unhealthy"]
         | ["upstreams", u, "targets", t, _, "healthy" | "unhealthy"] => {
-            (Target::TargetHealth((*u).into(), (*t).into()), &["PUT"][..])
+            // Kong 3.9 serves PUT; POST is what Kong ≤ 2.x served and go-kong 0.15 sends.
+            (Target::TargetHealth((*u).into(), (*t).into()), &["POST", "PUT"][..])
         }
         ["consumer_groups", g, "consumers"] => {
             (Target::Membership(true, (*g).into(), None), &["DELETE", "GET", "POST"][..])
@@ -147,8 +155,28 @@ pub fn resolve(segs: &[String]) -> Option<(Target, &'static [&'static str])> {
     Some(t)
 }
 
-/// Every route template, for `GET /endpoints` (§3.6).
-pub fn templates() -> Vec<String> {
+impl Target {
+    /// Whether the target exists only in Kong Enterprise (§8, §2.11): a path through an
+    /// Enterprise-only kind. Kong OSS answers 404 for those.
+    pub fn is_enterprise(&self) -> bool {
+        match self {
+            Target::Collection(k) | Target::Entity(k, _) => k.is_enterprise(),
+            Target::Parent(k, _, field) => {
+                k.is_enterprise() || k.foreign_key(field).is_some_and(|f| f.parent.is_enterprise())
+            }
+            Target::Nested(p, _, c, _) | Target::NestedEntity(p, _, c, _, _) => p.is_enterprise() || c.is_enterprise(),
+            Target::Membership(..) => true,
+            Target::Schema(e) | Target::SchemaValidate(e) => {
+                KongKind::from_table(e).is_some_and(KongKind::is_enterprise)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Every route template, for `GET /endpoints` (§3.6); `enterprise` adds the Enterprise-only
+/// kinds' routes.
+pub fn templates(enterprise: bool) -> Vec<String> {
     let mut out: Vec<String> = [
         "/",
         "/status",
@@ -159,10 +187,15 @@ pub fn templates() -> Vec<String> {
         "/schemas/plugins/{name}",
         "/schemas/plugins/validate",
         "/schemas/vaults/{name}",
+        "/schemas/vaults/validate",
         "/plugins/enabled",
         "/plugins/schema/{name}",
         "/tags",
         "/tags/{tags}",
+        "/oauth2_tokens",
+        "/oauth2_tokens/{oauth2_tokens}",
+        "/oauth2/{oauth2_credentials}/oauth2_tokens",
+        "/oauth2/{oauth2_credentials}/oauth2_tokens/{oauth2_tokens}",
         "/upstreams/{upstreams}/targets",
         "/upstreams/{upstreams}/targets/all",
         "/upstreams/{upstreams}/health",
@@ -171,20 +204,33 @@ pub fn templates() -> Vec<String> {
         "/upstreams/{upstreams}/targets/{targets}/unhealthy",
         "/upstreams/{upstreams}/targets/{targets}/{address}/healthy",
         "/upstreams/{upstreams}/targets/{targets}/{address}/unhealthy",
-        "/consumer_groups/{consumer_groups}/consumers",
-        "/consumer_groups/{consumer_groups}/consumers/{consumers}",
-        "/consumers/{consumers}/consumer_groups",
-        "/consumers/{consumers}/consumer_groups/{consumer_groups}",
     ]
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    for k in KongKind::ALL.iter().copied().filter(|k| *k != KongKind::ConsumerGroupConsumer && *k != KongKind::Target) {
+    if enterprise {
+        out.extend(
+            [
+                "/consumer_groups/{consumer_groups}/consumers",
+                "/consumer_groups/{consumer_groups}/consumers/{consumers}",
+                "/consumers/{consumers}/consumer_groups",
+                "/consumers/{consumers}/consumer_groups/{consumer_groups}",
+            ]
+            .map(str::to_owned),
+        );
+    }
+    let served = |k: &KongKind| enterprise || !k.is_enterprise();
+    for k in KongKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| *k != KongKind::ConsumerGroupConsumer && *k != KongKind::Target)
+        .filter(served)
+    {
         let c = k.collection();
         let p = k.table();
         out.push(format!("/{c}"));
         out.push(format!("/{c}/{{{p}}}"));
-        for fk in k.foreign_keys() {
+        for fk in k.foreign_keys().iter().filter(|f| served(&f.parent)) {
             if !(k == KongKind::Sni && fk.field == "certificate") {
                 out.push(format!("/{c}/{{{p}}}/{}", fk.field));
             }
@@ -200,21 +246,26 @@ pub fn templates() -> Vec<String> {
 }
 
 fn dbless_refusal(method: &str, kind: KongKind, key: Option<&str>) -> ApiError {
+    let by = match (key, kind.endpoint_key()) {
+        (Some(k), Some(ek)) if !is_uuid(k) => format!(" by '{ek}'"),
+        _ => String::new(),
+    };
+    dbless_refusal_of(method, kind.table(), &by)
+}
+
+/// Code 12 for a write to `table` in DB-less mode; `by` = ` by '<endpoint key>'` or empty.
+fn dbless_refusal_of(method: &str, table: &str, by: &str) -> ApiError {
     let verb = match method {
         "POST" => "create",
         "PUT" => "create or update",
         "PATCH" => "update",
         _ => "remove",
     };
-    let by = match (key, kind.endpoint_key()) {
-        (Some(k), Some(ek)) if !is_uuid(k) => format!(" by '{ek}'"),
-        _ => String::new(),
-    };
     ApiError::dao(
         StatusCode::METHOD_NOT_ALLOWED,
         12,
         "operation unsupported",
-        format!("cannot {verb} '{}' entities{by} when not using a database", kind.table()),
+        format!("cannot {verb} '{table}' entities{by} when not using a database"),
         None,
     )
 }
@@ -234,6 +285,13 @@ fn entity_kind(t: &Target) -> Option<(KongKind, Option<&str>)> {
 /// Resolves a parent key to its id (404 when missing).
 fn parent_id(ctx: &Ctx<'_>, kind: KongKind, key: &str) -> ApiResult<String> {
     let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
+    // `/certificates/{sni}/...`: a certificate is found by one of its SNIs (§2.6).
+    if kind == KongKind::Certificate && !is_uuid(key) {
+        return store
+            .find_by(KongKind::Sni, "name", key)
+            .and_then(|r| r.fk("certificate").map(str::to_owned))
+            .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "SNI not found"));
+    }
     ops::lookup(&store, kind, key, None)?.map(|r| r.id().to_owned()).ok_or_else(ApiError::not_found)
 }
 
@@ -247,11 +305,14 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
     {
         return Err(dbless_refusal(method, kind, key));
     }
+    if env.db_less && write && matches!(target, Target::Tokens(..)) {
+        return Err(dbless_refusal_of(method, "oauth2_tokens", ""));
+    }
     let input = |kind: KongKind| -> ApiResult<Map<String, Value>> { body.to_input(env, kind) };
     match target {
         Target::Root => info::root(ctx),
         Target::Status => info::status(ctx),
-        Target::Endpoints => Ok((StatusCode::OK, Some(serde_json::json!({ "data": templates() })))),
+        Target::Endpoints => Ok((StatusCode::OK, Some(serde_json::json!({ "data": templates(env.enterprise) })))),
         Target::Config => declarative::handle(ctx, method, &body),
         Target::Schema(e) => info::entity_schema(&e),
         Target::SchemaValidate(e) => info::validate_entity(ctx, &e, &body),
@@ -330,6 +391,15 @@ pub async fn dispatch(ctx: &Ctx<'_>, method: &str, target: Target, body: Body) -
             let uid = special::upstream_id(ctx, &u)?;
             special::upstream_health(ctx, &uid)
         }
+        Target::Tokens(cred, key) => {
+            let cid = cred.map(|c| parent_id(ctx, KongKind::Oauth2Credential, &c)).transpose()?;
+            let inp = if matches!(method, "POST" | "PUT" | "PATCH") {
+                Some(body.to_input_for(super::tokens::schema())?)
+            } else {
+                None
+            };
+            super::tokens::handle(ctx, method, cid.as_deref(), key.as_deref(), inp)
+        }
         Target::Membership(from_group, key, other) => {
             let inp = if method == "POST" {
                 Some(body.to_input(env, KongKind::ConsumerGroupConsumer).unwrap_or_default())
@@ -366,6 +436,6 @@ mod tests {
         assert!(r("/snis/x/certificate").is_none());
         assert!(r("/nope").is_none());
         assert!(matches!(r("/key-sets/s/keys"), Some(Target::Nested(KongKind::KeySet, _, KongKind::Key, "set"))));
-        assert!(templates().contains(&"/services/{services}/routes".to_owned()));
+        assert!(templates(false).contains(&"/services/{services}/routes".to_owned()));
     }
 }

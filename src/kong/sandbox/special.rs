@@ -169,12 +169,18 @@ pub fn acl_by_group(
     match (id, method) {
         (Some(id), "GET") => ops::get(ctx, KongKind::Acl, &id, scope),
         (Some(id), "PATCH") => ops::update(ctx, KongKind::Acl, &id, input.unwrap_or_default(), scope),
-        (Some(id), "PUT") => ops::upsert(ctx, KongKind::Acl, &id, input.unwrap_or_default(), scope),
+        (Some(id), "PUT") => {
+            let mut input = input.unwrap_or_default();
+            input.entry("group").or_insert_with(|| json!(key));
+            ops::upsert(ctx, KongKind::Acl, &id, input, scope)
+        }
         (Some(id), _) => ops::delete(ctx, KongKind::Acl, &id, scope),
         (None, "PUT") => {
+            // Kong's acl `before` handler (`kong/plugins/acl/api.lua`): a new group gets a new
+            // id and the PUT upserts it (200, like every PUT).
             let mut input = input.unwrap_or_default();
             input.insert("group".into(), json!(key));
-            ops::create(ctx, KongKind::Acl, input, scope)
+            ops::upsert(ctx, KongKind::Acl, &uuid::Uuid::new_v4().to_string(), input, scope)
         }
         (None, _) => Err(ApiError::not_found()),
     }

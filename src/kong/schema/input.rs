@@ -58,7 +58,9 @@ pub fn parse_service_url(url: &str) -> Result<ServiceUrl, (&'static str, &'stati
         protocol,
         host: (!host.is_empty()).then_some(host),
         port,
-        path: (!path.is_empty() && scheme.is_some()).then(|| path.to_owned()),
+        // Without a scheme LuaSocket reads the whole text as the path (`invalid url` →
+        // `path: should start with: /` next to `host: required field missing`).
+        path: (!path.is_empty()).then(|| path.to_owned()),
     })
 }
 

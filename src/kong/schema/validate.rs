@@ -106,6 +106,11 @@ pub fn validate_value(
         }
         _ => {}
     }
+    if let (Some(d), Some(s)) = (field.attrs.get("description").and_then(Value::as_str), value.as_str())
+        && let Some(msg) = custom::check_typedef(d, s)
+    {
+        return Err(FieldError::Msg(msg));
+    }
     if let Some(msg) = custom::check_field(schema, path, value) {
         return Err(FieldError::Msg(msg));
     }

@@ -24,6 +24,11 @@ impl TestSandbox {
         Self::start_with(SandboxOptions::default())
     }
 
+    /// An empty sandbox in DB mode that serves the Enterprise kinds too.
+    pub fn enterprise() -> Self {
+        Self::start_with(SandboxOptions { enterprise: true, ..SandboxOptions::default() })
+    }
+
     /// A sandbox with these options (the listen address is forced to an ephemeral port).
     pub fn start_with(mut opts: SandboxOptions) -> Self {
         opts.listen = "127.0.0.1:0".parse().unwrap();

@@ -25,7 +25,7 @@ fn indent(text: &str, n: usize) -> String {
 
 #[test]
 fn credentials_of_every_kind_converge() {
-    let sb = TestSandbox::start();
+    let sb = TestSandbox::enterprise();
     let dir = tempfile::tempdir().unwrap();
     let ca = ca_cert();
     let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();

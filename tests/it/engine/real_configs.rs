@@ -94,8 +94,11 @@ fn seed(sb: &TestSandbox, name: &str) {
 /// Runs the round trip of one file; `Err((stage, output))` on the first failing step.
 fn round_trip(file: &std::path::Path) -> Result<(), (&'static str, String)> {
     let path = file.to_string_lossy().into_owned();
-    let sb =
-        TestSandbox::start_with(SandboxOptions { custom_plugins: custom_plugins(file), ..SandboxOptions::default() });
+    let sb = TestSandbox::start_with(SandboxOptions {
+        custom_plugins: custom_plugins(file),
+        enterprise: true,
+        ..SandboxOptions::default()
+    });
     let url = sb.url.clone();
     seed(&sb, &file.file_name().unwrap().to_string_lossy());
     let run = |args: &[&str]| gateform_env(args, ENV);

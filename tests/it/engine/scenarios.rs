@@ -219,7 +219,7 @@ services:
 
 #[test]
 fn consumer_groups_membership_and_scoped_plugins() {
-    let sb = TestSandbox::start();
+    let sb = TestSandbox::enterprise();
     let dir = tempfile::tempdir().unwrap();
     let v1 = write(
         dir.path(),

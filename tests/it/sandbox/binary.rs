@@ -24,3 +24,23 @@ async fn binary_prints_its_address_and_serves() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Offline `validate` shares the sandbox's schemas: Kong 3.9's `check_hostname` takes a
+/// 64-character label (fidelity item 7), and still refuses a label ending in `-`.
+#[test]
+fn validate_takes_a_64_character_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kong.yaml");
+    let host = format!("{}.test", "a".repeat(64));
+    std::fs::write(&file, format!("_format_version: \"3.0\"\nservices:\n- name: long\n  host: {host}\n")).unwrap();
+    let run = crate::common::gateform(&["validate", "-s", &file.to_string_lossy()]);
+    run.expect_code(0);
+    std::fs::write(&file, "_format_version: \"3.0\"\nservices:\n- name: bad\n  host: a-.test\n").unwrap();
+    let run = crate::common::gateform(&["validate", "-s", &file.to_string_lossy()]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid value: a-.test") || run.stdout.contains("invalid value: a-.test"),
+        "{}",
+        run.stderr
+    );
+}

@@ -26,7 +26,7 @@ async fn crud(s: &super::Sb, coll: &str, body: Value, patch: Value) -> Value {
 
 #[tokio::test]
 async fn crud_of_every_kind() {
-    let s = db().await;
+    let s = start(SandboxOptions { enterprise: true, ..Default::default() }).await;
     let svc = crud(&s, "/services", json!({"name": "svc", "url": "http://a.test/x"}), json!({"retries": 3})).await;
     assert_eq!(svc["path"], "/x");
     assert!(svc.get("url").is_none());
@@ -58,7 +58,7 @@ async fn crud_of_every_kind() {
     crud(
         &s,
         "/keys",
-        json!({"name": "k1", "kid": "k1", "jwk": "{\"kid\":\"k1\",\"kty\":\"oct\"}", "set": {"name": "ks"}}),
+        json!({"name": "k1", "kid": "k1", "jwk": super::EC_JWK, "set": {"name": "ks"}}),
         json!({"tags": ["a"]}),
     )
     .await;

@@ -62,7 +62,7 @@ async fn config_errors_are_code_14_and_atomic() {
     assert_eq!(st, 201);
     let bad =
         json!({"_format_version": "3.0", "services": [{"name": "a", "host": "a.test"}, {"name": "b", "port": 70000}]});
-    let (st, b) = s.call("POST", "/config?flatten_errors=1", Some(bad)).await;
+    let (st, b) = s.call("POST", "/config", Some(bad.clone())).await;
     assert_eq!(st, 400);
     assert_eq!(b["code"], 14);
     assert_eq!(b["name"], "invalid declarative configuration");
@@ -71,6 +71,11 @@ async fn config_errors_are_code_14_and_atomic() {
         json!({"host": "required field missing", "port": "value should be between 0 and 65535"})
     );
     assert!(b["fields"]["services"][0].is_null());
+    // With flatten_errors the entity errors move out of `fields` (Kong's
+    // `declarative_config_flattened`).
+    let (st, b) = s.call("POST", "/config?flatten_errors=1", Some(bad)).await;
+    assert_eq!(st, 400);
+    assert_eq!(b["fields"], json!({}));
     assert_eq!(b["flattened_errors"][0]["entity_type"], "service");
     assert_eq!(b["flattened_errors"][0]["entity_name"], "b");
     assert_eq!(s.get("/services/keep").await.0, 200, "failed load leaves the old config");

@@ -1,9 +1,11 @@
 //! The Kong sandbox over real HTTP.
 
+mod abuse;
 mod binary;
 mod conformance;
 mod dbless;
 mod examples;
+mod fidelity;
 mod real_configs;
 
 use gateform::kong::sandbox::{self, Sandbox, SandboxOptions};
@@ -29,7 +31,22 @@ pub async fn db() -> Sb {
     start(SandboxOptions::default()).await
 }
 
+/// The status code of a raw HTTP response.
+pub fn status_of(resp: &str) -> u16 {
+    resp.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
 impl Sb {
+    /// Sends raw bytes on a new connection; reads until the server closes it (at most 5 s).
+    pub async fn raw(&self, bytes: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = tokio::net::TcpStream::connect(self.sb.addr()).await.expect("connect");
+        let _ = c.write_all(bytes).await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.sb.url(), path)
     }
@@ -63,6 +80,9 @@ impl Sb {
         v
     }
 }
+
+/// A public EC P-256 JWK with `kid` `k1` (RFC 7517, appendix A.1).
+pub const EC_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"k1"}"#;
 
 /// A self-signed CA certificate (PEM).
 pub fn ca_cert() -> String {

@@ -59,7 +59,7 @@ async fn real_configs_load_or_fail_like_kong() {
     let mut files: Vec<PathBuf> =
         entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e != "md")).collect();
     files.sort();
-    let s = start(SandboxOptions { db_less: true, ..Default::default() }).await;
+    let s = start(SandboxOptions { db_less: true, enterprise: true, ..Default::default() }).await;
     let mut report = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     for path in files {
@@ -92,8 +92,13 @@ async fn custom_plugin_configs_load_when_declared() {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return;
     };
-    let s =
-        start(SandboxOptions { db_less: true, custom_plugins: vec!["pep-plugin".into()], ..Default::default() }).await;
+    let s = start(SandboxOptions {
+        db_less: true,
+        enterprise: true,
+        custom_plugins: vec!["pep-plugin".into()],
+        ..Default::default()
+    })
+    .await;
     let r = s.client.post(s.url("/config")).header("content-type", "application/yaml").body(text).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 201);
 }

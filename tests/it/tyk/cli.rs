@@ -56,7 +56,11 @@ fn dialect_flags_do_not_mix() {
     assert!(run.stderr.contains("--secret and --nodes apply to --dialect tyk only"), "{}", run.stderr);
     let run = gateform(&["sandbox", "--dialect", "tyk", "--db-less", "--listen", "127.0.0.1:0"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("--db-less and --custom-plugin apply to --dialect kong only"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--db-less, --enterprise and --custom-plugin apply to --dialect kong only"),
+        "{}",
+        run.stderr
+    );
     let run = gateform(&["sandbox", "--dialect", "tyk", "--nodes", "0", "--listen", "127.0.0.1:0"]);
     run.expect_code(1);
 }
