@@ -22,3 +22,4 @@ pub mod plan;
 pub mod render;
 pub mod secrets;
 pub mod source;
+pub mod watch;

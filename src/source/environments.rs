@@ -22,6 +22,11 @@
 //!
 //! Precedence (applied by the CLI): a command-line flag, then the environment's entry,
 //! then `[defaults]`, then gateform's built-in default.
+//!
+//! `[watch]` and `[environments.NAME.watch]` configure `gateform watch` (see
+//! [`WatchPolicy`] and [`WatchSettings`]).
+
+mod watch;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -33,6 +38,12 @@ use toml::Spanned;
 use super::diag::Diagnostic;
 use super::inputs::Input;
 use crate::model::Origin;
+
+pub use watch::{
+    CommitStatusSettings, DEFAULT_DRIFT_INTERVAL, DEFAULT_JITTER, DEFAULT_LISTEN, DEFAULT_MAX_DESTROY,
+    DEFAULT_POLL_INTERVAL, DriftMode, EventKind, Forge, MaxDestroy, NotificationTarget, Secret, WatchPolicy,
+    WatchSettings,
+};
 
 /// The settings file's name, at the repository root (or the current directory).
 pub const FILE_NAME: &str = "gateform.toml";
@@ -83,6 +94,7 @@ pub struct Settings {
     text: String,
     defaults: Raw,
     environments: BTreeMap<String, Raw>,
+    watch: watch::RawWatch,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -92,6 +104,8 @@ struct RawFile {
     defaults: Option<Raw>,
     #[serde(default)]
     environments: BTreeMap<Spanned<String>, Raw>,
+    #[serde(default)]
+    watch: Option<watch::RawWatch>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -103,6 +117,7 @@ struct Raw {
     #[serde(default)]
     headers: IndexMap<String, Spanned<String>>,
     parallelism: Option<Spanned<i64>>,
+    watch: Option<Spanned<watch::RawWatch>>,
 }
 
 impl Settings {
@@ -123,11 +138,22 @@ impl Settings {
                 ));
             }
             check(&env, &format!("environment \"{}\"", name.get_ref()), &at)?;
+            if let Some(w) = &env.watch {
+                watch::check(w.get_ref(), &format!("[environments.{}.watch]", name.get_ref()), false, &at)?;
+            }
             environments.insert(name.into_inner(), env);
         }
         let defaults = raw.defaults.unwrap_or_default();
         check(&defaults, "[defaults]", &at)?;
-        Ok(Settings { file: input.name.clone(), text: input.text.clone(), defaults, environments })
+        if let Some(w) = &defaults.watch {
+            return Err(at(
+                Some(w.span()),
+                "watch settings go in [watch] (or [environments.NAME.watch]), not in [defaults]".into(),
+            ));
+        }
+        let watch = raw.watch.unwrap_or_default();
+        watch::check(&watch, "[watch]", true, &at)?;
+        Ok(Settings { file: input.name.clone(), text: input.text.clone(), defaults, environments, watch })
     }
 
     /// The names of the environments, sorted.
