@@ -15,6 +15,7 @@ mod replay;
 mod sandbox;
 mod settings;
 mod validate;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -55,12 +56,18 @@ pub enum Command {
     Dump(dump::DumpArgs),
     /// Serve a Kong 3.x-compatible Admin API (for rehearsals and tests).
     Sandbox(sandbox::SandboxArgs),
+    /// Follow a Git branch and keep environments on it: a reconciler daemon with webhooks,
+    /// drift correction, /status and /metrics (exit 0 after SIGTERM or Ctrl-C).
+    Watch(watch::WatchArgs),
 }
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    output::init_logging(cli.verbose);
+    match &cli.command {
+        Command::Watch(args) => watch::init_logging(args, cli.verbose),
+        _ => output::init_logging(cli.verbose),
+    }
     // Values of `DECK_*` variables are secrets wherever they show up (decK's rule, too).
     output::redactor().add(std::env::vars().filter(|(k, _)| k.starts_with("DECK_")).map(|(_, v)| v));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -80,6 +87,7 @@ pub fn main() -> ExitCode {
             Command::History(args) => history::run(args).await,
             Command::Dump(args) => dump::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
+            Command::Watch(args) => watch::run(args).await,
         }
     });
     match result {

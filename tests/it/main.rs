@@ -7,3 +7,4 @@ mod engine;
 mod gitops;
 mod plans;
 mod sandbox;
+mod watch;

@@ -258,7 +258,7 @@ pub struct WatchSettings {
     /// Commit statuses.
     pub commit_status: Option<CommitStatusSettings>,
     /// Every secret value met (expanded variables of URLs included), for the output scrubber.
-    pub secret_values: Vec<String>,
+    pub secret_values: Vec<Secret>,
 }
 
 /// `[watch]` and `[environments.NAME.watch]` as written.
@@ -545,7 +545,10 @@ impl Settings {
             out.commit_status =
                 Some(CommitStatusSettings { forge, repository: c.repository.get_ref().clone(), token, base_url });
         }
-        out.secret_values = seen.into_inner().into_iter().filter(|v| !v.is_empty()).collect();
+        let mut values = seen.into_inner();
+        values.sort();
+        values.dedup();
+        out.secret_values = values.into_iter().filter(|v| !v.is_empty()).map(Secret).collect();
         Ok(out)
     }
 
@@ -569,3 +572,6 @@ impl Settings {
         Ok(policy)
     }
 }
+
+#[cfg(test)]
+mod tests;
