@@ -25,16 +25,10 @@ services:
     paths: [/orders]
 "#;
 
-const V2: &str = r#"_format_version: "3.0"
-services:
-- name: orders
-  url: http://orders.internal:8080
-  routes:
-  - name: orders
-    paths: [/orders]
-- name: billing
-  url: http://billing.internal:8080
-"#;
+/// V1 and a second service.
+fn v2() -> String {
+    format!("{V1}- name: billing\n  url: http://billing.internal:8080\n")
+}
 
 const EMPTY: &str = "_format_version: \"3.0\"\n";
 
@@ -170,7 +164,7 @@ fn a_webhook_applies_a_push_drift_is_healed_and_sigterm_exits_zero() {
     assert_eq!(sb.get("/services/orders")["name"], "orders");
 
     // A push, then a webhook: applied long before the hour-long poll.
-    let c2 = repo.commit(&[("kong/kong.yaml", Some(V2))], "billing");
+    let c2 = repo.commit(&[("kong/kong.yaml", Some(&v2()))], "billing");
     let body = json!({"ref": format!("refs/heads/{}", repo.branch()), "after": c2}).to_string();
     assert_eq!(d.post(&sb, "/webhooks/github", &[], &body), 401, "unsigned");
     let wrong = sign(&Secret::new("not-it"), body.as_bytes());
@@ -227,7 +221,7 @@ fn a_commit_that_would_empty_the_gateway_is_refused_and_the_next_good_one_applie
     assert_eq!(s["last_error"]["kind"], "guard");
     assert!(s["last_error"]["message"].as_str().unwrap().contains("every entity in scope"), "{s}");
     assert_eq!(sb.get("/services/orders")["name"], "orders", "nothing deleted");
-    let c3 = repo.commit(&[("kong/kong.yaml", Some(V2))], "billing");
+    let c3 = repo.commit(&[("kong/kong.yaml", Some(&v2()))], "billing");
     let s = d.wait_for(&sb, 30, "the next good commit", |s| applied_commit(s) == c3);
     assert_eq!((s["sync_status"].clone(), s["last_error"].clone()), (json!("Synced"), Value::Null));
     // Suspend through the switch: a push is not applied.
