@@ -183,6 +183,7 @@ fn a_webhook_applies_a_push_drift_is_healed_and_sigterm_exits_zero() {
         assert!(Instant::now() < deadline, "drift not healed\n{}", d.log());
         std::thread::sleep(Duration::from_millis(50));
     }
+    d.wait_for(&sb, 30, "the correction recorded", |s| s["last_applied"]["run_id"].as_i64() >= Some(3));
 
     let (code, text) = d.get(&sb, "/metrics");
     assert_eq!(code, 200);
