@@ -62,8 +62,7 @@ fn main() {
     gateform::kong::install_crypto_provider();
     let services = ((2000.0 * scale()) as usize).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let mut opts = SandboxOptions::default();
-    opts.listen = "127.0.0.1:0".parse().expect("address");
+    let opts = SandboxOptions { listen: "127.0.0.1:0".parse().expect("address"), ..SandboxOptions::default() };
     let sb = runtime.block_on(sandbox::start(opts)).expect("sandbox");
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = Repository::init(dir.path()).expect("git init");
