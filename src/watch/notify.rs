@@ -42,8 +42,8 @@ pub struct Event {
     pub kind: EventKind,
     /// The environment.
     pub environment: String,
-    /// The commit concerned.
-    pub commit: Commit,
+    /// The commit concerned (`None`: fetching the branch failed).
+    pub commit: Option<Commit>,
     /// The ledger's run id, for applies.
     pub run_id: Option<i64>,
     /// The plan's counts.
@@ -181,6 +181,7 @@ impl Notifier {
 
 /// `success` / `failure` for events that deserve a commit status.
 fn commit_state(event: &Event) -> Option<bool> {
+    event.commit.as_ref()?;
     match event.kind {
         EventKind::Applied => Some(true),
         EventKind::Failed | EventKind::GuardRefused => Some(false),
@@ -210,7 +211,7 @@ impl Inner {
     }
 
     async fn deliver_status(&self, event: &Event, success: bool) {
-        let Some(cs) = &self.commit_status else { return };
+        let (Some(cs), Some(commit)) = (&self.commit_status, &event.commit) else { return };
         let context = format!("gateform/{}", event.environment);
         let mut description = match (&event.message, success) {
             (_, true) => format!("applied to {}", event.environment),
@@ -221,7 +222,7 @@ impl Inner {
         if description.chars().count() > 140 {
             description = description.chars().take(139).collect::<String>() + "…";
         }
-        let sha = &event.commit.id;
+        let sha = &commit.id;
         let build = || match cs.forge {
             Forge::GitHub => self
                 .http
@@ -248,7 +249,7 @@ impl Inner {
                     }))
             }
         };
-        self.retry(&format!("commit status of {} for {}", event.commit.short(), event.environment), build).await;
+        self.retry(&format!("commit status of {} for {}", commit.short(), event.environment), build).await;
     }
 
     /// Sends until a 2xx answer or the tries run out; logs the outcome.

@@ -316,7 +316,7 @@ impl EnvLoop {
             id: format!("{name}/run/{}", applied.run_id),
             kind,
             environment: name.clone(),
-            commit: head.clone(),
+            commit: Some(head.clone()),
             run_id: Some(applied.run_id),
             plan: counts,
             outcomes: Some(outcomes),
@@ -394,12 +394,11 @@ impl EnvLoop {
             }
             None => return self.wake(now_i),
         };
-        let empty = Commit { id: String::new(), subject: String::new(), author: String::new(), date: String::new() };
         self.send(Event {
             id,
             kind: EventKind::Failed,
             environment: name,
-            commit: commit.cloned().unwrap_or(empty),
+            commit: commit.cloned(),
             run_id,
             plan: counts,
             outcomes,
@@ -444,7 +443,7 @@ impl EnvLoop {
             id,
             kind,
             environment: self.name().to_owned(),
-            commit: head.clone(),
+            commit: Some(head.clone()),
             run_id,
             plan: Counts { add: planned.add, change: planned.change, destroy: planned.destroy },
             outcomes: None,

@@ -94,6 +94,16 @@ async fn unsigned_or_wrongly_signed_webhooks_get_401_and_change_nothing() {
         let (code, body) = call(&d.router, req).await;
         assert_eq!(code, StatusCode::UNAUTHORIZED, "{body}");
     }
+    let huge: &'static str = Box::leak("x".repeat(crate::watch::http::MAX_WEBHOOK_BODY + 1).into_boxed_str());
+    let sig = sign(&Secret::new("gh-secret"), huge.as_bytes());
+    let (code, _) = call(&d.router, post("/webhooks/github", &[("x-hub-signature-256", &sig)], huge)).await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE, "bodies are bounded before they are hashed");
+    let ping = r#"{"zen":"Keep it logically awesome."}"#;
+    let sig = sign(&Secret::new("gh-secret"), ping.as_bytes());
+    let (code, _) =
+        call(&d.router, post("/webhooks/github", &[("x-hub-signature-256", &sig), ("x-github-event", "ping")], ping))
+            .await;
+    assert_eq!(code, StatusCode::OK, "a signed ping is answered but wakes nothing");
     wait(100.0).await;
     assert_eq!(fake.calls().len(), before, "nothing fetched, planned or applied");
     assert_eq!(fake.applied().as_deref(), Some("c1"));

@@ -73,7 +73,7 @@ fn event(id: &str, kind: EventKind) -> Event {
         id: id.into(),
         kind,
         environment: "prod".into(),
-        commit: commit("0123456789abcdef0123"),
+        commit: Some(commit("0123456789abcdef0123")),
         run_id: Some(7),
         plan: Counts { add: 1, change: 2, destroy: 0 },
         outcomes: None,
@@ -130,6 +130,7 @@ async fn commit_statuses_reach_github_and_gitlab() {
     let n = Notifier::new(client(), vec![], Some(github), fast());
     n.send(event("prod/run/7", EventKind::Applied));
     n.send(event("prod/drift/x", EventKind::DriftDetected));
+    n.send(Event { commit: None, ..event("prod/error/1", EventKind::Failed) });
     assert!(n.drain(Duration::from_secs(5)).await);
     let gitlab = CommitStatusSettings {
         forge: Forge::GitLab,
@@ -141,7 +142,7 @@ async fn commit_statuses_reach_github_and_gitlab() {
     n.send(event("prod/run/8", EventKind::Failed));
     assert!(n.drain(Duration::from_secs(5)).await);
     let got = rx.got();
-    assert_eq!(got.len(), 2, "no status for reported drift");
+    assert_eq!(got.len(), 2, "no status for reported drift, nor for a failed fetch");
     assert_eq!(got[0].path, "/repos/acme/gw/statuses/0123456789abcdef0123");
     assert_eq!(got[0].headers["authorization"], "Bearer gh-token");
     let body: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();

@@ -235,3 +235,22 @@ fn a_commit_that_would_empty_the_gateway_is_refused_and_the_next_good_one_applie
     let (code, log) = d.terminate();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn bad_settings_stop_the_daemon_before_it_starts() {
+    let repo = Repo::new();
+    let bad = "[watch]\ncontrol_token = \"hunter2\"\n\n[environments.prod]\npath = \"kong\"\n";
+    repo.commit(&[("gateform.toml", Some(bad)), ("kong/kong.yaml", Some(V1))], "inline secret");
+    let run = crate::common::gateform(&["watch", "--repo", &repo.path_str(), "--listen", "127.0.0.1:0"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("gateform.toml:2:17: error: control_token of [watch] must be a variable reference"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    repo.commit(&[("gateform.toml", Some("[environments.prod]\npath = \"kong\"\n"))], "fixed");
+    let run = crate::common::gateform(&["watch", "--repo", &repo.path_str(), "--env", "qa", "--listen", "127.0.0.1:0"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("defines no environment \"qa\" (defined: prod)"), "{}", run.stderr);
+}
