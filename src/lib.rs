@@ -28,3 +28,4 @@ pub mod render;
 pub mod secrets;
 pub mod source;
 pub mod tyk;
+pub mod watch;

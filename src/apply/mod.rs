@@ -150,7 +150,7 @@ pub async fn apply(
     executor: Arc<dyn Executor>,
     schedule: &Schedule,
     opts: &ApplyOptions,
-    on_event: &mut dyn FnMut(Event<'_>),
+    on_event: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> ApplyReport {
     let started = Instant::now();
     let mut walk = Walk::new(schedule);

@@ -45,7 +45,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             let saved = PlanFile::parse(&name, &read_text(path)?)?;
             let settings = reload_settings(&args, &name, &saved)?;
             let intro = format!("Applying the saved plan {name}.\n");
-            (settings, Mode::ApplySaved { name, file: Box::new(saved) }, intro)
+            (settings, Mode::ApplySaved { name, file: Box::new(saved), verify: false }, intro)
         }
         None => {
             let settings = resolve(&Request::new(&args.state, &args.gateway, args.write.parallelism))?;

@@ -16,6 +16,7 @@ mod sandbox;
 mod settings;
 mod unlock;
 mod validate;
+mod watch;
 
 pub use error::{CommandError, ErrorKind};
 
@@ -61,12 +62,18 @@ pub enum Command {
     Dump(dump::DumpArgs),
     /// Serve a Kong 3.x-compatible Admin API (for rehearsals and tests).
     Sandbox(sandbox::SandboxArgs),
+    /// Follow a Git branch and keep environments on it: a reconciler daemon with webhooks,
+    /// drift correction, /status and /metrics (exit 0 after SIGTERM or Ctrl-C).
+    Watch(watch::WatchArgs),
 }
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    output::init_logging(cli.verbose);
+    match &cli.command {
+        Command::Watch(args) => watch::init_logging(args, cli.verbose),
+        _ => output::init_logging(cli.verbose),
+    }
     // This run's redactor. Values of `DECK_*` variables are secrets wherever they show up
     // (decK's rule, too).
     let redactor = crate::secrets::Redactor::new();
@@ -90,6 +97,7 @@ pub fn main() -> ExitCode {
             Command::Unlock(args) => unlock::run(args).await,
             Command::Dump(args) => dump::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
+            Command::Watch(args) => watch::run(args).await,
         }
     });
     match result {

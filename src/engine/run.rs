@@ -34,6 +34,8 @@ pub enum Mode {
         name: String,
         /// The saved plan.
         file: Box<PlanFile>,
+        /// Prove the result with a fresh plan afterwards (as a replay does).
+        verify: bool,
     },
     /// Apply without asking, then prove the result with a fresh plan.
     Replay,
@@ -135,7 +137,7 @@ impl Reconciler {
         }
         let refusal = match &mode {
             Mode::Plan => return Ok(outcome(planned, None, RunResult::Success, None)),
-            Mode::ApplySaved { name, file } => check_saved(name, file, &planned).err(),
+            Mode::ApplySaved { name, file, .. } => check_saved(name, file, &planned).err(),
             _ => None,
         };
         let read_only = planned.live.info.read_only.clone().filter(|_| !planned.plan.is_empty());
@@ -145,6 +147,7 @@ impl Reconciler {
         }
         observer.planned(&planned);
         let replay = matches!(mode, Mode::Replay);
+        let verifies = replay || matches!(mode, Mode::ApplySaved { verify: true, .. });
         if planned.plan.is_empty() && !replay {
             let applied = Some(self.apply(&planned, recorder, started, observer).await);
             return Ok(outcome(planned, applied, RunResult::Success, None));
@@ -153,7 +156,7 @@ impl Reconciler {
             return Ok(outcome(planned, None, RunResult::Cancelled, Some("the plan was not approved".into())));
         }
         let applied = self.apply(&planned, recorder, started, observer).await;
-        if !replay {
+        if !verifies {
             let (result, message) = apply_result(&applied);
             return Ok(outcome(planned, Some(applied), result, message));
         }

@@ -3,10 +3,12 @@
 //! values of a state through its dialect (which fields are sensitive is the dialect's to
 //! say).
 
+mod active;
 mod redact;
 
 use serde_json::Value;
 
+pub use active::{ActiveRedactors, Registration};
 pub use redact::{MIN_SCRUB_LEN, Redactor};
 
 use crate::gateway::Dialect;

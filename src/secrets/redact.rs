@@ -55,6 +55,13 @@ impl Redactor {
         }
     }
 
+    /// A new, independent redactor that knows the values this one knows now: values added
+    /// to either later stay theirs (a daemon's run starts from its base secrets).
+    pub fn child(&self) -> Redactor {
+        let values = self.inner.read().map(|i| i.values.clone()).unwrap_or_default();
+        Redactor { inner: Arc::new(RwLock::new(Inner { values, matcher: None })) }
+    }
+
     /// How many values (and escaped forms) are known.
     pub fn len(&self) -> usize {
         self.inner.read().map(|i| i.values.len()).unwrap_or(0)

@@ -28,6 +28,11 @@
 //!
 //! Precedence (applied by the CLI): a command-line flag, then the environment's entry,
 //! then `[defaults]`, then gateform's built-in default.
+//!
+//! `[watch]` and `[environments.NAME.watch]` configure `gateform watch` (see
+//! [`WatchPolicy`] and [`WatchSettings`]).
+
+mod watch;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -39,6 +44,12 @@ use toml::Spanned;
 use super::diag::Diagnostic;
 use super::inputs::Input;
 use crate::model::Origin;
+
+pub use watch::{
+    CommitStatusSettings, DEFAULT_DRIFT_INTERVAL, DEFAULT_JITTER, DEFAULT_LISTEN, DEFAULT_MAX_DESTROY,
+    DEFAULT_POLL_INTERVAL, DriftMode, EventKind, Forge, MaxDestroy, NotificationTarget, Secret, WatchPolicy,
+    WatchSettings,
+};
 
 /// The settings file's name, at the repository root (or the current directory).
 pub const FILE_NAME: &str = "gateform.toml";
@@ -90,6 +101,7 @@ pub struct Settings {
     defaults: Raw,
     environments: BTreeMap<String, Raw>,
     ledger: Option<Spanned<String>>,
+    watch: watch::RawWatch,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -101,6 +113,7 @@ struct RawFile {
     environments: BTreeMap<Spanned<String>, Raw>,
     #[serde(default)]
     ledger: Option<RawLedger>,
+    watch: Option<watch::RawWatch>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,6 +131,7 @@ struct Raw {
     #[serde(default)]
     headers: IndexMap<String, Spanned<String>>,
     parallelism: Option<Spanned<i64>>,
+    watch: Option<Spanned<watch::RawWatch>>,
 }
 
 impl Settings {
@@ -138,15 +152,26 @@ impl Settings {
                 ));
             }
             check(&env, &format!("environment \"{}\"", name.get_ref()), &at)?;
+            if let Some(w) = &env.watch {
+                watch::check(w.get_ref(), &format!("[environments.{}.watch]", name.get_ref()), false, &at)?;
+            }
             environments.insert(name.into_inner(), env);
         }
         let defaults = raw.defaults.unwrap_or_default();
         check(&defaults, "[defaults]", &at)?;
+        if let Some(w) = &defaults.watch {
+            return Err(at(
+                Some(w.span()),
+                "watch settings go in [watch] (or [environments.NAME.watch]), not in [defaults]".into(),
+            ));
+        }
+        let watch = raw.watch.unwrap_or_default();
+        watch::check(&watch, "[watch]", true, &at)?;
         let ledger = raw.ledger.and_then(|l| l.url);
         if let Some(url) = &ledger {
             check_ledger_url(url.get_ref()).map_err(|m| at(Some(url.span()), m))?;
         }
-        Ok(Settings { file: input.name.clone(), text: input.text.clone(), defaults, environments, ledger })
+        Ok(Settings { file: input.name.clone(), text: input.text.clone(), defaults, environments, ledger, watch })
     }
 
     /// `[ledger] url`, with `${NAME}` references expanded by `vars`: a `postgres://` URL

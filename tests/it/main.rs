@@ -9,3 +9,4 @@ mod gitops;
 mod plans;
 mod sandbox;
 mod tyk;
+mod watch;

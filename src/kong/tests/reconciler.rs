@@ -215,7 +215,7 @@ async fn a_saved_plan_is_refused_when_the_gateway_moved_and_runs_are_recorded() 
         lock_timeout: Duration::ZERO,
         drain: Duration::from_secs(1),
     };
-    let mode = Mode::ApplySaved { name: "plan.json".into(), file: Box::new(saved) };
+    let mode = Mode::ApplySaved { name: "plan.json".into(), file: Box::new(saved), verify: false };
     let err = r
         .run(source(CONFIG), mode, Some(recording(open().await.unwrap())), &redactor, &mut Seen::default())
         .await

@@ -172,6 +172,18 @@ pub fn open(repository: &str, cache_dir: &Path) -> Result<GitRepo, GitError> {
     Ok(GitRepo { repo, name: repository.to_owned(), home: Some(home) })
 }
 
+/// Opens `repository` as [`open`] does, but a remote one from its mirror in `cache_dir`
+/// without fetching (the mirror must exist: an earlier [`open`] made it).
+pub fn open_cached(repository: &str, cache_dir: &Path) -> Result<GitRepo, GitError> {
+    if !is_remote(repository) {
+        return open(repository, cache_dir);
+    }
+    let path = cache_path(cache_dir, repository);
+    let repo = Repository::open_bare(&path)
+        .map_err(|e| GitError::NotARepository { path: path.display().to_string(), message: e.message().to_owned() })?;
+    Ok(GitRepo { repo, name: repository.to_owned(), home: None })
+}
+
 /// A resolved revision: the commit and its description.
 pub struct Resolved<'r> {
     /// The commit.
@@ -191,6 +203,13 @@ impl GitRepo {
         };
         let commit = self.repo.revparse_single(rev).and_then(|o| o.peel_to_commit()).map_err(unknown)?;
         Ok(Resolved { commit, rev: rev.to_owned() })
+    }
+
+    /// Whether commit `commit` descends from (or is) `ancestor`; `false` also when either is
+    /// not a commit of the repository (a rewound branch).
+    pub fn descends(&self, commit: &str, ancestor: &str) -> bool {
+        let (Ok(c), Ok(a)) = (git2::Oid::from_str(commit), git2::Oid::from_str(ancestor)) else { return false };
+        c == a || self.repo.graph_descendant_of(c, a).unwrap_or(false)
     }
 
     /// Describes `resolved` with `path` as the sub-directory read (`None` or empty: root).

@@ -1,0 +1,248 @@
+//! The [`Target`] of one environment over the engine: Git gives the commit and its
+//! configuration (and the `gateform.toml` at that commit gives the environment's gateway,
+//! path, scope and headers), [`Reconciler`] plans it, and applies a plan as a saved plan —
+//! re-read under the environment's lock, refused as stale when the gateway moved, applied
+//! exactly, verified with a fresh plan and recorded as a `watch` run.
+//!
+//! Every run has a redactor of its own: it starts from the daemon's base secrets, learns the
+//! run's, and is registered with the log scrubber for the run's duration only.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::AdminApiCounter;
+use super::target::{Applied, Commit, ErrorKind, Planned, Target, TargetError};
+use crate::engine::{ApplyOptions, EngineError, Mode, Quiet, Reconciler, Recording, Target as EngineTarget, drain_for};
+use crate::gateway::{GatewayTarget, Session, registry};
+use crate::ledger::{AnyLedger, Holder, LedgerLocation, PgOptions};
+use crate::plan::file::{PlanFile, plan_digest};
+use crate::secrets::{ActiveRedactors, Redactor};
+use crate::source::environments::{FILE_NAME, Settings as EnvFile};
+use crate::source::git::{self, SourceInfo};
+use crate::source::{Provenance, Source};
+
+/// The gateway address used when an environment names none.
+const DEFAULT_GATEWAY: &str = "http://localhost:8001";
+
+/// Where an environment's configuration is read from.
+#[derive(Debug, Clone)]
+pub struct Followed {
+    /// The environment's name.
+    pub name: String,
+    /// The repository: a local path or a remote URL.
+    pub repository: String,
+    /// The branch followed.
+    pub reference: String,
+    /// Where remote repositories are mirrored.
+    pub cache_dir: PathBuf,
+    /// The variables `${VAR}` references in `gateform.toml` may read.
+    pub env: BTreeMap<String, String>,
+    /// The per-request timeout of the gateway client.
+    pub timeout: Duration,
+}
+
+/// One environment of `gateform.toml`, followed on a branch of a repository.
+pub struct EngineWatch {
+    /// What is followed.
+    pub followed: Followed,
+    /// The ledger (history and locks).
+    pub ledger: LedgerLocation,
+    /// PostgreSQL connection options, for a `postgres://` ledger.
+    pub pg: PgOptions,
+    /// This replica as a lock holder.
+    pub holder: Holder,
+    /// Secrets every run's redactor starts with.
+    pub base_secrets: Redactor,
+    /// The redactors the log scrubber uses: each run's is registered while it runs.
+    pub active: ActiveRedactors,
+    /// Counts the Admin API's answers by status, once the daemon's metrics exist.
+    pub admin_api: OnceLock<AdminApiCounter>,
+}
+
+/// What `plan` hands to `apply`: the configuration read and the plan, as a saved plan.
+struct Saved {
+    source: Source,
+    file: PlanFile,
+    target: EngineTarget,
+    parallelism: usize,
+}
+
+fn engine_error(e: &EngineError, redactor: &Redactor) -> TargetError {
+    let kind = match e {
+        EngineError::Config(_) | EngineError::Plan(_) | EngineError::Graph(_) => ErrorKind::Config,
+        EngineError::Gateway(_) => ErrorKind::Gateway,
+        EngineError::Locked { .. } => ErrorKind::Locked,
+        EngineError::Refused(m) if m.starts_with("Saved plan is stale") => ErrorKind::Stale,
+        EngineError::Refused(_) => ErrorKind::Gateway,
+        EngineError::Ledger(_) | EngineError::Sandbox(_) => ErrorKind::Other,
+    };
+    TargetError::new(kind, redactor.scrub(&e.to_string()))
+}
+
+impl EngineWatch {
+    /// A redactor for one run, registered with the log scrubber until it is dropped.
+    fn run_redactor(&self) -> (Redactor, crate::secrets::Registration) {
+        let r = self.base_secrets.child();
+        let registration = self.active.register(r.clone());
+        (r, registration)
+    }
+
+    fn count_requests(&self, session: &dyn Session) {
+        if let Some(counter) = self.admin_api.get() {
+            for (status, n) in session.requests_by_status() {
+                for _ in 0..n {
+                    counter.inc((status != 0).then_some(status));
+                }
+            }
+        }
+    }
+
+    fn reconciler(&self, target: EngineTarget, parallelism: usize, cancel: CancellationToken) -> Reconciler {
+        let settings = ApplyOptions { parallelism, fail_fast: false, cancel };
+        Reconciler { target, settings, env: self.followed.env.clone() }
+    }
+}
+
+impl Followed {
+    /// Reads `commit`: the configuration of the environment and where it goes.
+    fn read(&self, commit: &Commit) -> anyhow::Result<(Source, EngineTarget, usize)> {
+        let repo = git::open_cached(&self.repository, &self.cache_dir)?;
+        let mut resolved = repo.resolve(&commit.id)?;
+        resolved.rev = self.reference.clone();
+        let settings = match repo.read_file(&resolved, FILE_NAME)? {
+            Some(input) => EnvFile::parse(&input)?,
+            None => anyhow::bail!("{} has no {FILE_NAME} at {}", self.repository, commit.short()),
+        };
+        let env = settings.environment(&self.name, &|v| self.env.get(v).cloned())?;
+        let inputs = repo.read_config(&resolved, env.path.as_deref())?;
+        let info: SourceInfo = repo.describe(&resolved, env.path.as_deref());
+        let Some(connector) = registry::connector("kong") else { anyhow::bail!("the kong dialect is not built in") };
+        let target = EngineTarget {
+            connector,
+            gateway: GatewayTarget {
+                url: env.gateway.clone().unwrap_or_else(|| DEFAULT_GATEWAY.to_owned()),
+                headers: env.headers.clone(),
+                timeout: self.timeout,
+            },
+            environment: Some(self.name.clone()),
+            select_tags: env.select_tags.clone().unwrap_or_default(),
+        };
+        Ok((Source { inputs, provenance: Provenance::Git(info) }, target, env.parallelism.unwrap_or(10)))
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    kind: ErrorKind,
+    redactor: &Redactor,
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, TargetError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(|e| TargetError::new(kind, redactor.scrub(&format!("{e:#}")))),
+        Err(e) => Err(TargetError::new(ErrorKind::Other, format!("a blocking task failed: {e}"))),
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for EngineWatch {
+    fn name(&self) -> &str {
+        &self.followed.name
+    }
+
+    async fn head(&self) -> Result<Commit, TargetError> {
+        let f = &self.followed;
+        let (repository, reference, cache) = (f.repository.clone(), f.reference.clone(), f.cache_dir.clone());
+        blocking(ErrorKind::Fetch, &self.base_secrets, move || {
+            let repo = git::open(&repository, &cache)?;
+            let resolved = repo.resolve(&reference)?;
+            let info = repo.describe(&resolved, None);
+            Ok(Commit { id: info.commit, subject: info.subject, author: info.author, date: info.date })
+        })
+        .await
+    }
+
+    async fn descends(&self, commit: &str, ancestor: &str) -> Result<bool, TargetError> {
+        if commit == ancestor {
+            return Ok(true);
+        }
+        let (repository, cache) = (self.followed.repository.clone(), self.followed.cache_dir.clone());
+        let (commit, ancestor) = (commit.to_owned(), ancestor.to_owned());
+        blocking(ErrorKind::Fetch, &self.base_secrets, move || {
+            let repo = git::open_cached(&repository, &cache)?;
+            Ok(repo.descends(&commit, &ancestor))
+        })
+        .await
+    }
+
+    async fn plan(&self, commit: &Commit) -> Result<Planned, TargetError> {
+        let (redactor, _registration) = self.run_redactor();
+        let read = {
+            let (followed, commit) = (self.followed.clone(), commit.clone());
+            blocking(ErrorKind::Config, &redactor, move || followed.read(&commit)).await?
+        };
+        let (source, target, parallelism) = read;
+        let reconciler = self.reconciler(target.clone(), parallelism, CancellationToken::new());
+        let planned = reconciler.plan(source.clone(), &redactor, &mut Quiet).await;
+        let planned = planned.map_err(|e| engine_error(&e, &redactor))?;
+        self.count_requests(&*planned.connection.session);
+        let s = planned.plan.summary();
+        let file = PlanFile::new(
+            &planned.plan,
+            planned.source.to_json(),
+            planned.gateway_record(),
+            planned.fingerprint(),
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        );
+        let result = Planned {
+            commit: commit.clone(),
+            add: s.add,
+            change: s.change,
+            destroy: s.destroy,
+            live_entities: planned.live.state.entities.len(),
+            desired_entities: planned.desired.state.entities.len(),
+            digest: plan_digest(&planned.plan),
+            engine: Box::new(Saved { source, file, target, parallelism }),
+        };
+        planned.close().await;
+        Ok(result)
+    }
+
+    async fn apply(&self, planned: Planned, cancel: CancellationToken) -> Result<Applied, TargetError> {
+        let Ok(saved) = planned.engine.downcast::<Saved>() else {
+            return Err(TargetError::new(ErrorKind::Other, "a plan from another target"));
+        };
+        let Saved { source, file, target, parallelism } = *saved;
+        let (redactor, _registration) = self.run_redactor();
+        let ledger = AnyLedger::open(&self.ledger, &self.pg)
+            .await
+            .map_err(|e| TargetError::new(ErrorKind::Other, redactor.scrub(&format!("the ledger: {e}"))))?;
+        let recording = Recording {
+            ledger,
+            holder: self.holder.clone(),
+            command: "watch".into(),
+            lock_timeout: Duration::ZERO,
+            drain: drain_for(self.followed.timeout),
+        };
+        let name = format!("the plan of commit {}", planned.commit.short());
+        let mode = Mode::ApplySaved { name, file: Box::new(file), verify: true };
+        let reconciler = self.reconciler(target, parallelism, cancel);
+        let outcome = reconciler.run(source, mode, Some(recording), &redactor, &mut Quiet).await;
+        let outcome = outcome.map_err(|e| engine_error(&e, &redactor))?;
+        self.count_requests(&*outcome.planned.connection.session);
+        let counts = outcome.applied.as_ref().map(|a| a.counts).unwrap_or_default();
+        let cancelled = outcome.applied.as_ref().is_some_and(|a| a.report.cancelled);
+        let applied = Applied {
+            run_id: outcome.run_id.unwrap_or_default(),
+            applied: counts.applied,
+            failed: counts.failed,
+            not_attempted: counts.not_attempted,
+            cancelled,
+            message: outcome.message.clone().map(|m| redactor.scrub(&m)),
+        };
+        outcome.planned.close().await;
+        Ok(applied)
+    }
+}
