@@ -15,6 +15,11 @@
 //!   `strconv.ParseFloat` (a float prints as Go's `%v` does: `1e+06`, `0.5`);
 //! * `indent N S`: `S` with every newline followed by `N` spaces.
 //!
+//! Hostile expressions are bounded: parentheses nest at most [`MAX_PAREN_DEPTH`] levels,
+//! `indent` takes at most [`MAX_INDENT`] spaces, an expression prints at most
+//! [`MAX_OUTPUT_BYTES`], and a file grows by at most [`MAX_GROWTH_BYTES`]. Messages never
+//! quote a value that came from a variable.
+//!
 //! As decK does, expressions on lines whose first non-blank character is `#` (YAML
 //! comment lines) are left alone. Differences from decK: Go template control structures
 //! (`if`, `range`, variables, `.`) and other built-in functions are rejected with an error
@@ -31,7 +36,12 @@ use super::yaml::Pos;
 
 mod template;
 
+pub use template::{MAX_INDENT, MAX_OUTPUT_BYTES, MAX_PAREN_DEPTH};
 use template::{Output, eval_action, scan_action};
+
+/// How many bytes rendering may add to a file in total (each expression may print at most
+/// [`MAX_OUTPUT_BYTES`]).
+pub const MAX_GROWTH_BYTES: usize = 64 * 1024 * 1024;
 
 /// The text after rendering, with the way back to the original.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +194,16 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
         let start = out.len();
         match eval_action(&text[action.body.clone()], env) {
             Ok(Output { text: rendered, env_used }) => {
+                if out.len() + rendered.len() > text.len().saturating_add(MAX_GROWTH_BYTES) {
+                    errors.push(EnvError {
+                        message: format!(
+                            "template expressions make this file more than {MAX_GROWTH_BYTES} bytes longer; \
+                             gateform refuses larger expansions"
+                        ),
+                        pos: pos_at(found),
+                    });
+                    break;
+                }
                 if !rendered.is_empty() {
                     segments.push(Segment { rendered: start, len: rendered.len(), original: found, literal: false });
                     out.push_str(&rendered);
