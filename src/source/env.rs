@@ -34,7 +34,10 @@ use std::ops::Range;
 
 use super::yaml::Pos;
 
+mod lines;
 mod template;
+
+use lines::LineIndex;
 
 pub use template::{MAX_INDENT, MAX_OUTPUT_BYTES, MAX_PAREN_DEPTH};
 use template::{Output, eval_action, scan_action};
@@ -70,8 +73,8 @@ pub struct EnvError {
 pub struct SourceMap {
     /// Pieces of rendered text in order; empty means the identity.
     segments: Vec<Segment>,
-    rendered_lines: Vec<usize>,
-    original_lines: Vec<usize>,
+    rendered_lines: LineIndex,
+    original_lines: LineIndex,
     original: String,
     rendered: String,
 }
@@ -84,25 +87,6 @@ struct Segment {
     literal: bool,
 }
 
-fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
-}
-
-fn byte_of(text: &str, lines: &[usize], pos: Pos) -> usize {
-    let Some(&start) = lines.get(pos.line.saturating_sub(1)) else {
-        return text.len();
-    };
-    let rest = &text[start..];
-    rest.char_indices().nth(pos.column.saturating_sub(1)).map_or(text.len(), |(i, _)| start + i)
-}
-
-fn pos_of(text: &str, lines: &[usize], byte: usize) -> Pos {
-    let line = lines.partition_point(|&s| s <= byte).max(1);
-    let start = lines[line - 1];
-    let column = text.get(start..byte).map_or(1, |s| s.chars().count() + 1);
-    Pos { line, column }
-}
-
 impl SourceMap {
     fn identity() -> Self {
         SourceMap::default()
@@ -113,8 +97,8 @@ impl SourceMap {
         if self.segments.is_empty() {
             return pos;
         }
-        let byte = byte_of(&self.rendered, &self.rendered_lines, pos);
-        pos_of(&self.original, &self.original_lines, self.original_byte(byte))
+        let byte = self.rendered_lines.byte_of(&self.rendered, pos);
+        self.original_lines.pos_of(&self.original, self.original_byte(byte))
     }
 
     /// The original byte offset of a rendered byte offset.
@@ -133,7 +117,7 @@ impl SourceMap {
         if self.segments.is_empty() {
             return None;
         }
-        Some(byte_of(&self.rendered, &self.rendered_lines, pos))
+        Some(self.rendered_lines.byte_of(&self.rendered, pos))
     }
 }
 
@@ -148,8 +132,8 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
             env_values: Vec::new(),
         });
     }
-    let original_lines = line_starts(text);
-    let pos_at = |byte: usize| pos_of(text, &original_lines, byte);
+    let original_lines = LineIndex::new(text);
+    let pos_at = |byte: usize| original_lines.pos_of(text, byte);
     let mut out = String::with_capacity(text.len());
     let mut segments: Vec<Segment> = Vec::new();
     let mut env_ranges = Vec::new();
@@ -168,9 +152,10 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
     let mut trim_next = false; // the previous action ended with ` -}}`
     let mut search = 0;
     while let Some(found) = text[search..].find("${{").map(|i| i + search) {
-        let line = original_lines.partition_point(|&s| s <= found) - 1;
-        let line_start = original_lines[line];
-        let line_end = original_lines.get(line + 1).copied().unwrap_or(text.len());
+        let starts = &original_lines.starts;
+        let line = starts.partition_point(|&s| s <= found) - 1;
+        let line_start = starts[line];
+        let line_end = starts.get(line + 1).copied().unwrap_or(text.len());
         if text[line_start..line_end].trim_start().starts_with('#') {
             search = line_end;
             continue;
@@ -231,7 +216,7 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
     }
     let map = SourceMap {
         segments,
-        rendered_lines: line_starts(&out),
+        rendered_lines: LineIndex::new(&out),
         original_lines,
         original: text.to_owned(),
         rendered: out.clone(),
