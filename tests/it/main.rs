@@ -6,4 +6,5 @@ mod deck_files;
 mod engine;
 mod gitops;
 mod plans;
+mod robustness;
 mod sandbox;
