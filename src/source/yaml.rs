@@ -260,7 +260,18 @@ fn syntax_error(text: &str, info: &str, pos: Pos) -> YamlError {
             };
         }
     }
-    YamlError { message: info.to_owned(), pos }
+    YamlError { message: info.to_owned(), pos: inside(text, pos) }
+}
+
+/// `pos`, or the end of the text when it is past it (saphyr places some errors at the end of
+/// the stream on a line after the last one).
+fn inside(text: &str, pos: Pos) -> Pos {
+    let lines = text.split('\n').count();
+    if pos.line <= lines {
+        return pos;
+    }
+    let last = text.rsplit('\n').next().unwrap_or_default();
+    Pos { line: lines, column: last.chars().count() + 1 }
 }
 
 #[cfg(test)]

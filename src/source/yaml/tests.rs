@@ -160,3 +160,10 @@ fn json_files_must_be_json() {
     assert_eq!(n.to_json(), json!({"a": [1, {"b": null}]}));
     assert_eq!(parse_json(" \n").unwrap().value, NodeValue::Null);
 }
+
+#[test]
+fn errors_at_the_end_stay_inside_the_text() {
+    assert_eq!(parse("a: [1, 2").unwrap_err().pos, Pos { line: 1, column: 9 });
+    assert_eq!(parse("a: [1, 2\n").unwrap_err().pos, Pos { line: 2, column: 1 });
+    assert_eq!(parse("a:\n  b: [1\n  cé").unwrap_err().pos, Pos { line: 3, column: 5 });
+}
