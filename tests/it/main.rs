@@ -5,6 +5,7 @@ mod common;
 mod deck_files;
 mod engine;
 mod gitops;
+mod parser_fuzz;
 mod plans;
 mod robustness;
 mod sandbox;
