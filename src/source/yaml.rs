@@ -157,17 +157,17 @@ pub struct Limits {
     /// The deepest nesting of sequences and mappings, counting those an alias pastes in
     /// (a document that is one scalar has depth 0; `[[1]]` has depth 2).
     pub max_depth: usize,
-    /// How many nodes all aliases of a document may add together (an alias of an anchored
-    /// mapping of 10 scalar entries adds 21: the mapping, its keys and values).
+    /// How many nodes the anchors and aliases of a document may copy together: each anchored
+    /// tree is kept once, each alias pastes a copy (an alias of an anchored mapping of 10
+    /// scalar entries copies 21 nodes: the mapping, its keys and values).
     pub max_alias_nodes: usize,
-    /// How many bytes of scalar text (keys included) all aliases of a document may add
-    /// together.
+    /// How many bytes of scalar text (keys included) anchors and aliases may copy together.
     pub max_alias_bytes: usize,
 }
 
 impl Limits {
-    /// The limits [`parse`] applies: depth 256, aliases adding at most 1,000,000 nodes and
-    /// 64 MiB of text. Real configurations nest less than 20 levels deep; a 400-byte
+    /// The limits [`parse`] applies: depth 256, anchors and aliases copying at most 1,000,000
+    /// nodes and 64 MiB of text. Real configurations nest less than 20 levels deep; a 400-byte
     /// "billion laughs" document would expand to 10⁹ nodes.
     pub const DEFAULT: Limits =
         Limits { max_depth: 256, max_alias_nodes: 1_000_000, max_alias_bytes: 64 * 1024 * 1024 };

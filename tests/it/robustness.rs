@@ -131,7 +131,7 @@ fn alias_bombs_are_refused() {
     let f = write(d.path(), "chain.yaml", &chain);
     let run = bounded(&["validate", "-s", &f], &[]);
     run.expect_code(1);
-    assert!(run.stderr.contains("aliases expand to more than 1000000 nodes"), "{}", run.stderr);
+    assert!(run.stderr.contains("anchors and aliases copy more than 1000000 nodes"), "{}", run.stderr);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Building [`Node`] trees from saphyr-parser's events, within [`Limits`]: nesting depth is
-//! checked when a sequence or mapping opens (and when an alias pastes a tree in), alias
-//! expansion is counted before a tree is copied, and duplicate keys are found with one hash
+//! checked when a sequence or mapping opens (and when an alias pastes a tree in), what
+//! anchors and aliases copy is counted before a tree is copied, and duplicate keys are found with one hash
 //! set per mapping, so no document costs more than its limits allow, whatever its shape.
 
 use std::collections::HashMap;
@@ -61,14 +61,22 @@ pub(super) struct Builder {
     anchors: HashMap<usize, (Node, Weight)>,
     stack: Vec<Frame>,
     pub docs: Vec<Node>,
-    /// Nodes and scalar bytes aliases have added so far.
-    alias_nodes: usize,
-    alias_bytes: usize,
+    /// Nodes and scalar bytes copied so far for anchors (each anchored tree is kept) and
+    /// aliases (each pastes a copy).
+    copied_nodes: usize,
+    copied_bytes: usize,
 }
 
 impl Builder {
     pub fn new(limits: Limits) -> Self {
-        Builder { limits, anchors: HashMap::new(), stack: Vec::new(), docs: Vec::new(), alias_nodes: 0, alias_bytes: 0 }
+        Builder {
+            limits,
+            anchors: HashMap::new(),
+            stack: Vec::new(),
+            docs: Vec::new(),
+            copied_nodes: 0,
+            copied_bytes: 0,
+        }
     }
 
     fn too_deep(&self, pos: Pos) -> YamlError {
@@ -131,28 +139,35 @@ impl Builder {
                 if self.stack.len() + weight.height > self.limits.max_depth {
                     return Err(self.too_deep(pos));
                 }
-                self.alias_nodes = self.alias_nodes.saturating_add(weight.nodes);
-                self.alias_bytes = self.alias_bytes.saturating_add(weight.bytes);
-                if self.alias_nodes > self.limits.max_alias_nodes || self.alias_bytes > self.limits.max_alias_bytes {
-                    return Err(YamlError {
-                        message: format!(
-                            "aliases expand to more than {} nodes or {} bytes of text in this document \
-                             (an alias bomb?); gateform refuses larger expansions",
-                            self.limits.max_alias_nodes, self.limits.max_alias_bytes
-                        ),
-                        pos,
-                    });
-                }
-                let node = Node { pos, ..node.clone() };
-                self.push(node, 0, weight)?;
+                let node = node.clone();
+                self.copy(weight, pos)?;
+                self.push(Node { pos, ..node }, 0, weight)?;
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
     }
 
+    /// Charges a copy of a tree of `weight` (for an anchor, or an alias) to the budget.
+    fn copy(&mut self, weight: Weight, pos: Pos) -> Result<(), YamlError> {
+        self.copied_nodes = self.copied_nodes.saturating_add(weight.nodes);
+        self.copied_bytes = self.copied_bytes.saturating_add(weight.bytes);
+        if self.copied_nodes > self.limits.max_alias_nodes || self.copied_bytes > self.limits.max_alias_bytes {
+            return Err(YamlError {
+                message: format!(
+                    "anchors and aliases copy more than {} nodes or {} bytes of text in this document \
+                     (an alias bomb?); gateform refuses larger expansions",
+                    self.limits.max_alias_nodes, self.limits.max_alias_bytes
+                ),
+                pos,
+            });
+        }
+        Ok(())
+    }
+
     fn push(&mut self, node: Node, anchor: usize, weight: Weight) -> Result<(), YamlError> {
         if anchor != 0 {
+            self.copy(weight, node.pos)?;
             self.anchors.insert(anchor, (node.clone(), weight));
         }
         match self.stack.last_mut() {
