@@ -15,6 +15,11 @@
 //!   `strconv.ParseFloat` (a float prints as Go's `%v` does: `1e+06`, `0.5`);
 //! * `indent N S`: `S` with every newline followed by `N` spaces.
 //!
+//! Hostile expressions are bounded: parentheses nest at most [`MAX_PAREN_DEPTH`] levels,
+//! `indent` takes at most [`MAX_INDENT`] spaces, an expression prints at most
+//! [`MAX_OUTPUT_BYTES`], and a file grows by at most [`MAX_GROWTH_BYTES`]. Messages never
+//! quote a value that came from a variable.
+//!
 //! As decK does, expressions on lines whose first non-blank character is `#` (YAML
 //! comment lines) are left alone. Differences from decK: Go template control structures
 //! (`if`, `range`, variables, `.`) and other built-in functions are rejected with an error
@@ -29,9 +34,17 @@ use std::ops::Range;
 
 use super::yaml::Pos;
 
+mod lines;
 mod template;
 
+use lines::LineIndex;
+
+pub use template::{MAX_INDENT, MAX_OUTPUT_BYTES, MAX_PAREN_DEPTH};
 use template::{Output, eval_action, scan_action};
+
+/// How many bytes rendering may add to a file in total (each expression may print at most
+/// [`MAX_OUTPUT_BYTES`]).
+pub const MAX_GROWTH_BYTES: usize = 64 * 1024 * 1024;
 
 /// The text after rendering, with the way back to the original.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +73,8 @@ pub struct EnvError {
 pub struct SourceMap {
     /// Pieces of rendered text in order; empty means the identity.
     segments: Vec<Segment>,
-    rendered_lines: Vec<usize>,
-    original_lines: Vec<usize>,
+    rendered_lines: LineIndex,
+    original_lines: LineIndex,
     original: String,
     rendered: String,
 }
@@ -74,25 +87,6 @@ struct Segment {
     literal: bool,
 }
 
-fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
-}
-
-fn byte_of(text: &str, lines: &[usize], pos: Pos) -> usize {
-    let Some(&start) = lines.get(pos.line.saturating_sub(1)) else {
-        return text.len();
-    };
-    let rest = &text[start..];
-    rest.char_indices().nth(pos.column.saturating_sub(1)).map_or(text.len(), |(i, _)| start + i)
-}
-
-fn pos_of(text: &str, lines: &[usize], byte: usize) -> Pos {
-    let line = lines.partition_point(|&s| s <= byte).max(1);
-    let start = lines[line - 1];
-    let column = text.get(start..byte).map_or(1, |s| s.chars().count() + 1);
-    Pos { line, column }
-}
-
 impl SourceMap {
     fn identity() -> Self {
         SourceMap::default()
@@ -103,8 +97,8 @@ impl SourceMap {
         if self.segments.is_empty() {
             return pos;
         }
-        let byte = byte_of(&self.rendered, &self.rendered_lines, pos);
-        pos_of(&self.original, &self.original_lines, self.original_byte(byte))
+        let byte = self.rendered_lines.byte_of(&self.rendered, pos);
+        self.original_lines.pos_of(&self.original, self.original_byte(byte))
     }
 
     /// The original byte offset of a rendered byte offset.
@@ -123,7 +117,7 @@ impl SourceMap {
         if self.segments.is_empty() {
             return None;
         }
-        Some(byte_of(&self.rendered, &self.rendered_lines, pos))
+        Some(self.rendered_lines.byte_of(&self.rendered, pos))
     }
 }
 
@@ -138,8 +132,8 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
             env_values: Vec::new(),
         });
     }
-    let original_lines = line_starts(text);
-    let pos_at = |byte: usize| pos_of(text, &original_lines, byte);
+    let original_lines = LineIndex::new(text);
+    let pos_at = |byte: usize| original_lines.pos_of(text, byte);
     let mut out = String::with_capacity(text.len());
     let mut segments: Vec<Segment> = Vec::new();
     let mut env_ranges = Vec::new();
@@ -158,9 +152,10 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
     let mut trim_next = false; // the previous action ended with ` -}}`
     let mut search = 0;
     while let Some(found) = text[search..].find("${{").map(|i| i + search) {
-        let line = original_lines.partition_point(|&s| s <= found) - 1;
-        let line_start = original_lines[line];
-        let line_end = original_lines.get(line + 1).copied().unwrap_or(text.len());
+        let starts = &original_lines.starts;
+        let line = starts.partition_point(|&s| s <= found) - 1;
+        let line_start = starts[line];
+        let line_end = starts.get(line + 1).copied().unwrap_or(text.len());
         if text[line_start..line_end].trim_start().starts_with('#') {
             search = line_end;
             continue;
@@ -184,6 +179,16 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
         let start = out.len();
         match eval_action(&text[action.body.clone()], env) {
             Ok(Output { text: rendered, env_used }) => {
+                if out.len() + rendered.len() > text.len().saturating_add(MAX_GROWTH_BYTES) {
+                    errors.push(EnvError {
+                        message: format!(
+                            "template expressions make this file more than {MAX_GROWTH_BYTES} bytes longer; \
+                             gateform refuses larger expansions"
+                        ),
+                        pos: pos_at(found),
+                    });
+                    break;
+                }
                 if !rendered.is_empty() {
                     segments.push(Segment { rendered: start, len: rendered.len(), original: found, literal: false });
                     out.push_str(&rendered);
@@ -211,7 +216,7 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
     }
     let map = SourceMap {
         segments,
-        rendered_lines: line_starts(&out),
+        rendered_lines: LineIndex::new(&out),
         original_lines,
         original: text.to_owned(),
         rendered: out.clone(),

@@ -86,7 +86,8 @@ fn conversion_helpers() {
     );
     assert_eq!(r.text, "a: 42\nb: true\nc: 1.5\nd: 1e+06\ne: 1e-05\nf: 42\n");
     let errs = render("a: ${{ env \"DECK_F\" | toInt }}\n", &env(&vars)).unwrap_err();
-    assert_eq!(errs[0].message, "error calling toInt: strconv.Atoi: parsing \"1.5\": invalid syntax");
+    // Unlike decK, the value from the variable is not quoted.
+    assert_eq!(errs[0].message, "error calling toInt: strconv.Atoi: parsing (sensitive value): invalid syntax");
     let errs = render("a: ${{ env \"DECK_N\" | toBool }}\n", &env(&vars)).unwrap_err();
     assert!(errs[0].message.contains("ParseBool"), "{}", errs[0].message);
 }
@@ -148,4 +149,55 @@ fn non_ascii_text_inside_and_around_actions() {
     assert_eq!(r.text, "é: ü} ñ 日本\nß: 1\n");
     assert_eq!(r.map.original(Pos { line: 1, column: 7 }), Pos { line: 1, column: 16 });
     assert_eq!(r.map.original(Pos { line: 2, column: 4 }), Pos { line: 2, column: 4 });
+}
+
+#[test]
+fn parentheses_nest_at_most_64_levels() {
+    let ok = format!("a: ${{{{ {}\"x\"{} }}}}\n", "(".repeat(64), ")".repeat(64));
+    assert_eq!(render_ok(&ok, &[]).text, "a: x\n");
+    let deep = format!("a: 1\nb: ${{{{ {}\"x\"{} }}}}\n", "(".repeat(30_000), ")".repeat(30_000));
+    let errs = render(&deep, &env(&[])).unwrap_err();
+    assert_eq!(errs[0].pos, Pos { line: 2, column: 4 });
+    assert!(errs[0].message.contains("more than 64 levels"), "{}", errs[0].message);
+}
+
+#[test]
+fn indent_takes_a_bounded_number_of_spaces() {
+    let vars = [("DECK_X", "a\nb")];
+    assert_eq!(render_ok("k: ${{ env \"DECK_X\" | indent 1024 }}\n", &vars).text.len(), 3 + 3 + 1024 + 1);
+    for n in ["9223372036854775807", "1025", "-1"] {
+        let text = format!("k: ${{{{ env \"DECK_X\" | indent {n} }}}}\n");
+        let errs = render(&text, &env(&vars)).unwrap_err();
+        assert!(errs[0].message.contains("indent takes 0 to 1024 spaces"), "{}", errs[0].message);
+    }
+    let big = "\n".repeat(2000);
+    let errs = render("k: ${{ env \"DECK_X\" | indent 1000 }}\n", &env(&[("DECK_X", &big)])).unwrap_err();
+    assert!(errs[0].message.contains("at most 1048576"), "{}", errs[0].message);
+}
+
+#[test]
+fn a_file_grows_by_at_most_64_mib() {
+    let value = "v".repeat(100 * 1024);
+    let text = "k: ${{ env \"DECK_X\" }}\n".repeat(700);
+    let errs = render(&text, &env(&[("DECK_X", &value)])).unwrap_err();
+    assert!(errs[0].message.contains("more than 67108864 bytes longer"), "{}", errs[0].message);
+    assert_eq!(errs[0].pos.line, 656);
+}
+
+#[test]
+fn errors_never_quote_values_from_variables() {
+    let vars = [("DECK_SECRET", "ka-Secret-0123456789")];
+    for expr in [
+        "env \"DECK_SECRET\" | toInt",
+        "toBool (env \"DECK_SECRET\")",
+        "env \"DECK_SECRET\" | toFloat",
+        "env (env \"DECK_SECRET\")",
+        "(env \"DECK_SECRET\") 1",
+    ] {
+        let errs = render(&format!("k: ${{{{ {expr} }}}}\n"), &env(&vars)).unwrap_err();
+        assert!(!errs[0].message.contains("ka-Secret"), "{expr}: {}", errs[0].message);
+        assert!(errs[0].message.contains("(sensitive value)"), "{expr}: {}", errs[0].message);
+    }
+    let errs = render("k: ${{ \"literal\" | toInt }}\n", &env(&[])).unwrap_err();
+    assert_eq!(errs[0].message, "error calling toInt: strconv.Atoi: parsing \"literal\": invalid syntax");
 }

@@ -29,6 +29,8 @@ mod resolve;
 mod tests;
 #[cfg(test)]
 mod tests_forms;
+#[cfg(test)]
+mod tests_values;
 
 use std::collections::BTreeMap;
 
@@ -208,8 +210,8 @@ fn check_defaults(b: &mut Builder<'_>) -> Vec<Defaults> {
                 continue;
             };
             let path = format!("_info.defaults.{}", kind.singular());
-            let mut checker = Checker::new(f);
-            let mut values = checker.record(&schema.fields, &[], node, &path, "");
+            let mut checker = Checker::for_entity(f, *kind, schema);
+            let mut values = checker.schema_fields(schema, node, &path);
             for (k, _) in node.entries().unwrap_or_default() {
                 let key = k.key_text();
                 if kind.foreign_key(&key).is_some() || key == "id" {

@@ -1,21 +1,60 @@
 //! Value normalisation Kong applies before validation: set de-duplication and the
 //! recursive record merge of a PATCH (`kong-admin-api.md` §1.1, §1.7).
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use serde_json::{Map, Value};
 
 use super::field::{Field, FieldType};
 
-/// De-duplicates a list, keeping the first occurrence of each value (Kong's `set`).
+/// De-duplicates a list, keeping the first occurrence of each value (Kong's `set`), in time
+/// linear in the list: values are bucketed by a hash of their content, and compared with
+/// `==` only within a bucket (70,000 distinct tags took 22 s when every value was compared
+/// with every value kept before it).
 pub fn dedupe_set(items: &mut Vec<Value>) {
-    let mut seen: Vec<Value> = Vec::with_capacity(items.len());
-    items.retain(|v| {
-        if seen.contains(v) {
-            false
-        } else {
-            seen.push(v.clone());
-            true
+    if items.len() < 2 {
+        return;
+    }
+    let mut buckets: HashMap<u64, Vec<usize>> = HashMap::with_capacity(items.len());
+    let mut kept: Vec<Value> = Vec::with_capacity(items.len());
+    for v in items.drain(..) {
+        let bucket = buckets.entry(content_hash(&v)).or_default();
+        if bucket.iter().any(|&i| kept[i] == v) {
+            continue;
         }
-    });
+        bucket.push(kept.len());
+        kept.push(v);
+    }
+    *items = kept;
+}
+
+/// A hash that equal values share: numbers hash as `f64` (so `1` and `1.0` collide, which
+/// `==` then separates), objects hash independently of key order, as their `==` is.
+fn content_hash(v: &Value) -> u64 {
+    let mut h = DefaultHasher::new();
+    match v {
+        Value::Null => 0u8.hash(&mut h),
+        Value::Bool(b) => (1u8, b).hash(&mut h),
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or(0.0);
+            (2u8, if f == 0.0 { 0 } else { f.to_bits() }).hash(&mut h);
+        }
+        Value::String(s) => (3u8, s).hash(&mut h),
+        Value::Array(items) => {
+            4u8.hash(&mut h);
+            items.iter().for_each(|i| content_hash(i).hash(&mut h));
+        }
+        Value::Object(map) => {
+            let sum = map.iter().fold(0u64, |acc, (k, v)| {
+                let mut e = DefaultHasher::new();
+                (k, content_hash(v)).hash(&mut e);
+                acc.wrapping_add(e.finish())
+            });
+            (5u8, sum).hash(&mut h);
+        }
+    }
+    h.finish()
 }
 
 /// Applies [`dedupe_set`] to every `set` field of `obj`, recursively through records,
@@ -83,6 +122,29 @@ pub fn merge_update(fields: &[(String, Field)], stored: &mut Map<String, Value>,
 mod tests {
     use super::*;
     use crate::kong::schema::Schemas;
+
+    #[test]
+    fn sets_keep_the_first_of_equal_values() {
+        let mut items = vec![
+            json!("a"),
+            json!(1),
+            json!(1.0),
+            json!("a"),
+            json!({"x": 1, "y": [2]}),
+            json!({"y": [2], "x": 1}),
+            json!(null),
+            json!(1),
+            json!(0.0),
+            json!(-0.0),
+            json!(null),
+        ];
+        dedupe_set(&mut items);
+        assert_eq!(items, vec![json!("a"), json!(1), json!(1.0), json!({"x": 1, "y": [2]}), json!(null), json!(0.0)]);
+        let mut many: Vec<Value> = (0..70_000).chain(0..10).map(|i| Value::String(format!("t{i}"))).collect();
+        dedupe_set(&mut many);
+        assert_eq!(many.len(), 70_000);
+        assert_eq!(many[69_999], json!("t69999"));
+    }
     use serde_json::json;
 
     #[test]

@@ -194,9 +194,38 @@ fn tokenize(body: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
+/// The deepest nesting of parentheses in one expression (`toInt (env "X")` is 1).
+pub const MAX_PAREN_DEPTH: usize = 64;
+
+/// The most spaces `indent` may add after each newline.
+pub const MAX_INDENT: i64 = 1024;
+
+/// The most bytes one expression may print.
+pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+
+/// A value with where it came from: values that came from `env` (or were computed from
+/// one) are never quoted in messages.
+#[derive(Debug, Clone)]
+struct Val {
+    v: TValue,
+    from_env: bool,
+}
+
+impl Val {
+    fn literal(v: TValue) -> Self {
+        Val { v, from_env: false }
+    }
+
+    /// The value as messages show it: Go's `"..."` quoting, or `(sensitive value)`.
+    fn quoted(&self) -> String {
+        if self.from_env { crate::secrets::SENSITIVE.to_owned() } else { format!("\"{}\"", self.v.print()) }
+    }
+}
+
 struct Parser<'e> {
     tokens: Vec<Token>,
     at: usize,
+    depth: usize,
     env: &'e BTreeMap<String, String>,
     env_used: Vec<String>,
 }
@@ -214,16 +243,24 @@ pub(super) fn eval_action(body: &str, env: &BTreeMap<String, String>) -> Result<
     if tokens.is_empty() {
         return Err("missing value for command".into());
     }
-    let mut p = Parser { tokens, at: 0, env, env_used: Vec::new() };
+    let mut p = Parser { tokens, at: 0, depth: 0, env, env_used: Vec::new() };
     let value = p.pipeline()?;
     if p.at != p.tokens.len() {
         return Err("unexpected `)` in template expression".into());
     }
-    Ok(Output { text: value.print(), env_used: p.env_used })
+    let text = value.v.print();
+    if text.len() > MAX_OUTPUT_BYTES {
+        return Err(too_long(text.len()));
+    }
+    Ok(Output { text, env_used: p.env_used })
+}
+
+fn too_long(bytes: usize) -> String {
+    format!("template expression prints {bytes} bytes; gateform allows at most {MAX_OUTPUT_BYTES} per expression")
 }
 
 impl Parser<'_> {
-    fn pipeline(&mut self) -> Result<TValue, String> {
+    fn pipeline(&mut self) -> Result<Val, String> {
         let mut value = self.command(None)?;
         while self.tokens.get(self.at) == Some(&Token::Pipe) {
             self.at += 1;
@@ -232,7 +269,7 @@ impl Parser<'_> {
         Ok(value)
     }
 
-    fn command(&mut self, piped: Option<TValue>) -> Result<TValue, String> {
+    fn command(&mut self, piped: Option<Val>) -> Result<Val, String> {
         match self.tokens.get(self.at).cloned() {
             Some(Token::Ident(name)) if !matches!(name.as_str(), "true" | "false") => {
                 self.at += 1;
@@ -248,13 +285,10 @@ impl Parser<'_> {
             }
             Some(_) => {
                 let value = self.operand()?;
-                if let Some(tok) = self.tokens.get(self.at)
-                    && !matches!(tok, Token::Pipe | Token::Close)
-                {
-                    return Err(format!("can't give argument to non-function {}", value.print()));
-                }
-                if piped.is_some() {
-                    return Err(format!("can't give argument to non-function {}", value.print()));
+                let more = self.tokens.get(self.at).is_some_and(|tok| !matches!(tok, Token::Pipe | Token::Close));
+                if more || piped.is_some() {
+                    let shown = if value.from_env { value.quoted() } else { value.v.print() };
+                    return Err(format!("can't give argument to non-function {shown}"));
                 }
                 Ok(value)
             }
@@ -262,16 +296,24 @@ impl Parser<'_> {
         }
     }
 
-    fn operand(&mut self) -> Result<TValue, String> {
+    fn operand(&mut self) -> Result<Val, String> {
         let tok = self.tokens.get(self.at).cloned().ok_or("missing value for command")?;
         self.at += 1;
         match tok {
-            Token::Str(s) => Ok(TValue::Str(s)),
-            Token::Num(n) => parse_number(&n),
-            Token::Ident(b) if b == "true" || b == "false" => Ok(TValue::Bool(b == "true")),
+            Token::Str(s) => Ok(Val::literal(TValue::Str(s))),
+            Token::Num(n) => parse_number(&n).map(Val::literal),
+            Token::Ident(b) if b == "true" || b == "false" => Ok(Val::literal(TValue::Bool(b == "true"))),
             Token::Ident(name) => self.call(&name, Vec::new()),
             Token::Open => {
+                if self.depth >= MAX_PAREN_DEPTH {
+                    return Err(format!(
+                        "template expression nests parentheses more than {MAX_PAREN_DEPTH} levels deep; \
+                         gateform refuses deeper nesting"
+                    ));
+                }
+                self.depth += 1;
                 let v = self.pipeline()?;
+                self.depth -= 1;
                 if self.tokens.get(self.at) != Some(&Token::Close) {
                     return Err("unclosed left paren in template expression".into());
                 }
@@ -282,80 +324,87 @@ impl Parser<'_> {
         }
     }
 
-    fn call(&mut self, name: &str, args: Vec<TValue>) -> Result<TValue, String> {
-        let arity = |n: usize| -> Result<(), String> {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(format!("wrong number of args for {name}: want {n} got {}", args.len()))
-            }
-        };
-        let string_arg = |v: &TValue| -> Result<String, String> {
-            match v {
+    fn call(&mut self, name: &str, args: Vec<Val>) -> Result<Val, String> {
+        if args.len() != arity(name)? {
+            return Err(format!("wrong number of args for {name}: want {} got {}", arity(name)?, args.len()));
+        }
+        let from_env = args.iter().any(|a| a.from_env);
+        let string_arg = |a: &Val| -> Result<String, String> {
+            match &a.v {
                 TValue::Str(s) => Ok(s.clone()),
                 other => Err(format!("wrong type for value in {name}; expected string; got {}", other.type_name())),
             }
         };
-        match name {
+        let invalid =
+            |func: &str, a: &Val| format!("error calling {name}: {func}: parsing {}: invalid syntax", a.quoted());
+        let v = match name {
             "env" => {
-                arity(1)?;
                 let key = string_arg(&args[0])?;
                 if !key.starts_with("DECK_") {
                     return Err(format!(
-                        "environment variables in the state file must be prefixed with 'DECK_', found: '{key}'"
+                        "environment variables in the state file must be prefixed with 'DECK_', found: {}",
+                        if args[0].from_env { args[0].quoted() } else { format!("'{key}'") }
                     ));
                 }
-                let value = self
-                    .env
-                    .get(&key)
-                    .ok_or_else(|| format!("environment variable '{key}' present in state file but not set"))?;
+                let Some(value) = self.env.get(&key) else {
+                    let shown = if args[0].from_env { args[0].quoted() } else { format!("'{key}'") };
+                    return Err(format!("environment variable {shown} present in state file but not set"));
+                };
                 self.env_used.push(value.clone());
-                Ok(TValue::Str(value.clone()))
+                return Ok(Val { v: TValue::Str(value.clone()), from_env: true });
             }
-            "toBool" => {
-                arity(1)?;
-                let s = string_arg(&args[0])?;
-                match s.as_str() {
-                    "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(TValue::Bool(true)),
-                    "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(TValue::Bool(false)),
-                    _ => Err(format!("error calling toBool: strconv.ParseBool: parsing \"{s}\": invalid syntax")),
-                }
-            }
+            "toBool" => match string_arg(&args[0])?.as_str() {
+                "1" | "t" | "T" | "TRUE" | "true" | "True" => TValue::Bool(true),
+                "0" | "f" | "F" | "FALSE" | "false" | "False" => TValue::Bool(false),
+                _ => return Err(invalid("strconv.ParseBool", &args[0])),
+            },
             "toInt" => {
-                arity(1)?;
                 let s = string_arg(&args[0])?;
                 let digits = s.strip_prefix(['+', '-']).unwrap_or(&s);
                 match s.parse::<i64>() {
-                    Ok(i) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(TValue::Int(i)),
-                    _ => Err(format!("error calling toInt: strconv.Atoi: parsing \"{s}\": invalid syntax")),
+                    Ok(i) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => TValue::Int(i),
+                    _ => return Err(invalid("strconv.Atoi", &args[0])),
                 }
             }
             "toFloat" => {
-                arity(1)?;
                 let s = string_arg(&args[0])?;
-                parse_go_float(&s).map(TValue::Float).ok_or_else(|| {
-                    format!("error calling toFloat: strconv.ParseFloat: parsing \"{s}\": invalid syntax")
-                })
+                TValue::Float(parse_go_float(&s).ok_or_else(|| invalid("strconv.ParseFloat", &args[0]))?)
             }
-            "indent" => {
-                arity(2)?;
-                let spaces = match &args[0] {
-                    TValue::Int(n) if *n >= 0 => *n as usize,
-                    other => {
-                        return Err(format!("wrong type for value in indent; expected int; got {}", other.type_name()));
-                    }
-                };
-                let s = string_arg(&args[1])?;
-                Ok(TValue::Str(s.replace('\n', &format!("\n{}", " ".repeat(spaces)))))
-            }
-            "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block" | "break" | "continue" => {
-                Err(format!(
-                    "template action `{name}` is not supported: only env, toBool, toInt, toFloat and indent calls are"
-                ))
-            }
-            other => Err(format!("function \"{other}\" not defined")),
-        }
+            _ => TValue::Str(indent(&args[0], &string_arg(&args[1])?)?),
+        };
+        Ok(Val { v, from_env })
     }
+}
+
+/// How many arguments a supported function takes; an error for anything else.
+fn arity(name: &str) -> Result<usize, String> {
+    match name {
+        "env" | "toBool" | "toInt" | "toFloat" => Ok(1),
+        "indent" => Ok(2),
+        "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block" | "break" | "continue" => Err(
+            format!("template action `{name}` is not supported: only env, toBool, toInt, toFloat and indent calls are"),
+        ),
+        other => Err(format!("function \"{other}\" not defined")),
+    }
+}
+
+/// `indent N S`: `S` with `N` spaces after every newline. `N` is 0 to [`MAX_INDENT`], and
+/// the result at most [`MAX_OUTPUT_BYTES`] long (checked before anything is allocated).
+fn indent(spaces: &Val, s: &str) -> Result<String, String> {
+    let n = match &spaces.v {
+        TValue::Int(n) if (0..=MAX_INDENT).contains(n) => *n as usize,
+        TValue::Int(_) => {
+            let shown = if spaces.from_env { spaces.quoted() } else { spaces.v.print() };
+            return Err(format!("error calling indent: {shown} spaces: indent takes 0 to {MAX_INDENT} spaces"));
+        }
+        other => return Err(format!("wrong type for value in indent; expected int; got {}", other.type_name())),
+    };
+    let newlines = s.bytes().filter(|&b| b == b'\n').count();
+    let len = newlines.saturating_mul(n).saturating_add(s.len());
+    if len > MAX_OUTPUT_BYTES {
+        return Err(too_long(len));
+    }
+    Ok(s.replace('\n', &format!("\n{}", " ".repeat(n))))
 }
 
 fn parse_number(text: &str) -> Result<TValue, String> {

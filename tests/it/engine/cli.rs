@@ -31,9 +31,8 @@ fn validate_checks_kong_schemas_offline() {
     let run = gateform(&["validate", "-s", &file]);
     run.expect_code(1);
     assert!(
-        run.stderr.contains(
-            "kong.yaml:3:5: error: service \"api\": schema violation (port: value should be between 0 and 65535)"
-        ),
+        run.stderr
+            .contains("kong.yaml:5:11: error: services[0].port: value should be between 0 and 65535 (service \"api\")"),
         "{}",
         run.stderr
     );

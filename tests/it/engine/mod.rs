@@ -3,7 +3,7 @@
 mod cli;
 mod credentials;
 mod failures;
-mod real_configs;
+pub(crate) mod real_configs;
 mod scenarios;
 mod scope;
 

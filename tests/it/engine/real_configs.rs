@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::common::{TestSandbox, gateform_env, real_configs_dir};
 
 /// Values for the `DECK_*` variables the decK test files use (SOURCES.md).
-const ENV: &[(&str, &str)] = &[
+pub(crate) const ENV: &[(&str, &str)] = &[
     ("DECK_SVC1_HOSTNAME", "svc1.example.test"),
     ("DECK_BAZZ", "bazz"),
     ("DECK_BARR", "barr"),

@@ -24,6 +24,8 @@ pub(crate) struct Pending {
     pub origin: Origin,
     /// Set when the entity is nested under `parent` and also names it explicitly: both must agree.
     pub nested_in: Option<usize>,
+    /// The reference came (wholly or partly) from a `DECK_*` variable: messages do not quote it.
+    pub from_env: bool,
 }
 
 /// Facts about an entity kept for messages and resolution.
@@ -44,6 +46,8 @@ pub(crate) struct Member {
     /// For `consumer_groups[].consumers` items: the item, from which decK defines the
     /// consumer when no file does, and its path.
     pub item: Option<(Node, String)>,
+    /// The item came (wholly or partly) from a `DECK_*` variable: messages do not quote it.
+    pub from_env: bool,
 }
 
 /// Everything read so far.
@@ -163,7 +167,13 @@ impl<'a> Builder<'a> {
         };
         let entries = self.entries_with_config_source(fi, kind, node, path);
         let (schema, custom_plugin) = self.schema_for(kind, node);
-        let mut checker = Checker::new(file);
+        let mut checker = match schema {
+            Some(schema) if !custom_plugin => Checker::for_entity(file, kind, schema),
+            _ => Checker::new(file),
+        };
+        if kind == KongKind::Service && node.get("url").is_some() {
+            checker.overridden = &["protocol", "host", "port", "path"];
+        }
         let mut entity = Entity::new(kind);
         let mut refs = Vec::new();
         let mut nested_nodes: Vec<(String, Nest, &Node)> = Vec::new();
@@ -187,6 +197,7 @@ impl<'a> Builder<'a> {
                         target,
                         origin: file.origin(v.pos),
                         nested_in,
+                        from_env: file.holds_env(v),
                     });
                 }
             } else if let Some(x) = extra(kind, &key) {
@@ -233,6 +244,7 @@ impl<'a> Builder<'a> {
                 target: Target::Local(p),
                 origin: file.origin(node.pos),
                 nested_in: None,
+                from_env: false,
             });
         }
 
@@ -360,8 +372,10 @@ impl<'a> Builder<'a> {
             let Some(target) = target else { continue };
             let (group, consumer) =
                 if of_consumer { (target, Target::Local(owner)) } else { (Target::Local(owner), target) };
+            let from_env = file.holds_env(item);
             let item = (!of_consumer).then(|| (item.clone(), ipath));
-            self.members.push(Member { file: fi, group, consumer, origin: file.origin(items[i].pos), owner, item });
+            let origin = file.origin(items[i].pos);
+            self.members.push(Member { file: fi, group, consumer, origin, owner, item, from_env });
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::kong::deck::convert::FormatVersion;
 use crate::model::Origin;
 use crate::source::diag::Diagnostic;
 use crate::source::env::{SourceMap, render};
-use crate::source::yaml::{Node, NodeValue, Pos, parse};
+use crate::source::yaml::{Node, NodeValue, Pos, parse, parse_json};
 
 /// A parsed input: its rendered YAML tree (positions in rendered text) and the way back
 /// to the original text.
@@ -64,6 +64,16 @@ impl SourceFile {
     pub fn is_env(&self, pos: Pos) -> bool {
         self.env_nodes.contains(&pos)
     }
+
+    /// Whether `node` or any node in it holds text that came from a `DECK_*` variable.
+    pub fn holds_env(&self, node: &Node) -> bool {
+        self.is_env(node.pos)
+            || match &node.value {
+                NodeValue::Seq(items) => items.iter().any(|i| self.holds_env(i)),
+                NodeValue::Map(entries) => entries.iter().any(|(k, v)| self.is_env(k.pos) || self.holds_env(v)),
+                _ => false,
+            }
+    }
 }
 
 /// Renders and parses one input. Errors go to `diags`; `None` when nothing more can be read.
@@ -84,11 +94,14 @@ pub(crate) fn open(
         }
     };
     env_values.extend(rendered.env_values.iter().cloned());
-    let root = match parse(&rendered.text) {
+    let json = is_json(&name);
+    let parsed = if json { parse_json(&rendered.text) } else { parse(&rendered.text) };
+    let root = match parsed {
         Ok(root) => root,
         Err(e) => {
             let p = rendered.map.original(e.pos);
-            diags.push(Diagnostic::error(at(p), format!("invalid YAML: {}", e.message)));
+            let syntax = if json { "JSON" } else { "YAML" };
+            diags.push(Diagnostic::error(at(p), format!("invalid {syntax}: {}", e.message)));
             return None;
         }
     };
@@ -106,6 +119,12 @@ pub(crate) fn open(
     }
     file.header = read_header(&file, diags);
     Some(file)
+}
+
+/// Whether an input is read as JSON: its name (a path, or `REV:path`) ends in `.json`, in
+/// any case. Other inputs (`.yaml`, `.yml`, standard input) are YAML, of which JSON is a part.
+fn is_json(name: &str) -> bool {
+    name.len() >= 5 && name.get(name.len() - 5..).is_some_and(|ext| ext.eq_ignore_ascii_case(".json"))
 }
 
 /// Nodes holding text from an `env` expression: those starting inside a substituted range,

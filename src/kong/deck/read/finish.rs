@@ -1,12 +1,14 @@
 //! The last steps of loading: `_info.defaults`, `_info.select_tags`, duplicate detection.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::build::Builder;
+use crate::kong::secrets::is_sensitive;
 use crate::kong::{KongEntity, KongKind, natural_key};
 use crate::model::Ref;
+use crate::secrets::SENSITIVE;
 use crate::source::diag::Diagnostic;
 
 /// `_info.defaults` for one kind: the values, and which of their paths came from variables.
@@ -71,6 +73,8 @@ pub fn add_tags(entities: &mut [crate::model::Entity], tags: &[String]) {
 /// unique field: an error at the second one, naming the first.
 pub(crate) fn duplicates(b: &mut Builder<'_>) {
     let mut seen: HashMap<(KongKind, String, String), usize> = HashMap::new();
+    // Unique fields whose values messages must not quote: secrets, values from variables.
+    let mut hidden: HashSet<(usize, String)> = HashSet::new();
     let mut errors = Vec::new();
     for (i, e) in b.entities.iter().enumerate() {
         if e.kong() == KongKind::ConsumerGroupConsumer {
@@ -97,6 +101,9 @@ pub(crate) fn duplicates(b: &mut Builder<'_>) {
                     && let Some(v) = e.fields.get(name).and_then(Value::as_str)
                 {
                     keys.push((name.clone(), v.to_owned()));
+                    if is_sensitive(e.kong(), name, Some(schema)) || b.env_fields.contains(&(i, name.clone())) {
+                        hidden.insert((i, name.clone()));
+                    }
                 }
             }
         }
@@ -124,6 +131,9 @@ pub(crate) fn duplicates(b: &mut Builder<'_>) {
             }
             "" => format!("{desc} is the same entity as {first_desc}, defined at {at}"),
             "id" => format!("{desc}: id {key} is already used by {first_desc} at {at}"),
+            field if hidden.contains(&(i, field.to_owned())) => {
+                format!("{desc}: its {field} {SENSITIVE} is already used by {first_desc} at {at}")
+            }
             field => format!("{desc}: {field} \"{key}\" is already used by {first_desc} at {at}"),
         };
         let origin = b.entities[i].origin.clone();

@@ -12,6 +12,7 @@ use super::refs::Target;
 use crate::kong::deck::shape::{lookup_key, ref_fields};
 use crate::kong::{KongEntity, KongKind};
 use crate::model::{Entity, Ref};
+use crate::secrets::SENSITIVE;
 use crate::source::diag::Diagnostic;
 
 /// Entities by (kind, field, value) for `id` and the fields references name parents by.
@@ -52,6 +53,15 @@ fn external(kind: KongKind, target: &Target, lookup: &BTreeMap<KongKind, Vec<Str
 }
 
 /// Resolves every pending reference and membership of `b`.
+/// How a message names a reference's target: not at all when it came from a variable.
+fn shown(target: &Target, from_env: bool) -> String {
+    match target {
+        Target::Local(_) => target.shown(),
+        _ if from_env => SENSITIVE.to_owned(),
+        _ => target.shown(),
+    }
+}
+
 pub(crate) fn resolve(b: &mut Builder<'_>, lookup: &BTreeMap<KongKind, Vec<String>>) {
     let mut index = Index::default();
     for (i, e) in b.entities.iter().enumerate() {
@@ -75,7 +85,7 @@ pub(crate) fn resolve(b: &mut Builder<'_>, lookup: &BTreeMap<KongKind, Vec<Strin
                             b.info[n].desc,
                             p.field,
                             p.parent.singular(),
-                            p.target.shown()
+                            shown(&p.target, p.from_env)
                         );
                         b.diags.push(Diagnostic::error(Some(p.origin), msg).about(desc));
                         continue;
@@ -83,8 +93,11 @@ pub(crate) fn resolve(b: &mut Builder<'_>, lookup: &BTreeMap<KongKind, Vec<Strin
                     b.entities[i].refs.insert(p.field, r);
                 }
                 None => {
-                    let msg =
-                        format!("{desc} refers to {} {}, which is not defined", p.parent.singular(), p.target.shown());
+                    let msg = format!(
+                        "{desc} refers to {} {}, which is not defined",
+                        p.parent.singular(),
+                        shown(&p.target, p.from_env)
+                    );
                     b.diags.push(Diagnostic::error(Some(p.origin), msg).about(desc));
                 }
             }
@@ -98,7 +111,7 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<KongKin
     let mut seen: HashSet<(Ref, Ref)> = HashSet::new();
     let mut out = Vec::new();
     for m in members {
-        let Member { file, group, consumer, origin, owner, item } = m;
+        let Member { file, group, consumer, origin, owner, item, from_env } = m;
         let owner_desc = b.info[owner].desc.clone();
         let group_ref = match index.find(KongKind::ConsumerGroup, &group) {
             Some(j) => Some(Ref::Local(j)),
@@ -125,7 +138,8 @@ fn memberships(b: &mut Builder<'_>, index: &mut Index, lookup: &BTreeMap<KongKin
             } else {
                 (KongKind::Consumer, &consumer)
             };
-            let msg = format!("{owner_desc} refers to {} {}, which is not defined", kind.singular(), target.shown());
+            let msg =
+                format!("{owner_desc} refers to {} {}, which is not defined", kind.singular(), shown(target, from_env));
             b.diags.push(Diagnostic::error(Some(origin), msg).about(owner_desc));
             continue;
         };

@@ -420,7 +420,13 @@ fn env_errors_name_the_file_and_line() {
 #[test]
 fn positions_after_substitutions_are_original_positions() {
     let text = "_format_version: \"3.0\"\nservices:\n- name: s\n  host: ${{ env \"DECK_HOST\" }}\n  ca_certificates: ${{ env \"DECK_MULTI\" }}\n  port: bad\n";
-    let r = load_env(&[("k.yaml", text)], &[("DECK_HOST", "h"), ("DECK_MULTI", "\n  - a\n  - b")]);
+    let r = load_env(
+        &[("k.yaml", text)],
+        &[
+            ("DECK_HOST", "h"),
+            ("DECK_MULTI", "\n  - 4e3ad2e4-0bc4-4638-8e34-c84a417ba39b\n  - 5e3ad2e4-0bc4-4638-8e34-c84a417ba39b"),
+        ],
+    );
     assert_eq!(errors_of(r), vec!["k.yaml:6:9: error: services[0].port: expected an integer (service \"s\")"]);
 }
 
