@@ -24,7 +24,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use outcome::{Applied, ApplyReport, ChangeCounts, ChangeOutcome, Failure, StepOutcome};
 
-use crate::gateway::{Request, Session, StepError};
+use serde_json::Value;
+
+use crate::gateway::{Dialect, Request, Session, StepError};
 use crate::graph::Schedule;
 
 /// Sends one step's request; a [`Session`] is one, tests use fakes.
@@ -34,13 +36,34 @@ pub trait Executor: Send + Sync {
     async fn execute(&self, request: &Request) -> Result<(), StepError>;
 }
 
-/// A session as an [`Executor`].
-pub struct SessionExecutor(pub Arc<dyn Session>);
+/// A session as an [`Executor`], redacting through its dialect: a request body is logged
+/// (at trace level) with every secret field masked whatever its length, and a refusal's body
+/// loses what could reveal a secret of the entity sent ([`Dialect::redact_failure`]).
+pub struct SessionExecutor {
+    /// The session.
+    pub session: Arc<dyn Session>,
+    /// Its dialect.
+    pub dialect: Arc<dyn Dialect>,
+}
 
 #[async_trait::async_trait]
 impl Executor for SessionExecutor {
     async fn execute(&self, request: &Request) -> Result<(), StepError> {
-        self.0.execute(request).await
+        if let (Some(kind), Some(Value::Object(body))) = (request.kind, &request.body)
+            && tracing::enabled!(tracing::Level::TRACE)
+        {
+            let masked = crate::plan::mask_map(body, "", &*self.dialect.sensitivity(kind, body));
+            tracing::trace!("{} {} body: {}", request.method, request.path, serde_json::Value::Object(masked));
+        }
+        match self.session.execute(request).await {
+            Err(StepError::Api { method, path, status, mut body }) => {
+                if let (Some(kind), Some(sent)) = (request.kind, &request.body) {
+                    self.dialect.redact_failure(kind, sent, &mut body);
+                }
+                Err(StepError::Api { method, path, status, body })
+            }
+            other => other,
+        }
     }
 }
 

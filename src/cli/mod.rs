@@ -69,6 +69,7 @@ pub enum Command {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    output::install_panic_hook();
     let cli = Cli::parse();
     match &cli.command {
         Command::Watch(args) => watch::init_logging(args, cli.verbose),

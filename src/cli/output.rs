@@ -91,3 +91,47 @@ pub fn init_logging(verbose: u8) {
         .with_target(false)
         .try_init();
 }
+
+/// The report of a panic, scrubbed: a bug's message may quote a value it was handling.
+pub fn panic_report(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned());
+    let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    scrub(&format!(
+        "gateform crashed{place}: {payload}\nThis is a bug; please report it (the message above holds no secret value)."
+    ))
+}
+
+/// Replaces the default panic message (which prints the payload as it is) with a scrubbed
+/// one on stderr.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{}", panic_report(info));
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_message_is_scrubbed() {
+        let r = Redactor::new();
+        r.add(["panic-secret-value"]);
+        set_redactor(r);
+        let report = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let seen = report.clone();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| *seen.lock().unwrap() = panic_report(info)));
+        let _ = std::panic::catch_unwind(|| panic!("bad value panic-secret-value"));
+        std::panic::set_hook(previous);
+        let text = report.lock().unwrap().clone();
+        assert!(text.starts_with("gateform crashed at "), "{text}");
+        assert!(text.contains("bad value (sensitive value)") && !text.contains("panic-secret-value"), "{text}");
+    }
+}

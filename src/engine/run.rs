@@ -190,7 +190,8 @@ impl Reconciler {
         started: Instant,
         observer: &mut dyn Observer,
     ) -> Applied {
-        let executor = Arc::new(SessionExecutor(planned.connection.session.clone()));
+        let executor =
+            Arc::new(SessionExecutor { session: planned.connection.session.clone(), dialect: planned.dialect.clone() });
         let opts = ApplyOptions { cancel: self.settings.cancel.child_token(), ..self.settings.clone() };
         let watcher = recorder.map(|r| {
             let (mut lost, cancel) = (r.lost(), opts.cancel.clone());

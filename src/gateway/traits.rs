@@ -45,7 +45,8 @@ pub struct Live {
     pub lookup: State,
 }
 
-/// One HTTP request: method, path (with leading `/`) and JSON body.
+/// One HTTP request: method, path (with leading `/`) and JSON body, and the kind of the
+/// entity it writes (so its failures and logs can be redacted by that kind's secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// `GET`, `PUT`, `PATCH`, `POST` or `DELETE`.
@@ -54,12 +55,14 @@ pub struct Request {
     pub path: String,
     /// The JSON body, if any.
     pub body: Option<Value>,
+    /// The kind of the entity written, when the request carries out a change.
+    pub kind: Option<Kind>,
 }
 
 impl Request {
     /// A request.
     pub fn new(method: &str, path: String, body: Option<Value>) -> Self {
-        Request { method: method.to_owned(), path, body }
+        Request { method: method.to_owned(), path, body, kind: None }
     }
 }
 
@@ -145,6 +148,11 @@ pub trait Dialect: Send + Sync {
         fields: &Map<String, Value>,
         parent: &dyn Fn(&str) -> Option<String>,
     ) -> Option<String>;
+    /// Whether the natural key of `kind` is made of a secret (a key-auth credential's key):
+    /// it then matches entities but never seeds a derived id.
+    fn secret_key(&self, _kind: Kind) -> bool {
+        false
+    }
     /// A second key to match by when the natural key matched nothing, accepted only when the
     /// live entity's natural key is absent or equal (Kong: a consumer's `custom_id`).
     fn secondary_key(&self, _kind: Kind, _fields: &Map<String, Value>) -> Option<String> {
@@ -195,6 +203,13 @@ pub trait Dialect: Send + Sync {
     }
     /// Which dotted paths of an entity with this body hold secrets.
     fn sensitivity<'a>(&'a self, kind: Kind, body: &Map<String, Value>) -> Box<dyn Fn(&str) -> bool + 'a>;
+    /// Removes from the error body of a refused request what could reveal a secret of the
+    /// entity sent (`sent`, a body of `kind`). By default every occurrence of a secret value
+    /// of `sent`, however short, in any string of the error is masked; a dialect adds the
+    /// error shapes it knows (Kong's `fields` object).
+    fn redact_failure(&self, kind: Kind, sent: &Value, error: &mut Value) {
+        crate::secrets::redact_echoes(self, kind, sent, error);
+    }
     /// Whether an entity with this body can hold a secret at all (a quick test).
     fn may_hold_secrets(&self, kind: Kind, body: &Map<String, Value>) -> bool;
 

@@ -115,7 +115,10 @@ fn write_parents(c: &Change) -> BTreeMap<&'static str, String> {
 /// The request that carries out `c`, as the dialect builds it.
 pub fn request_for(dialect: &dyn Dialect, c: &Change) -> Request {
     let parents = write_parents(c);
-    dialect.request(Write { action: c.action, kind: c.kind, id: &c.id, body: c.body.as_ref(), parents: &parents })
+    let mut r =
+        dialect.request(Write { action: c.action, kind: c.kind, id: &c.id, body: c.body.as_ref(), parents: &parents });
+    r.kind = Some(c.kind);
+    r
 }
 
 /// Builds the schedule of `plan` against the live state it was computed from.
@@ -228,7 +231,9 @@ fn break_cycles(plan: &Plan, dialect: &dyn Dialect, schedule: &mut Schedule) -> 
                     let f = schedule.steps.len();
                     let parents = write_parents(c);
                     let write = Write { action: c.action, kind: c.kind, id: &c.id, body: None, parents: &parents };
-                    let request = Arc::new(dialect.finalize_request(write));
+                    let mut request = dialect.finalize_request(write);
+                    request.kind = Some(c.kind);
+                    let request = Arc::new(request);
                     schedule.steps.push(Step { change, request, finalize: true });
                     schedule.edges.push((acquirer, f, EdgeKind::Reference));
                     finalize_of.insert(acquirer, f);

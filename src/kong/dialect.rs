@@ -102,6 +102,10 @@ impl Dialect for KongDialect {
         key::natural_key(kong(kind), fields, parent)
     }
 
+    fn secret_key(&self, kind: Kind) -> bool {
+        kind == KongKind::KeyauthCredential
+    }
+
     fn secondary_key(&self, kind: Kind, fields: &Map<String, Value>) -> Option<String> {
         // A consumer is also known by its `custom_id` (decK matches either).
         let custom = fields.get("custom_id").and_then(Value::as_str)?;
@@ -178,6 +182,17 @@ impl Dialect for KongDialect {
         let schema = self.schema(kind, body);
         let k = kong(kind);
         Box::new(move |path: &str| secrets::is_sensitive(k, path, schema))
+    }
+
+    /// Kong's errors name fields under `fields` with the entity's own paths
+    /// (`{"fields": {"key": "..."}}`, `kong-admin-api.md` §4): their values at sensitive
+    /// paths are masked, then every echo of a secret of the sent body.
+    fn redact_failure(&self, kind: Kind, sent: &Value, error: &mut Value) {
+        if let (Some(Value::Object(fields)), Value::Object(body)) = (error.get_mut("fields"), sent) {
+            let sensitive = self.sensitivity(kind, body);
+            *fields = crate::plan::mask_map(fields, "", &*sensitive);
+        }
+        crate::secrets::redact_echoes(self, kind, sent, error);
     }
 
     fn may_hold_secrets(&self, kind: Kind, body: &Map<String, Value>) -> bool {

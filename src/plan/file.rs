@@ -35,7 +35,7 @@ pub struct GatewayRecord {
 }
 
 /// A digest of the live state in scope: one hash per entity (`kind/id` → 16 hex digits of the
-/// SHA-256 of its normalised body) and one over all of them.
+/// SHA-256 of its normalised body, secret values masked) and one over all of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     /// SHA-256 (hex) over every entity hash, in key order.
@@ -51,7 +51,11 @@ impl Fingerprint {
         for (prefix, state) in [("", live), ("lookup:", lookup)] {
             for e in &state.entities {
                 let id = e.id.clone().unwrap_or_default();
+                // Secret values are masked before hashing: a saved plan is shared, and a hash
+                // of a body holding a key would let anyone confirm a guessed key. A change of
+                // a secret alone still shows, as a change of the plan computed again.
                 let body = dialect.comparable(e.kind, &dialect.live_body(e));
+                let body = super::mask_map(&body, "", &*dialect.sensitivity(e.kind, &body));
                 let h = hex::encode(Sha256::digest(canonical(&Value::Object(body)).as_bytes()));
                 entities.insert(format!("{prefix}{}/{id}", e.kind), h[..16].to_owned());
             }

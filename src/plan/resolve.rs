@@ -273,10 +273,14 @@ impl Resolver<'_> {
         parents: &BTreeMap<&'static str, String>,
         matched: &mut Option<usize>,
     ) -> String {
+        // A natural key made of a secret (a key-auth `key`) never seeds an id: ids are shown
+        // in plans, comments and dumps, and a digest of the key would let anyone confirm a
+        // guessed key. Nor do secret fields seed a content id.
+        let key = key.as_ref().filter(|_| !self.dialect.secret_key(e.kind));
         let seed = match key {
             Some(k) => format!("{}:{k}", e.kind.table()),
             None => {
-                let content = content_seed(e, parents);
+                let content = content_seed(self.dialect, e, parents);
                 let n = self.seen_content.entry(content.clone()).or_insert(0);
                 *n += 1;
                 format!("{}:{content}#{n}", e.kind.table())
@@ -299,11 +303,15 @@ impl Resolver<'_> {
     }
 }
 
-/// A stable text for an entity without natural key: its fields and parents as JSON.
-fn content_seed(e: &Entity, parents: &BTreeMap<&'static str, String>) -> String {
+/// A stable text for an entity without natural key: its fields but the secret ones, and its
+/// parents, as JSON.
+fn content_seed(dialect: &dyn Dialect, e: &Entity, parents: &BTreeMap<&'static str, String>) -> String {
+    let sensitive = dialect.sensitivity(e.kind, &e.fields);
     let mut sorted: BTreeMap<&str, &Value> = BTreeMap::new();
     for (k, v) in &e.fields {
-        sorted.insert(k, v);
+        if !sensitive(k) {
+            sorted.insert(k, v);
+        }
     }
     format!("{}|{:?}", serde_json::to_string(&sorted).unwrap_or_default(), parents)
 }

@@ -47,3 +47,41 @@ fn collect_value(v: &Value, path: &str, sensitive: &dyn Fn(&str) -> bool, out: &
         _ => {}
     }
 }
+
+/// The secret string values of `body` (an entity of `kind` as sent), whatever their length.
+pub fn values_of(dialect: &(impl Dialect + ?Sized), kind: crate::model::Kind, body: &Value) -> Vec<String> {
+    let Value::Object(map) = body else { return Vec::new() };
+    let mut out = Vec::new();
+    if dialect.may_hold_secrets(kind, map) {
+        let sensitive = dialect.sensitivity(kind, map);
+        for (k, v) in map {
+            collect_value(v, k, &*sensitive, &mut out);
+        }
+    }
+    out.retain(|v| !v.is_empty());
+    out
+}
+
+/// The default of [`Dialect::redact_failure`]: every occurrence of a secret value of
+/// `sent`, however short, in any string of `error` is replaced by [`SENSITIVE`].
+pub fn redact_echoes(dialect: &(impl Dialect + ?Sized), kind: crate::model::Kind, sent: &Value, error: &mut Value) {
+    let mut secrets = values_of(dialect, kind, sent);
+    // Longest first, so a secret containing another is masked whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    replace_in(error, &secrets);
+}
+
+fn replace_in(v: &mut Value, secrets: &[String]) {
+    match v {
+        Value::String(s) => {
+            for secret in secrets {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), SENSITIVE);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_in(i, secrets)),
+        Value::Object(m) => m.values_mut().for_each(|i| replace_in(i, secrets)),
+        _ => {}
+    }
+}

@@ -15,6 +15,37 @@ use super::SENSITIVE;
 /// words, decK issue #2140); fields holding them are still masked by path.
 pub const MIN_SCRUB_LEN: usize = 4;
 
+/// Shorter than this, a secret's prefix and lines are not scrubbed on their own (they would
+/// match ordinary text).
+pub const PART_LEN: usize = 16;
+
+/// The forms of a secret value that are scrubbed: the value; its JSON-escaped, base64
+/// (standard and URL-safe, unpadded too) and percent-encoded forms; its first
+/// [`PART_LEN`] characters (a gateway message that echoes a truncated value); and each line
+/// of a multi-line value (a PEM key's body lines) of at least [`PART_LEN`] characters, its
+/// `-----BEGIN`/`-----END` lines excepted.
+pub fn forms(v: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let mut out = vec![v.to_owned()];
+    let escaped = serde_json::to_string(v).unwrap_or_default();
+    out.push(escaped.trim_matches('"').to_owned());
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        out.push(engine.encode(v.as_bytes()));
+    }
+    out.push(crate::gateway::path_segment(v));
+    if v.chars().count() > PART_LEN {
+        out.push(v.chars().take(PART_LEN).collect());
+    }
+    if v.contains('\n') {
+        let lines = v.lines().map(str::trim).filter(|l| l.chars().count() >= PART_LEN && !l.starts_with("-----"));
+        out.extend(lines.map(str::to_owned));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     values: Vec<String>,
@@ -33,7 +64,8 @@ impl Redactor {
         Redactor::default()
     }
 
-    /// Adds secret values (shorter than [`MIN_SCRUB_LEN`] characters are ignored).
+    /// Adds secret values (shorter than [`MIN_SCRUB_LEN`] characters are ignored), with
+    /// the forms in which they leak: see [`forms`].
     pub fn add<I: IntoIterator<Item = S>, S: Into<String>>(&self, values: I) {
         let Ok(mut inner) = self.inner.write() else { return };
         let before = inner.values.len();
@@ -42,12 +74,7 @@ impl Redactor {
             if v.chars().count() < MIN_SCRUB_LEN {
                 continue;
             }
-            let escaped = serde_json::to_string(&v).unwrap_or_default();
-            let escaped = escaped.trim_matches('"').to_owned();
-            if escaped != v {
-                inner.values.push(escaped);
-            }
-            inner.values.push(v);
+            inner.values.extend(forms(&v));
         }
         if inner.values.len() != before {
             inner.values.sort();
@@ -109,6 +136,27 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partial_and_encoded_echoes_are_scrubbed() {
+        let r = Redactor::new();
+        let key = "ka-Secret-0123456789abcdefghij";
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END PRIVATE KEY-----\n";
+        r.add([key, pem]);
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+        for leak in [
+            format!("duplicate key '{}...'", &key[..16]),
+            "line MIIEvQIBADANBgkqhkiG9w0BAQEFAASC of the key".to_owned(),
+            format!("Authorization: Basic {b64}"),
+            format!("GET /key-auths/{}", crate::gateway::path_segment(key)),
+        ] {
+            let out = r.scrub(&leak);
+            assert!(!out.contains(&key[..16]), "{out}");
+            assert!(!out.contains("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC") && !out.contains(&b64), "{out}");
+        }
+        assert_eq!(r.scrub("-----BEGIN CERTIFICATE-----"), "-----BEGIN CERTIFICATE-----");
+    }
 
     #[test]
     fn scrubs_values_and_their_json_escapes() {

@@ -181,3 +181,60 @@ fn fail_fast_starts_nothing_after_the_first_failure() {
     assert!(sb.list("/services").is_empty(), "nothing was created after the failure");
     assert!(run.stderr.contains("  - services \"three\" (create)\n"), "{}", run.stderr);
 }
+
+#[test]
+fn ctrl_c_during_an_apply_finishes_what_is_in_flight_reports_and_records() {
+    use std::io::{BufRead, BufReader};
+    let sb = TestSandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("_format_version: \"3.0\"\nservices:\n");
+    for i in 0..8 {
+        text.push_str(&format!("  - name: s{i}\n    host: s{i}.internal\n"));
+    }
+    let file = write(dir.path(), "kong.yaml", &text);
+    // Every write takes 300 ms: the interrupt arrives while requests are in flight.
+    sb.sandbox().inject_fault(FaultRule {
+        method: Some("PUT".into()),
+        path: "/services/*".into(),
+        status: None,
+        body: None,
+        headers: BTreeMap::new(),
+        times: None,
+        delay_ms: 300,
+    });
+    let ledger = dir.path().join("ledger.db");
+    let mut child = crate::common::gateform_cmd()
+        .args(["apply", "--gateway", &sb.url, "-s", &file, "--auto-approve", "--parallelism", "2"])
+        .arg("--ledger")
+        .arg(&ledger)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.contains("Creation complete") {
+            break;
+        }
+        line.clear();
+    }
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    seen.push_str(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(out.status.code(), Some(1), "{seen}\n{stderr}");
+    assert!(stderr.contains("Interrupt received"), "{stderr}");
+    assert!(stderr.contains("Error: apply interrupted; requests in flight were finished"), "{stderr}");
+    assert!(stderr.contains("Not attempted:"), "{stderr}");
+    let created = sb.list("/services").len();
+    assert!((1..8).contains(&created), "some, not all, were created: {created}");
+    let history = crate::common::gateform(&["history", "--ledger", ledger.to_str().unwrap(), "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let run = &doc["runs"][0];
+    assert_eq!(run["result"], "interrupted", "{run}");
+    assert_eq!(run["outcomes"]["applied"].as_u64(), Some(created as u64), "{run}");
+}
