@@ -111,6 +111,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         ledger_location(&args.ledger, file.ledger_url(&|var| std::env::var(var).ok())?.as_deref(), home.as_deref());
     let vars: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let active = active_redactors();
+    // Replicas elect a leader per environment through the ledger; a lone replica leads at once.
+    let leaders = crate::watch::leader::campaign(&names, location.clone(), pg_options(), current_holder());
     let mut environments = Vec::new();
     let mut targets = Vec::new();
     for name in &names {
@@ -130,6 +132,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             base_secrets: active.base().clone(),
             active: active.clone(),
             admin_api: std::sync::OnceLock::new(),
+            leaders: Some(leaders.clone()),
         });
         targets.push(target.clone());
         environments.push(Environment { target, policy });
@@ -156,7 +159,10 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         ledger: Arc::new(move || {
             handle.block_on(AnyLedger::open(&probe_location, &pg)).map(|_| ()).map_err(|e| e.to_string())
         }),
-        leader: Arc::new(|| None),
+        leader: {
+            let leaders = leaders.clone();
+            Arc::new(move |env: &str| leaders.leader(env))
+        },
         seed: None,
     };
     let daemon = Daemon::new(environments, options).map_err(anyhow::Error::msg)?;
@@ -170,7 +176,9 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr()?;
     errln(&format!("Watching {} on {repository}; listening on http://{bound}", names.join(", ")));
-    match daemon.run(Some(listener), signal()).await {
+    let shutdown = daemon.run(Some(listener), signal()).await;
+    leaders.resign().await;
+    match shutdown {
         Shutdown::Clean | Shutdown::Cancelled => Ok(ExitCode::SUCCESS),
         Shutdown::Abandoned => {
             errln(

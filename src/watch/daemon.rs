@@ -58,7 +58,7 @@ impl Default for DaemonOptions {
             notifier: None,
             shutdown_timeout: Duration::from_secs(60),
             ledger: Arc::new(|| Ok(())),
-            leader: Arc::new(|| None),
+            leader: Arc::new(|_| None),
             seed: None,
         }
     }

@@ -9,11 +9,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::leader::Leaders;
 use super::metrics::AdminApiCounter;
 use super::target::{Applied, Commit, ErrorKind, Planned, Target, TargetError};
 use crate::engine::{ApplyOptions, EngineError, Mode, Quiet, Reconciler, Recording, Target as EngineTarget, drain_for};
@@ -61,6 +62,8 @@ pub struct EngineWatch {
     pub active: ActiveRedactors,
     /// Counts the Admin API's answers by status, once the daemon's metrics exist.
     pub admin_api: OnceLock<AdminApiCounter>,
+    /// Who leads each environment, when replicas elect a leader.
+    pub leaders: Option<Arc<Leaders>>,
 }
 
 /// What `plan` hands to `apply`: the configuration read and the plan, as a saved plan.
@@ -150,6 +153,15 @@ async fn blocking<T: Send + 'static>(
 impl Target for EngineWatch {
     fn name(&self) -> &str {
         &self.followed.name
+    }
+
+    async fn standby(&self) -> Option<String> {
+        let leaders = self.leaders.as_ref()?;
+        let name = &self.followed.name;
+        if leaders.leads(name) {
+            return None;
+        }
+        Some(leaders.leader(name).unwrap_or_else(|| "no replica yet".to_owned()))
     }
 
     async fn head(&self) -> Result<Commit, TargetError> {

@@ -29,7 +29,7 @@ pub const MAX_WEBHOOK_BODY: usize = 1 << 20;
 /// blocking thread.
 pub type LedgerProbe = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 /// The current leader of the environments' locks (a host or process name), when known.
-pub type LeaderProbe = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+pub type LeaderProbe = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// What the endpoints read.
 #[derive(Clone)]
@@ -78,9 +78,11 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 
 /// The body of `/status`: `{"environments": [...]}`, sorted by name.
 pub fn status_json(state: &HttpState) -> Value {
-    let leader = (state.leader)();
-    let envs: Vec<Value> =
-        state.envs.values().map(|h| h.snapshot().to_json(h.suspended(), leader.as_deref())).collect();
+    let envs: Vec<Value> = state
+        .envs
+        .iter()
+        .map(|(name, h)| h.snapshot().to_json(h.suspended(), (state.leader)(name).as_deref()))
+        .collect();
     json!({ "environments": envs })
 }
 

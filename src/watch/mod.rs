@@ -16,6 +16,7 @@ pub mod daemon;
 pub mod engine;
 pub mod guard;
 pub mod http;
+pub mod leader;
 pub mod logging;
 pub mod metrics;
 pub mod notify;

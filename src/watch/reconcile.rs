@@ -148,6 +148,11 @@ impl EnvLoop {
             self.handle.update(|s| s.sync_status = SyncStatus::Suspended);
             return Action::await_change();
         }
+        if let Some(leader) = self.target.standby().await {
+            tracing::debug!(environment = self.name(), "standing by: {leader} leads");
+            self.handle.update(|s| s.sync_status = SyncStatus::Standby);
+            return Action::requeue(super::leader::POLL);
+        }
         self.next_poll = Instant::now() + self.jitter.apply(self.policy.poll_interval, self.policy.jitter);
         let head = match self.fetch().await {
             Ok(head) => head,

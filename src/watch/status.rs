@@ -26,6 +26,8 @@ pub enum SyncStatus {
     Failed,
     /// Suspended: nothing is planned or applied until resumed.
     Suspended,
+    /// Another replica leads this environment; this one only watches who leads.
+    Standby,
 }
 
 /// A commit the daemon applied.

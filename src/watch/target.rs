@@ -171,6 +171,12 @@ pub trait Target: Send + Sync {
     /// ancestor no longer in the repository is `Ok(false)`.
     async fn descends(&self, commit: &str, ancestor: &str) -> Result<bool, TargetError>;
 
+    /// When this replica stands by (another replica leads the environment), the leader's
+    /// description; `None` when this replica may reconcile (by default, always).
+    async fn standby(&self) -> Option<String> {
+        None
+    }
+
     /// Reads the configuration at `commit` and the gateway, and plans. Writes nothing to
     /// the gateway and takes no lock.
     async fn plan(&self, commit: &Commit) -> Result<Planned, TargetError>;

@@ -161,7 +161,7 @@ async fn status_reports_each_environment() {
     let broken = Fake::new("staging", "c9");
     broken.with(|s| s.plan_error = true);
     let mut opts = options();
-    opts.leader = Arc::new(|| Some("host-a".into()));
+    opts.leader = Arc::new(|_: &str| Some("host-a".into()));
     let d = start(vec![(ok.clone(), policy(60)), (broken.clone(), policy(60))], opts);
     wait(1.0).await;
     let (code, body) = call(&d.router, get("/status")).await;

@@ -256,3 +256,27 @@ fn bad_settings_stop_the_daemon_before_it_starts() {
     run.expect_code(1);
     assert!(run.stderr.contains("defines no environment \"qa\" (defined: prod)"), "{}", run.stderr);
 }
+
+#[test]
+fn two_replicas_elect_one_leader_and_the_other_takes_over_when_it_dies() {
+    let sb = TestSandbox::start();
+    let repo = Repo::new();
+    let c1 = repo.commit(&[("gateform.toml", Some(&settings(&sb.url, "1"))), ("kong/kong.yaml", Some(V1))], "orders");
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.db");
+    let first = Daemon::start(&repo, &ledger, &[]);
+    first.wait_for(&sb, 30, "the first replica to apply", |s| applied_commit(s) == c1);
+    let second = Daemon::start(&repo, &ledger, &[]);
+    let s = second.wait_for(&sb, 30, "the second replica to stand by", |s| s["sync_status"] == "Standby");
+    assert!(s["leader"].as_str().is_some_and(|l| !l.contains("this replica")), "{s:#}");
+    let led = first.status(&sb);
+    assert!(led["leader"].as_str().is_some_and(|l| l.contains("this replica")), "{led:#}");
+
+    // The leader dies without a word (SIGKILL): the standby takes over and applies the next commit.
+    drop(first);
+    let c2 = repo.commit(&[("kong/kong.yaml", Some(&v2()))], "billing");
+    second.wait_for(&sb, 30, "the standby to lead and apply", |s| applied_commit(s) == c2);
+    assert_eq!(sb.get("/services/billing")["name"], "billing");
+    let (code, log) = second.terminate();
+    assert_eq!(code, 0, "{log}");
+}
