@@ -1,0 +1,246 @@
+//! Scale benchmark (plain `main`, prints figures; not a timed test). For about 10k, 30k and
+//! 100k entities — N services with two routes and a plugin each, N consumers with a key-auth
+//! credential and an ACL — it measures in one run, against the in-process sandbox:
+//!
+//! * the floor read: every page of every collection once, keep-alive, kinds in parallel,
+//!   no parsing (bytes read, time);
+//! * the no-op plan of the real binary: time, ratio to the floor, peak RSS and its ratio to
+//!   the bytes read, HTTP requests;
+//! * the raw write rate: a simple client sending only the plan's requests (parents before
+//!   children, `parallelism` at once) to an empty sandbox;
+//! * apply from empty with the real binary: time, ratio of its rate to the raw one, peak RSS
+//!   and its ratio to the bytes read, HTTP requests.
+//!
+//! Run: `cargo bench --bench scale` (`GATEFORM_BENCH_SIZES=10000,30000` to choose sizes).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gateform::gateway::{Dialect, Request};
+use gateform::kong::KongDialect;
+use gateform::kong::sandbox::{self, Sandbox, SandboxOptions};
+use gateform::model::State;
+use gateform::plan::{PlanInput, build};
+use gateform::source::Input;
+
+const PARALLELISM: usize = 10;
+const COLLECTIONS: &[&str] = &["services", "routes", "plugins", "consumers", "key-auths", "acls"];
+
+fn config(n: usize) -> String {
+    let mut out = String::with_capacity(n * 700);
+    out.push_str("_format_version: \"3.0\"\nservices:\n");
+    for i in 0..n {
+        let _ = write!(
+            out,
+            "  - name: svc-{i:06}\n    url: http://backend-{i:06}.internal:8080/v1\n    tags: [bench]\n    plugins:\n      - name: rate-limiting\n        config:\n          minute: {m}\n          policy: local\n    routes:\n      - name: route-{i:06}-a\n        paths: [/svc-{i:06}/a]\n      - name: route-{i:06}-b\n        paths: [/svc-{i:06}/b]\n        methods: [GET, POST]\n",
+            m = 60 + i % 100
+        );
+    }
+    out.push_str("consumers:\n");
+    for i in 0..n {
+        let _ = write!(
+            out,
+            "  - username: user-{i:06}\n    keyauth_credentials:\n      - key: key-{i:06}-bench-credential\n    acls:\n      - group: group-{g}\n",
+            g = i % 20
+        );
+    }
+    out
+}
+
+/// Runs the binary, sampling its peak resident memory (VmHWM, KiB) until it exits.
+fn measure(args: &[&str]) -> (Duration, u64, String) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateform"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run gateform");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
+            for line in status.lines() {
+                if let Some(v) = line.strip_prefix("VmHWM:") {
+                    peak_kb = peak_kb.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+                }
+            }
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (started.elapsed(), peak_kb, reader.join().unwrap_or_default())
+}
+
+/// Every page of every collection, kinds in parallel, bodies not parsed (the next offset is
+/// found by a text search). Returns (time, bytes, requests).
+async fn floor_read(url: &str) -> (Duration, u64, u64) {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in COLLECTIONS {
+        let (http, url) = (http.clone(), format!("{url}/{c}"));
+        tasks.spawn(async move {
+            let (mut bytes, mut requests, mut offset) = (0u64, 0u64, None::<String>);
+            loop {
+                let page = match &offset {
+                    Some(o) => format!("{url}?size=1000&offset={o}"),
+                    None => format!("{url}?size=1000"),
+                };
+                let body = http.get(&page).send().await.expect("get").bytes().await.expect("body");
+                bytes += body.len() as u64;
+                requests += 1;
+                let text = std::str::from_utf8(&body).unwrap_or_default();
+                offset = text.rfind("\"offset\":\"").map(|i| {
+                    let rest = &text[i + 10..];
+                    rest[..rest.find('"').unwrap_or(0)].to_owned()
+                });
+                if offset.is_none() {
+                    break;
+                }
+            }
+            (bytes, requests)
+        });
+    }
+    let (mut bytes, mut requests) = (0, 0);
+    while let Some(r) = tasks.join_next().await {
+        let (b, n) = r.expect("reader");
+        bytes += b;
+        requests += n;
+    }
+    (started.elapsed(), bytes, requests)
+}
+
+/// The requests an apply from empty sends, grouped by rank (parents before children).
+fn plan_requests(text: &str) -> Vec<Vec<Request>> {
+    let dialect = KongDialect::bundled();
+    let desired = dialect.load(&[Input::new("kong.yaml", text)], &BTreeMap::new()).expect("config loads");
+    let empty = State::default();
+    let plan = build(&PlanInput {
+        desired: &desired.state,
+        live: &empty,
+        lookup: &empty,
+        dialect: &dialect,
+        secret_fields: &desired.env_fields,
+    })
+    .expect("plan");
+    let schedule = gateform::graph::schedule(&plan, &empty, &dialect).expect("schedule");
+    let mut by_rank: BTreeMap<u16, Vec<Request>> = BTreeMap::new();
+    for step in &schedule.steps {
+        let kind = plan.changes[step.change].kind;
+        by_rank.entry(kind.rank()).or_default().push((*step.request).clone());
+    }
+    by_rank.into_values().collect()
+}
+
+/// Sends `waves` to `url`, `PARALLELISM` requests at once, wave after wave.
+async fn raw_writes(url: &str, waves: Vec<Vec<Request>>) -> (Duration, usize) {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut sent = 0;
+    for wave in waves {
+        let sem = Arc::new(tokio::sync::Semaphore::new(PARALLELISM));
+        let mut tasks = tokio::task::JoinSet::new();
+        for r in wave {
+            sent += 1;
+            let (http, sem, url) = (http.clone(), sem.clone(), format!("{url}{}", r.path));
+            tasks.spawn(async move {
+                let _permit = sem.acquire_owned().await.expect("permit");
+                let method = reqwest::Method::from_bytes(r.method.as_bytes()).expect("method");
+                let mut req = http.request(method, &url);
+                if let Some(body) = &r.body {
+                    req = req.header("content-type", "application/json").body(body.to_string());
+                }
+                let status = req.send().await.expect("send").status();
+                assert!(status.is_success(), "{url}: {status}");
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.expect("writer");
+        }
+    }
+    (started.elapsed(), sent)
+}
+
+async fn empty_sandbox() -> Sandbox {
+    sandbox::start(SandboxOptions::default()).await.expect("sandbox")
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+async fn one_size(services: usize) {
+    let text = config(services);
+    let entities = services * 4 + services * 3;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("kong.yaml");
+    std::fs::write(&file, &text).expect("write config");
+    let file = file.to_string_lossy().into_owned();
+    println!("\n== {entities} entities ({services} services, {services} consumers; {:.1} MB of YAML)", text.len() as f64 / 1e6);
+
+    // Raw write floor on one empty sandbox; gateform's apply on another.
+    let waves = plan_requests(&text);
+    let raw_box = empty_sandbox().await;
+    let (raw_time, raw_requests) = raw_writes(&raw_box.url(), waves).await;
+    raw_box.shutdown().await;
+    let raw_rate = raw_requests as f64 / raw_time.as_secs_f64();
+
+    let sb = empty_sandbox().await;
+    let url = sb.url();
+    let before = sb.request_count();
+    let (u, f) = (url.clone(), file.clone());
+    let (apply_time, apply_kb, out) =
+        tokio::task::spawn_blocking(move || measure(&["apply", "--gateway", &u, "-s", &f, "--auto-approve"]))
+            .await
+            .expect("apply");
+    assert!(out.contains("Apply complete!"), "apply failed");
+    let apply_requests = sb.request_count() - before;
+    let apply_rate = apply_requests as f64 / apply_time.as_secs_f64();
+
+    let (floor_time, bytes, floor_requests) = floor_read(&url).await;
+    let before = sb.request_count();
+    let (u, f) = (url.clone(), file.clone());
+    let (plan_time, plan_kb, out) =
+        tokio::task::spawn_blocking(move || measure(&["plan", "--gateway", &u, "-s", &f])).await.expect("plan");
+    assert!(out.contains("No changes."), "the no-op plan is not empty");
+    let plan_requests = sb.request_count() - before;
+    sb.shutdown().await;
+
+    let bytes_mb = bytes as f64 / (1024.0 * 1024.0);
+    println!("floor read:    {:.2}s, {bytes_mb:.1} MiB in {floor_requests} requests", floor_time.as_secs_f64());
+    println!(
+        "no-op plan:    {:.2}s = {:.2}x the floor; peak RSS {:.0} MiB = {:.1}x the bytes read; {plan_requests} requests",
+        plan_time.as_secs_f64(),
+        plan_time.as_secs_f64() / floor_time.as_secs_f64(),
+        mb(plan_kb),
+        mb(plan_kb) / bytes_mb
+    );
+    println!("raw writes:    {:.2}s, {raw_requests} requests, {raw_rate:.0}/s at parallelism {PARALLELISM}", raw_time.as_secs_f64());
+    println!(
+        "apply (empty): {:.2}s, {apply_requests} requests, {apply_rate:.0}/s = {:.2}x the raw rate; peak RSS {:.0} MiB = {:.1}x the bytes read",
+        apply_time.as_secs_f64(),
+        apply_rate / raw_rate,
+        mb(apply_kb),
+        mb(apply_kb) / bytes_mb
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let sizes: Vec<usize> = std::env::var("GATEFORM_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 30_000, 100_000]);
+    for entities in sizes {
+        one_size((entities / 7).max(1)).await;
+    }
+}
