@@ -93,12 +93,15 @@ impl Settings {
 pub const TYK_SECRET_VARIABLE: &str = "TYK_GW_SECRET";
 
 /// The dialect of configuration texts that are clearly in Tyk's formats: a tyk-sync
-/// `.tyk.json` index, or JSON with `x-tyk-api-gateway`, `api_id` or `access_rights`.
+/// `.tyk.json` index, or JSON with `x-tyk-api-gateway`, `api_id`, `access_rights` or
+/// `openapi` (an OpenAPI document is no decK file either).
 fn guess_dialect(inputs: &[Input]) -> Option<&'static str> {
     let tyk = inputs.iter().any(|i| {
         i.name.ends_with(".tyk.json")
             || (i.name.ends_with(".json")
-                && ["\"x-tyk-api-gateway\"", "\"api_id\"", "\"access_rights\""].iter().any(|k| i.text.contains(k)))
+                && ["\"x-tyk-api-gateway\"", "\"api_id\"", "\"access_rights\"", "\"openapi\""]
+                    .iter()
+                    .any(|k| i.text.contains(k)))
     });
     tyk.then_some("tyk")
 }

@@ -58,6 +58,10 @@ pub fn file_set(inputs: &[Input]) -> FileSet {
     set
 }
 
+/// Top-level fields of Dashboard dumps that the gateway's structs do not have (a policy's
+/// `date_created`): dropped without a warning.
+const DASHBOARD_FIELDS: &[&str] = &["date_created"];
+
 /// A dotted path (`proxy.listen_path`) as a JSON pointer.
 fn pointer_of(dotted: &str) -> String {
     dotted.split('.').map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect()
@@ -82,6 +86,8 @@ fn check_fields(d: &Document, kind: TykKind, diags: &mut Vec<Diagnostic>) {
             ),
         ));
     }
+    // Fields the Dashboard writes into its dumps, which the gateway never had.
+    dropped.retain(|p| !DASHBOARD_FIELDS.contains(&p.as_str()));
     for path in dropped {
         diags.push(Diagnostic::warning(
             Some(d.origin_of(&pointer_of(&path))),

@@ -32,10 +32,11 @@ use crate::source::{Desired, Diagnostic};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reload {
     /// `GET /tyk/reload/group`: every gateway sharing the Redis reloads (a cluster, or one
-    /// node); the gateway is then read until it serves the writes (at most the request
-    /// timeout, at least 10 s).
+    /// node) when its reload loop next runs; the gateway is then read until it serves the
+    /// writes, for at most the per-request timeout.
     Group,
-    /// `GET /tyk/reload?block=true`: only the node addressed reloads, and answers once done.
+    /// `GET /tyk/reload?block=true`: only the node addressed reloads, and answers once done;
+    /// the gateway is then read until it serves the writes, for at most a second.
     Node,
 }
 
@@ -76,8 +77,8 @@ impl TykSession {
     pub async fn open(client: Client, reload: Reload, timeout: Duration) -> Result<TykSession, HttpError> {
         let info = preconditions::check(&client).await?;
         let patience = match reload {
-            Reload::Group => timeout.max(Duration::from_secs(10)),
-            Reload::Node => Duration::from_secs(5),
+            Reload::Group => timeout,
+            Reload::Node => Duration::from_secs(1),
         };
         Ok(TykSession {
             client,
