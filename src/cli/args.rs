@@ -18,6 +18,16 @@ pub struct GatewayArgs {
     /// Per-request timeout, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
+    /// The gateway's dialect. Default: the environment's `dialect`, else Tyk when the
+    /// configuration is in Tyk's formats, else asked of the gateway (`GET /hello` answering
+    /// Tyk's health document is Tyk), else kong.
+    #[arg(long, value_name = "DIALECT", value_parser = clap::builder::PossibleValuesParser::new(crate::gateway::registry::names()))]
+    pub dialect: Option<String>,
+    /// A setting of the dialect, `NAME=VALUE` (repeatable); replaces the environment's
+    /// `options` entry of that name. Tyk: `reload=group` (default: every gateway sharing the
+    /// Redis reloads) or `reload=node` (only the one addressed, which answers once done).
+    #[arg(long = "option", value_name = "NAME=VALUE")]
+    pub options: Vec<String>,
 }
 
 /// Where the desired configuration comes from: files (`-s`), a Git commit (`--repo`,

@@ -1,4 +1,5 @@
-//! `gateform dump`: write the live configuration in the dialect's file format.
+//! `gateform dump`: write the live configuration in the dialect's file format: one file
+//! (decK) to stdout or `-o FILE`, or several (Tyk's tyk-sync layout) into `-o DIR`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,8 +30,10 @@ pub enum Format {
 pub struct DumpArgs {
     #[command(flatten)]
     pub gateway: GatewayArgs,
-    /// Write to this file instead of stdout (replaced atomically).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    /// Write to this file instead of stdout (replaced atomically); for a dialect whose
+    /// format is several files (Tyk's tyk-sync layout), the directory to write them in
+    /// (created when missing; other files in it are left alone).
+    #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
     pub output: Option<PathBuf>,
     /// File format.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
@@ -48,13 +51,19 @@ pub struct DumpArgs {
 
 /// Reads the gateway and writes the dump.
 pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
-    let target = gateway_target(&GatewaySettings::from_args(&args.gateway)?, None, Vec::new())?;
+    let target = gateway_target(&GatewaySettings::from_args(&args.gateway)?, None, None, Vec::new())?;
     let conn = Connection::open_all(&target).await?;
     let scope = Scope { select_tags: args.select_tags.clone(), ..Scope::default() };
     let live = conn.session.read(&scope).await;
     let dialect = conn.session.dialect();
     conn.close().await;
-    let state = live.map_err(EngineError::from)?.state;
+    let live = live.map_err(EngineError::from)?;
+    let mut state = live.state;
+    if args.select_tags.is_empty() {
+        // Without a scope, everything the gateway serves (a dialect whose ownership is a
+        // marker reads what it does not own for reference only).
+        state.entities.extend(live.lookup.entities);
+    }
     if !args.include_secrets {
         super::output::redactor().add(secrets::collect(&state, &*dialect));
     }
@@ -69,16 +78,47 @@ pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
     for note in &dump.notes {
         errln(note);
     }
-    let mut text: String = dump.files.into_iter().map(|(_, text)| text).collect();
-    if !args.include_secrets {
-        // Belt and braces: no value the gateway holds as a secret reaches the output.
-        text = scrub(&text);
+    // Belt and braces: no value the gateway holds as a secret reaches the output.
+    let clean = |text: String| if args.include_secrets { text } else { scrub(&text) };
+    let single = matches!(dump.files.as_slice(), [(name, _)] if name.is_empty());
+    if single {
+        let text = dump.files.into_iter().map(|(_, text)| clean(text)).collect::<String>();
+        match &args.output {
+            Some(path) => write_atomically(path, text.as_bytes())?,
+            None => std::io::stdout().write_all(text.as_bytes())?,
+        }
+        return Ok(ExitCode::SUCCESS);
     }
-    match &args.output {
-        Some(path) => write_atomically(path, text.as_bytes())?,
-        None => std::io::stdout().write_all(text.as_bytes())?,
+    let Some(dir) = &args.output else {
+        anyhow::bail!(
+            "this gateway's dump is {} files ({}'s layout): name a directory to write them in with -o DIR",
+            dump.files.len(),
+            dialect.product()
+        );
+    };
+    if dir.is_file() {
+        anyhow::bail!("{} is a file: this dump is several files, give -o a directory", dir.display());
     }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in dump.files {
+        let path = safe_join(dir, &name)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        write_atomically(&path, clean(text).as_bytes())?;
+    }
+    errln(&format!("Wrote the dump to {}.", dir.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `dir/name` for a relative `name` that stays inside `dir`.
+fn safe_join(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let rel = Path::new(name);
+    let inside = rel.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !inside {
+        anyhow::bail!("the dump names a file outside its directory: {name}");
+    }
+    Ok(dir.join(rel))
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a

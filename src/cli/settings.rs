@@ -13,7 +13,10 @@
 //! `[ledger] url` (one for every environment), then `.gateform/ledger.db`.
 //!
 //! `--header` flags are merged with the environment's headers; a flag replaces a header of
-//! the same name. `gateform.toml` is read from the commit's tree (the repository root at
+//! the same name; `--option` flags likewise replace the environment's `options`. The
+//! dialect: `--dialect`, else the environment's `dialect`, else Tyk for configurations in
+//! Tyk's formats, else asked of the gateway. A Tyk gateway's secret comes from the header
+//! `x-tyk-authorization` (flag or environment), else from the variable `TYK_GW_SECRET`. `gateform.toml` is read from the commit's tree (the repository root at
 //! `--ref`) when the configuration comes from Git, else from the current directory.
 
 use std::path::{Path, PathBuf};
@@ -44,6 +47,10 @@ pub struct GatewaySettings {
     /// Whether a flag, `GATEFORM_GATEWAY` or the environment named the address (rather
     /// than the default).
     pub explicit: bool,
+    /// The dialect a flag or the environment names.
+    pub dialect: Option<String>,
+    /// Settings of the dialect (environment `options`, then `--option` flags).
+    pub options: std::collections::BTreeMap<String, String>,
 }
 
 impl GatewaySettings {
@@ -76,20 +83,64 @@ impl Settings {
     /// The run's target: the gateway (or `sandbox`) of the dialect, the environment, the
     /// ownership tags.
     pub fn target(&self) -> anyhow::Result<Target> {
-        gateway_target(&self.gateway, self.environment.clone(), self.select_tags.clone())
+        let guessed = guess_dialect(&self.source.inputs);
+        gateway_target(&self.gateway, guessed, self.environment.clone(), self.select_tags.clone())
     }
 }
 
-/// A target from gateway settings.
+/// The variable holding a Tyk gateway's secret, sent as `x-tyk-authorization` unless a
+/// header already is (the name Tyk itself reads the `secret` of `tyk.conf` from).
+pub const TYK_SECRET_VARIABLE: &str = "TYK_GW_SECRET";
+
+/// The dialect of configuration texts that are clearly in Tyk's formats: a tyk-sync
+/// `.tyk.json` index, or JSON with `x-tyk-api-gateway`, `api_id`, `access_rights` or
+/// `openapi` (an OpenAPI document is no decK file either).
+fn guess_dialect(inputs: &[Input]) -> Option<&'static str> {
+    let tyk = inputs.iter().any(|i| {
+        i.name.ends_with(".tyk.json")
+            || (i.name.ends_with(".json")
+                && ["\"x-tyk-api-gateway\"", "\"api_id\"", "\"access_rights\"", "\"openapi\""]
+                    .iter()
+                    .any(|k| i.text.contains(k)))
+    });
+    tyk.then_some("tyk")
+}
+
+/// A target from gateway settings. The dialect: the one named (flag, environment), else
+/// `guessed` from the configuration's format, else the gateway is asked when a session opens
+/// ([`registry::detecting`]; Kong when it cannot be asked).
 pub fn gateway_target(
     gateway: &GatewaySettings,
+    guessed: Option<&str>,
     environment: Option<String>,
     select_tags: Vec<String>,
 ) -> anyhow::Result<Target> {
-    let Some(connector) = registry::connector("kong") else { bail!("the kong dialect is not built in") };
+    let name = gateway.dialect.as_deref().or(guessed);
+    let connector = match name {
+        Some(n) => registry::connector(n).ok_or_else(|| {
+            anyhow::anyhow!("unknown dialect `{n}` (gateform knows: {})", registry::names().join(", "))
+        })?,
+        None if gateway.url == crate::engine::SANDBOX => registry::connector(registry::DEFAULT)
+            .ok_or_else(|| anyhow::anyhow!("the {} dialect is not built in", registry::DEFAULT))?,
+        None => registry::detecting(),
+    };
+    let mut headers = gateway.headers.clone();
+    let may_be_tyk = matches!(name, None | Some("tyk"));
+    let has_secret = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(crate::tyk::SECRET_HEADER));
+    if may_be_tyk
+        && !has_secret
+        && let Some(secret) = std::env::var(TYK_SECRET_VARIABLE).ok().filter(|s| !s.is_empty())
+    {
+        headers.push((crate::tyk::SECRET_HEADER.to_owned(), secret));
+    }
     Ok(Target {
         connector,
-        gateway: GatewayTarget { url: gateway.url.clone(), headers: gateway.headers.clone(), timeout: gateway.timeout },
+        gateway: GatewayTarget {
+            url: gateway.url.clone(),
+            headers,
+            timeout: gateway.timeout,
+            options: gateway.options.clone(),
+        },
         environment,
         select_tags,
     })
@@ -241,7 +292,24 @@ fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Resul
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
         headers.push((name, value));
     }
-    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit })
+    let dialect = match (&args.dialect, env.and_then(|e| e.dialect.as_ref())) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Some((d, at))) if registry::connector(d).is_none() => {
+            bail!("{at}: error: unknown dialect `{d}` (gateform knows: {})", registry::names().join(", "))
+        }
+        (None, Some((d, _))) => Some(d.clone()),
+        (None, None) => None,
+    };
+    let mut options = env.map(|e| e.options.clone()).unwrap_or_default();
+    for o in &args.options {
+        match o.split_once('=') {
+            Some((n, v)) if !n.trim().is_empty() => {
+                options.insert(n.trim().to_owned(), v.trim().to_owned());
+            }
+            _ => bail!("invalid --option `{o}`: expected `NAME=VALUE`"),
+        }
+    }
+    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit, dialect, options })
 }
 
 /// Parses `Name: value`.

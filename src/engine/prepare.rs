@@ -168,9 +168,14 @@ pub async fn plan_against(
     redactor: &Redactor,
 ) -> Result<(Live, Plan, Schedule), EngineError> {
     let started = Instant::now();
-    let scope = Scope { select_tags: desired.select_tags.clone(), lookup_tags: desired.lookup_tags.clone() };
+    let declared = desired.state.entities.iter().filter_map(|e| Some((e.kind, e.id.clone()?))).collect();
+    let scope = Scope { select_tags: desired.select_tags.clone(), lookup_tags: desired.lookup_tags.clone(), declared };
     let mut live = connection.session.read(&scope).await.map_err(EngineError::from)?;
     preflight::resolve_outside_references(connection, desired, &mut live).await?;
+    let problems: Vec<_> = dialect.check_live(&desired.state, &live).into_iter().filter(|d| d.is_error()).collect();
+    if !problems.is_empty() {
+        return Err(EngineError::Config(crate::source::Diagnostics(problems)));
+    }
     redactor.add(secrets::collect(&live.state, dialect));
     redactor.add(secrets::collect(&live.lookup, dialect));
     tracing::info!("read {} live entities in {:.2}s", live.state.entities.len(), started.elapsed().as_secs_f64());

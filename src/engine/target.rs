@@ -89,7 +89,11 @@ impl Connection {
     ) -> Result<Connection, super::EngineError> {
         let (gateway, sandbox) = if target.is_sandbox() {
             let sandbox = target.connector.start_sandbox().await.map_err(super::EngineError::Sandbox)?;
-            let gateway = GatewayTarget { url: sandbox.url(), ..target.gateway.clone() };
+            let mut gateway = GatewayTarget { url: sandbox.url(), ..target.gateway.clone() };
+            for (name, value) in sandbox.headers() {
+                gateway.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                gateway.headers.push((name, value));
+            }
             (gateway, Some(sandbox))
         } else {
             (target.gateway.clone(), None)

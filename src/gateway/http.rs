@@ -303,14 +303,34 @@ impl Client {
     /// other than the transient ones are returned at once as [`HttpError::Api`].
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Response, HttpError> {
         let policy = RetryPolicy::of(&self.inner.config);
-        retrying(&policy, || self.attempt(&method, path, body)).await
+        let body = body.map(|b| ("application/json", b.to_string()));
+        retrying(&policy, || self.attempt(&method, path, body.as_ref())).await
     }
 
-    async fn attempt(&self, method: &Method, path: &str, body: Option<&Value>) -> Result<Response, Attempt> {
+    /// Sends one request whose body is `text` of `content_type` (a PEM certificate, say),
+    /// with the retries and answers of [`Client::send`].
+    pub async fn send_text(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &'static str,
+        text: &str,
+    ) -> Result<Response, HttpError> {
+        let policy = RetryPolicy::of(&self.inner.config);
+        let body = Some((content_type, text.to_owned()));
+        retrying(&policy, || self.attempt(&method, path, body.as_ref())).await
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&(&'static str, String)>,
+    ) -> Result<Response, Attempt> {
         let url = format!("{}{}", self.inner.base, path);
         let mut req = self.inner.http.request(method.clone(), &url);
-        if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body.to_string());
+        if let Some((content_type, text)) = body {
+            req = req.header("content-type", *content_type).body(text.clone());
         }
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("{method} {path}");

@@ -1,6 +1,6 @@
 //! The traits a dialect implements, and the plain data that crosses the seam.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -32,6 +32,12 @@ pub struct Scope {
     /// Kinds whose entities carrying any of these tags are read to resolve references only,
     /// never owned (decK's `_info.default_lookup_tags`).
     pub lookup_tags: BTreeMap<Kind, Vec<String>>,
+    /// The `(kind, id)` of every entity the configuration declares with an id. A dialect
+    /// whose ownership marker lives in the entity itself (Tyk) reads a live entity that
+    /// carries no marker but has one of these ids into the scope, so that the plan adopts it
+    /// (an update that adds the marker) rather than overwriting it with a create; every
+    /// other unmarked entity is read for reference only and never deleted.
+    pub declared: BTreeSet<(Kind, String)>,
 }
 
 /// The live state in scope, as a session read it.
@@ -245,10 +251,18 @@ pub trait Dialect: Send + Sync {
     fn validate(&self, desired: &Desired) -> Vec<Diagnostic>;
     /// Writes live state in the dialect's file format.
     fn dump(&self, state: State, opts: &DumpOptions) -> Result<DumpOutput, String>;
+    /// Problems of a configuration that only the gateway's content shows and that the
+    /// dialect's rules forbid (Tyk: references inside bodies to objects that will not be
+    /// there, unique values held by entities the plan leaves alone), each at the place in
+    /// the files that causes it. Called after the live state is read, before planning; any
+    /// error refuses the plan. Nothing by default.
+    fn check_live(&self, _desired: &State, _live: &Live) -> Vec<Diagnostic> {
+        Vec::new()
+    }
 }
 
 /// How to reach the gateway of a run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GatewayTarget {
     /// Admin API base URL.
     pub url: String,
@@ -256,6 +270,9 @@ pub struct GatewayTarget {
     pub headers: Vec<(String, String)>,
     /// Per-request timeout.
     pub timeout: std::time::Duration,
+    /// Settings of the dialect, by name (Tyk: `reload` = `group` | `node`); a dialect
+    /// refuses a name it does not know.
+    pub options: BTreeMap<String, String>,
 }
 
 /// An in-process sandbox a rehearsal runs against; stopped on [`SandboxHandle::shutdown`].
@@ -263,6 +280,11 @@ pub struct GatewayTarget {
 pub trait SandboxHandle: Send + Sync {
     /// Its Admin API base URL.
     fn url(&self) -> String;
+    /// Headers a session needs to talk to it (a Tyk sandbox's secret); they replace the
+    /// run's headers of the same name. None by default.
+    fn headers(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// Stops it.
     async fn shutdown(self: Box<Self>);
 }

@@ -11,6 +11,8 @@
 //! select_tags = ["platform"]
 //! parallelism = 5
 //! headers = { "Kong-Admin-Token" = "${STAGING_KONG_TOKEN}" }
+//! dialect = "kong"                   # or "tyk"; default: asked of the gateway
+//! options = { reload = "group" }     # settings of the dialect (Tyk: reload group|node)
 //!
 //! # Optional: where the history and locks live (default: .gateform/ledger.db).
 //! [ledger]
@@ -91,6 +93,10 @@ pub struct Environment {
     pub headers: Vec<(String, String)>,
     /// How many requests may run at once.
     pub parallelism: Option<usize>,
+    /// The gateway's dialect (`kong`, `tyk`), when the entry names one, and where.
+    pub dialect: Option<(String, Origin)>,
+    /// Settings of the dialect (`options = { reload = "node" }`), values expanded.
+    pub options: BTreeMap<String, String>,
 }
 
 /// A parsed `gateform.toml`.
@@ -131,6 +137,9 @@ struct Raw {
     #[serde(default)]
     headers: IndexMap<String, Spanned<String>>,
     parallelism: Option<Spanned<i64>>,
+    dialect: Option<Spanned<String>>,
+    #[serde(default)]
+    options: IndexMap<String, Spanned<String>>,
     watch: Option<Spanned<watch::RawWatch>>,
 }
 
@@ -227,6 +236,16 @@ impl Settings {
         for (k, v) in headers {
             expanded.push((k.clone(), expand(v, &format!("header `{k}`"))?));
         }
+        let mut options = BTreeMap::new();
+        for (k, v) in d.options.iter().chain(&env.options) {
+            options.insert(k.clone(), expand(v, &format!("option `{k}`"))?);
+        }
+        let input = Input::new(self.file.clone(), self.text.clone());
+        let dialect = env
+            .dialect
+            .as_ref()
+            .or(d.dialect.as_ref())
+            .map(|v| (v.get_ref().trim().to_ascii_lowercase(), origin(&input, v.span().start)));
         Ok(Environment {
             name: name.to_owned(),
             gateway,
@@ -234,6 +253,8 @@ impl Settings {
             select_tags: env.select_tags.clone().or_else(|| d.select_tags.clone()),
             headers: expanded,
             parallelism: env.parallelism.as_ref().or(d.parallelism.as_ref()).map(|p| *p.get_ref() as usize),
+            dialect,
+            options,
         })
     }
 }
@@ -254,6 +275,15 @@ fn check(
         if g.get_ref().trim().is_empty() {
             return Err(at(Some(g.span()), format!("gateway of {what} is empty")));
         }
+    }
+    if let Some(d) = &env.dialect {
+        let name = d.get_ref().trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(at(Some(d.span()), format!("dialect of {what} must be a dialect's name, like \"kong\"")));
+        }
+    }
+    for (name, value) in &env.options {
+        references(value.get_ref()).map_err(|m| at(Some(value.span()), format!("option `{name}` of {what}: {m}")))?;
     }
     for (name, value) in &env.headers {
         if name.is_empty() || name.chars().any(|c| c == ':' || c.is_whitespace() || c.is_control()) {
@@ -316,11 +346,12 @@ fn check_ledger_url(raw: &str) -> Result<(), String> {
     }
 }
 
-/// Whether a header name suggests a credential (`Authorization`, `Cookie`, or a name
-/// containing `token`, `key`, `secret`, `password` or `credential`, in any case).
+/// Whether a header name suggests a credential (`Cookie`, or a name containing
+/// `authorization` — `Authorization`, `Proxy-Authorization`, `x-tyk-authorization` —,
+/// `token`, `key`, `secret`, `password` or `credential`, in any case).
 pub fn is_credential_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n == "authorization"
+    n.contains("authorization")
         || n == "cookie"
         || ["token", "key", "secret", "password", "credential"].iter().any(|w| n.contains(w))
 }

@@ -123,13 +123,22 @@ impl Followed {
         let env = settings.environment(&self.name, &|v| self.env.get(v).cloned())?;
         let inputs = repo.read_config(&resolved, env.path.as_deref())?;
         let info: SourceInfo = repo.describe(&resolved, env.path.as_deref());
-        let Some(connector) = registry::connector("kong") else { anyhow::bail!("the kong dialect is not built in") };
+        let connector = match &env.dialect {
+            Some((name, at)) => registry::connector(name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{at}: error: unknown dialect `{name}` (gateform knows: {})",
+                    registry::names().join(", ")
+                )
+            })?,
+            None => registry::detecting(),
+        };
         let target = EngineTarget {
             connector,
             gateway: GatewayTarget {
                 url: env.gateway.clone().unwrap_or_else(|| DEFAULT_GATEWAY.to_owned()),
                 headers: env.headers.clone(),
                 timeout: self.timeout,
+                options: env.options.clone(),
             },
             environment: Some(self.name.clone()),
             select_tags: env.select_tags.clone().unwrap_or_default(),

@@ -26,7 +26,7 @@ fn source(text: &str) -> Source {
 fn target(url: &str) -> Target {
     Target {
         connector: registry::connector("kong").unwrap(),
-        gateway: GatewayTarget { url: url.to_owned(), headers: Vec::new(), timeout: Duration::from_secs(10) },
+        gateway: GatewayTarget { url: url.to_owned(), timeout: Duration::from_secs(10), ..GatewayTarget::default() },
         environment: None,
         select_tags: Vec::new(),
     }

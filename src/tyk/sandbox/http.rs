@@ -85,7 +85,7 @@ async fn handle(State((shared, node)): State<(Arc<Shared>, usize)>, req: Request
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let reply = match segs.as_slice() {
         ["hello"] | ["ready"] if method != "GET" => Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
-        ["hello"] | ["ready"] => hello(),
+        ["hello"] | ["ready"] => hello(&shared.opts),
         ["_sandbox", rest @ ..] => control::handle(&shared, node, &method, rest, &body),
         ["tyk", ..] if !secret_ok => {
             tracing::warn!("Tyk sandbox: attempted administrative access with invalid or missing key");
@@ -107,18 +107,23 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_else(|| s.to_owned())
 }
 
-/// `/hello`: the liveness check (`gateway/health_check.go`), always `pass` here.
-fn hello() -> Reply {
+/// `/hello`: the liveness check (`gateway/health_check.go` `gatherHealthChecks`), always
+/// `pass` here: Redis is always checked, the Dashboard when `use_db_app_configs` is on, RPC
+/// on an RPC worker.
+fn hello(opts: &super::TykSandboxOptions) -> Reply {
     let now =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let check = |kind: &str| json!({"status": "pass", "componentType": kind, "time": now});
+    let mut details = json!({"redis": check("datastore")});
+    if opts.use_db_app_configs {
+        details["dashboard"] = check("system");
+    }
+    if opts.rpc_worker {
+        details["rpc"] = check("system");
+    }
     Reply::json(
         StatusCode::OK,
-        json!({
-            "status": "pass",
-            "version": GATEWAY_VERSION,
-            "description": "Tyk GW",
-            "details": {"redis": {"status": "pass", "componentType": "datastore", "time": now}}
-        }),
+        json!({"status": "pass", "version": GATEWAY_VERSION, "description": "Tyk GW", "details": details}),
     )
 }
 

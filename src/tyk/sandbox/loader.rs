@@ -26,6 +26,8 @@ use serde_json::{Map, Value};
 
 use super::options::{PolicySource, TykSandboxOptions, classic_fields, policy_fields};
 use super::store::{APPS, FileStore, POLICIES};
+use crate::tyk::rules::process_spec;
+pub use crate::tyk::rules::valid_listen_path;
 
 /// One API a node serves.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,29 +122,6 @@ fn read_api(store: &FileStore, name: &str, opts: &TykSandboxOptions) -> Option<L
     Some(LoadedApi { def, oas, file: name.to_owned() })
 }
 
-/// `ValidListenPath`: a leading `/`, `.`/`..` segments and doubled slashes cleaned, a trailing
-/// slash kept; empty values and secret references unchanged.
-pub fn valid_listen_path(lp: &str) -> String {
-    if lp.is_empty() || ["env://", "secrets://", "consul://", "vault://", "file://"].iter().any(|p| lp.starts_with(p)) {
-        return lp.to_owned();
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in lp.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let mut out = format!("/{}", parts.join("/"));
-    if lp.ends_with('/') && out != "/" {
-        out.push('/');
-    }
-    out
-}
-
 fn get_str<'a>(v: &'a Value, ptr: &str) -> &'a str {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
 }
@@ -159,27 +138,6 @@ fn is_http(def: &Value) -> bool {
 fn routable(def: &Value) -> bool {
     let lp = get_str(def, "/proxy/listen_path");
     !lp.is_empty() && !lp.contains(' ')
-}
-
-fn process_spec(def: &mut Value) {
-    if let Some(t) = def.pointer_mut("/proxy/transport").and_then(Value::as_object_mut) {
-        let min = t.get("ssl_min_version").and_then(Value::as_u64).unwrap_or(0);
-        let mut max = t.get("ssl_max_version").and_then(Value::as_u64).unwrap_or(0);
-        if max > 0 {
-            max = 771;
-        }
-        if min > max {
-            max = min;
-        }
-        t.insert("ssl_max_version".into(), max.into());
-    }
-    if let Some(Value::Array(tags)) = def.get_mut("tag_headers") {
-        for t in tags.iter_mut() {
-            if let Value::String(s) = t {
-                *s = s.to_lowercase();
-            }
-        }
-    }
 }
 
 fn load_apis(opts: &TykSandboxOptions, store: &FileStore, previous: &Loaded) -> BTreeMap<String, Arc<LoadedApi>> {
@@ -288,15 +246,6 @@ fn load_policies(opts: &TykSandboxOptions, store: &FileStore) -> BTreeMap<String
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn listen_paths_are_cleaned_like_tyk() {
-        assert_eq!(valid_listen_path("a/b/"), "/a/b/");
-        assert_eq!(valid_listen_path("/a//b/../c"), "/a/c");
-        assert_eq!(valid_listen_path("/"), "/");
-        assert_eq!(valid_listen_path(""), "");
-        assert_eq!(valid_listen_path("secrets://lp"), "secrets://lp");
-    }
 
     #[test]
     fn secrets_and_env_references_are_replaced_in_the_text() {

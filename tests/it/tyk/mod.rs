@@ -1,6 +1,7 @@
 //! The Tyk dialect: the Tyk Gateway sandbox over real HTTP, and Tyk's file formats.
 
 mod cli;
+mod engine;
 mod files;
 mod modes;
 mod oas;
