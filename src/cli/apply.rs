@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::args::{GatewayArgs, GitArgs, LedgerArgs, StateArgs, WriteArgs};
 use super::observer::{Printer, Show};
-use super::output::{err, out};
+use super::output::{err, out_plan};
 use super::run::{finish_outcome, reconciler, recording};
 use super::settings::{Request, Settings, read_text, resolve};
 use crate::engine::Mode;
@@ -57,7 +57,9 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let mut printer = Printer::new(Show::Apply);
     printer.intro = intro;
     let redactor = super::output::redactor();
-    let outcome = reconciler.run(settings.source.clone(), mode, Some(recording), &redactor, &mut printer).await?;
+    let outcome = reconciler.run(settings.source.clone(), mode, Some(recording), &redactor, &mut printer).await;
+    printer.done();
+    let outcome = outcome?;
     if let Some(refusal) = printer.refusal.take() {
         outcome.planned.close().await;
         bail!(refusal);
@@ -65,7 +67,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let code = match &outcome.applied {
         Some(applied) => {
             let (stdout, stderr) = render::apply::report(&outcome.planned.plan, &outcome.planned.schedule, applied);
-            out(&stdout);
+            out_plan(&stdout);
             err(&stderr);
             if outcome.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
@@ -76,42 +78,56 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The settings to apply a saved plan with: its source read again (a Git source at the
-/// very commit it was planned from; files checked against their digests), its gateway and
-/// select tags; `--env` (headers, parallelism) and `--header` apply as usual.
+/// very commit it was planned from; files checked against their digests), its gateway,
+/// select tags and environment (whose headers, parallelism and lock apply), and the
+/// repository it was made in (its `gateform.toml` and ledger), from any working directory.
+/// `--env` and `--gateway`, when given, must name what the plan was made for.
 fn reload_settings(args: &ApplyArgs, name: &str, saved: &PlanFile) -> anyhow::Result<Settings> {
     let source = &saved.source;
     let field = |k: &str| source.get(k).and_then(Value::as_str).map(str::to_owned);
+    let planned_env = saved.gateway.environment.as_deref();
+    if let Some(given) = args.state.env.as_deref()
+        && planned_env != Some(given)
+    {
+        let made = planned_env.map(|e| format!("the environment {e:?}")).unwrap_or_else(|| "no environment".into());
+        bail!("{name} was made for {made}, not the environment {given:?}; make a new plan with --env {given}");
+    }
+    let root = saved_root(source);
     let mut git = GitArgs { repo: None, git_ref: None, path: None, cache_dir: args.state.git.cache_dir.clone() };
-    let mut files = Vec::new();
     let mut verified = None;
     let commit = field("commit");
     match source.get("type").and_then(Value::as_str) {
         Some("git") => {
             git.repo = field("repository");
+            if let (Some(repo), Some(root)) = (&git.repo, &root)
+                && !crate::source::git::is_remote(repo)
+            {
+                git.repo = Some(root.display().to_string());
+            }
             git.git_ref = field("ref");
             git.path = field("path");
             if git.repo.is_none() || commit.is_none() {
                 bail!("{name} names a Git source without a repository or commit");
             }
         }
-        Some("files") => {
-            let inputs = reload_files(name, source)?;
-            files = inputs.iter().map(|i| i.name.clone().into()).collect();
-            verified = Some(inputs);
-        }
+        Some("files") => verified = Some(reload_files(name, source, root.as_deref())?),
         other => bail!("{name} names a source gateform cannot read again ({other:?})"),
     }
+    let files: Vec<std::path::PathBuf> =
+        verified.iter().flatten().map(|i: &Input| std::path::PathBuf::from(&i.name)).collect();
     let mut settings = resolve(&Request {
         files: &files,
         select_tags: &saved.gateway.select_tags,
         git: &git,
-        env: args.state.env.as_deref(),
+        env: planned_env,
         gateway: &args.gateway,
         parallelism: args.write.parallelism,
         git_always: false,
         pinned_commit: commit.as_deref(),
+        inputs: verified,
+        base: root,
     })?;
-    if settings.gateway.explicit {
+    if matches!(settings.gateway.origin.as_str(), "--gateway" | "GATEFORM_GATEWAY") {
         let given = settings.gateway.url.trim_end_matches('/');
         if given != saved.gateway.address {
             bail!("{name} was made for the gateway {}, not {given}", saved.gateway.address);
@@ -119,21 +135,32 @@ fn reload_settings(args: &ApplyArgs, name: &str, saved: &PlanFile) -> anyhow::Re
     }
     settings.gateway.url = saved.gateway.address.clone();
     settings.select_tags = saved.gateway.select_tags.clone();
-    if let Some(inputs) = verified {
-        settings.source.inputs = inputs;
-    }
     Ok(settings)
 }
 
-/// Reads the files a saved plan names, checking they did not change.
-fn reload_files(name: &str, source: &Value) -> anyhow::Result<Vec<Input>> {
+/// The repository root a saved plan was made in, when it still exists here; else the root
+/// of the work tree around the current directory (a fresh checkout in CI).
+fn saved_root(source: &Value) -> Option<std::path::PathBuf> {
+    let recorded = source.get("root").and_then(Value::as_str).map(std::path::PathBuf::from);
+    recorded.filter(|r| r.is_dir()).or_else(|| super::settings::work_tree(std::path::Path::new(".")))
+}
+
+/// Reads the files a saved plan names (each relative to `root`, else as named), checking
+/// they did not change. The texts keep the names they had when planned, so that the plan
+/// computed now is the plan saved.
+fn reload_files(name: &str, source: &Value, root: Option<&std::path::Path>) -> anyhow::Result<Vec<Input>> {
     let files = source.get("files").and_then(Value::as_array).cloned().unwrap_or_default();
     let mut inputs = Vec::new();
     for f in files {
         let file = f.get("name").and_then(Value::as_str).unwrap_or_default();
-        let text = read_text(std::path::Path::new(file))?;
+        let rel = f.get("path").and_then(Value::as_str).unwrap_or(file);
+        let path = match root {
+            Some(root) => root.join(rel),
+            None => std::path::PathBuf::from(rel),
+        };
+        let text = read_text(&path)?;
         if f.get("sha256").and_then(Value::as_str) != Some(sha256_hex(&text).as_str()) {
-            bail!("{file} changed since {name} was made, so the plan was not applied. Make a new plan.");
+            bail!("{} changed since {name} was made, so the plan was not applied. Make a new plan.", path.display());
         }
         inputs.push(Input { name: file.to_owned(), text });
     }

@@ -8,12 +8,14 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
     /// Admin API address, or `sandbox` for an empty in-process sandbox (a rehearsal).
-    /// Default: the environment's `gateway`, else `http://localhost:8001`.
-    #[arg(long, visible_alias = "kong-addr", env = "GATEFORM_GATEWAY", value_name = "URL")]
+    /// Default: `GATEFORM_GATEWAY`, else the environment's `gateway`, else `DECK_KONG_ADDR`,
+    /// else `http://localhost:8001`.
+    #[arg(long, visible_alias = "kong-addr", value_name = "URL")]
     pub gateway: Option<String>,
     /// Extra header sent with every request, as `Name: value` (repeatable), e.g. a token.
-    /// Replaces an environment's header of the same name.
-    #[arg(long = "header", value_name = "NAME: VALUE")]
+    /// Replaces an environment's header of the same name, and one of `DECK_HEADERS`
+    /// (`Name:value` pairs separated by commas, sent unless the gateway is an environment's).
+    #[arg(long = "header", visible_alias = "headers", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
     /// Per-request timeout, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]

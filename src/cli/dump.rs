@@ -47,13 +47,22 @@ pub struct DumpArgs {
     /// Write every entity's id (ids are always written for entities without a name-like key).
     #[arg(long)]
     pub with_id: bool,
+    /// An environment of `gateform.toml`: its gateway, headers and select tags apply unless
+    /// a flag says otherwise.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
 }
 
 /// Reads the gateway and writes the dump.
 pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
-    let target = gateway_target(&GatewaySettings::from_args(&args.gateway)?, None, None, Vec::new())?;
+    let (gateway, env) = GatewaySettings::for_env(&args.gateway, args.env.as_deref())?;
+    let mut select_tags = args.select_tags.clone();
+    if select_tags.is_empty() {
+        select_tags = env.as_ref().and_then(|e| e.select_tags.clone()).unwrap_or_default();
+    }
+    let target = gateway_target(&gateway, None, env.map(|e| e.name), Vec::new())?;
     let conn = Connection::open_all(&target).await?;
-    let scope = Scope { select_tags: args.select_tags.clone(), ..Scope::default() };
+    let scope = Scope { select_tags: select_tags.clone(), ..Scope::default() };
     let live = conn.session.read(&scope).await;
     let dialect = conn.session.dialect();
     conn.close().await;
@@ -70,7 +79,7 @@ pub async fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
     let opts = DumpOptions {
         json: args.format == Format::Json,
         with_ids: args.with_id,
-        select_tags: args.select_tags.clone(),
+        select_tags,
         include_secrets: args.include_secrets,
         env: process_env(),
     };

@@ -9,7 +9,7 @@ use clap::Args;
 use super::args::{LedgerLocationArgs, ReportFormat};
 use super::output::{errln, outln};
 use super::settings::{ledger_location, local_ledger_url};
-use crate::ledger::{AnyLedger, Ledger, LedgerLocation, LiveAt, RunFilter, format_ms, parse_time, target_key};
+use crate::ledger::{AnyLedger, Ledger, LedgerLocation, LiveAt, RunFilter, format_ms, now_ms, parse_time, target_key};
 use crate::render::history;
 use crate::source::git;
 
@@ -23,8 +23,10 @@ pub struct HistoryArgs {
     /// address match: `http://127.0.0.1:8001/` is `http://localhost:8001`).
     #[arg(long, value_name = "URL", conflicts_with = "env")]
     pub gateway: Option<String>,
-    /// Name the commit that was live at this moment (RFC 3339, e.g. 2026-11-01T12:00:00Z):
-    /// the last successful apply or replay finished by then. Needs --env or --gateway.
+    /// Name the commit that was live at this moment: RFC 3339 (2026-11-01T12:00:00Z),
+    /// `YYYY-MM-DD HH:MM[:SS]` (UTC, as gateform prints times), or a time ago (`2h ago`,
+    /// `90m ago`, `3 days ago`): the last successful apply or replay finished by then.
+    /// Needs --env or --gateway.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// At most this many runs (the latest).
@@ -48,7 +50,7 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         let Some(target) = target else {
             bail!("--at needs --env NAME or --gateway URL: the environment whose state to look up");
         };
-        let at_ms = parse_time(at).map_err(anyhow::Error::msg)?;
+        let at_ms = parse_at(at, now_ms()).map_err(anyhow::Error::msg)?;
         let live = ledger.live_at(&target, at_ms).await?;
         return Ok(print_live_at(&args, &target, &format_ms(at_ms), &live));
     }
@@ -65,6 +67,29 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         ReportFormat::Text => super::output::out(&history::table(&runs)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A moment as `--at` takes it, in milliseconds since the epoch: RFC 3339 (the ledger's
+/// [`parse_time`]), `YYYY-MM-DD HH:MM[:SS]` in UTC, or `<duration> ago` before `now_ms`
+/// (`2h ago`, `1h30m ago`, `3 days ago`; humantime's units).
+pub fn parse_at(text: &str, now_ms: i64) -> Result<i64, String> {
+    let text = text.trim();
+    if let Some(ago) = text.strip_suffix("ago").map(str::trim).filter(|a| !a.is_empty()) {
+        let compact: String = ago.split_whitespace().collect::<Vec<_>>().join("");
+        let d = humantime::parse_duration(&compact).map_err(|e| format!("invalid time {text:?}: {e}"))?;
+        return Ok(now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+    }
+    if let Ok(ms) = parse_time(text) {
+        return Ok(ms);
+    }
+    let (date, clock) = text.split_once([' ', 'T']).unwrap_or((text, ""));
+    let clock = if clock.matches(':').count() == 1 { format!("{clock}:00") } else { clock.to_owned() };
+    match humantime::parse_rfc3339_weak(&format!("{date} {clock}")) {
+        Ok(t) => Ok(t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)),
+        Err(_) => Err(format!(
+            "invalid time {text:?}: expected RFC 3339 (2026-11-01T12:00:00Z), YYYY-MM-DD HH:MM[:SS] in UTC, or a time ago (2h ago)"
+        )),
+    }
 }
 
 /// The ledger a reading command (`history`, `unlock`) uses: `--ledger`, else

@@ -10,10 +10,13 @@ mod history;
 mod observer;
 mod output;
 mod plan;
+mod progress;
 mod replay;
 mod run;
 mod sandbox;
 mod settings;
+mod show;
+mod style;
 mod unlock;
 mod validate;
 mod watch;
@@ -22,7 +25,7 @@ pub use error::{CommandError, ErrorKind};
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// gateform: plan and apply declarative gateway configuration (decK files for Kong) from Git.
 #[derive(Debug, Parser)]
@@ -32,6 +35,10 @@ pub struct Cli {
     /// Secret values are scrubbed from every line.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// No colours, even on a terminal (so does a non-empty `NO_COLOR` variable). Colours
+    /// are used only when the stream is a terminal.
+    #[arg(long, global = true)]
+    pub no_color: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -60,6 +67,8 @@ pub enum Command {
     Unlock(unlock::UnlockArgs),
     /// Write the gateway's live configuration as a decK file.
     Dump(dump::DumpArgs),
+    /// Show a plan saved with `plan --out FILE`, as `plan` printed it (Terraform's `show`).
+    Show(show::ShowArgs),
     /// Serve a Kong 3.x-compatible Admin API (for rehearsals and tests).
     Sandbox(sandbox::SandboxArgs),
     /// Follow a Git branch and keep environments on it: a reconciler daemon with webhooks,
@@ -70,7 +79,13 @@ pub enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     output::install_panic_hook();
-    let cli = Cli::parse();
+    let no_color = std::env::args_os().any(|a| a == "--no-color");
+    style::init(no_color);
+    let cli = Cli::command().color(style::clap_color()).get_matches();
+    let cli = match Cli::from_arg_matches(&cli) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match &cli.command {
         Command::Watch(args) => watch::init_logging(args, cli.verbose),
         _ => output::init_logging(cli.verbose),
@@ -78,7 +93,8 @@ pub fn main() -> ExitCode {
     // This run's redactor. Values of `DECK_*` variables are secrets wherever they show up
     // (decK's rule, too).
     let redactor = crate::secrets::Redactor::new();
-    redactor.add(std::env::vars().filter(|(k, _)| k.starts_with("DECK_")).map(|(_, v)| v));
+    // decK's own settings are no template values: the gateway's address is shown in headers.
+    redactor.add(std::env::vars().filter(|(k, _)| k.starts_with("DECK_") && k != "DECK_KONG_ADDR").map(|(_, v)| v));
     output::set_redactor(redactor);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -97,6 +113,7 @@ pub fn main() -> ExitCode {
             Command::History(args) => history::run(args).await,
             Command::Unlock(args) => unlock::run(args).await,
             Command::Dump(args) => dump::run(args).await,
+            Command::Show(args) => show::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
             Command::Watch(args) => watch::run(args).await,
         }
@@ -104,7 +121,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            output::errln(&format!("Error: {}", CommandError::from(e)));
+            output::errln(&style::paint_messages(&CommandError::from(e).render(), style::Stream::Stderr));
             ExitCode::FAILURE
         }
     }

@@ -1,10 +1,13 @@
 //! The CLI's [`Observer`]: how a run's progress reaches the terminal. Warnings go to
-//! stderr; the plan, completions and the report to stdout; failures to stderr. Everything
+//! stderr; the plan, completions, changes still in flight and the report to stdout;
+//! failures to stderr; a live count to a terminal's stderr while an apply runs. Everything
 //! passes through the scrubbing sinks of [`super::output`].
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 
-use super::output::{errln, out, outln};
+use super::output::{errln, out, out_plan, outln};
+use super::progress::Progress;
 use crate::apply::Event;
 use crate::engine::{Observer, Planned};
 use crate::render;
@@ -31,12 +34,40 @@ pub struct Printer {
     /// Set when the user was asked and said anything but `yes`; an error when they could not
     /// be asked.
     pub refusal: Option<String>,
+    /// The progress of the apply under way.
+    progress: Option<Progress>,
 }
 
 impl Printer {
     /// A printer that shows `show`.
     pub fn new(show: Show) -> Self {
-        Printer { show, intro: String::new(), refusal: None }
+        Printer { show, intro: String::new(), refusal: None, progress: None }
+    }
+
+    /// Stops showing progress (the apply is over).
+    pub fn done(&mut self) {
+        self.progress = None;
+    }
+
+    fn track(&mut self, planned: &Planned, event: &Event<'_>) {
+        if !matches!(self.show, Show::Apply | Show::Replay) {
+            return;
+        }
+        match *event {
+            Event::Started { step } => {
+                let Some(s) = planned.schedule.steps.get(step) else { return };
+                let Some(c) = planned.plan.changes.get(s.change) else { return };
+                let progress = self.progress.get_or_insert_with(|| {
+                    Progress::start(planned.schedule.steps.len(), Arc::new(|line: &str| outln(line)), true)
+                });
+                progress.started(step, render::text::address(c), render::apply::doing(c.action, s.finalize));
+            }
+            Event::Applied { step, .. } | Event::Failed { step, .. } | Event::Skipped { step, .. } => {
+                if let Some(p) = &self.progress {
+                    p.finished(step);
+                }
+            }
+        }
     }
 }
 
@@ -59,13 +90,13 @@ impl Observer for Printer {
         match self.show {
             Show::Apply => {
                 out(&format!("{}{}", self.intro, header(planned)));
-                out(&render::text::plan(&planned.plan));
+                out_plan(&render::text::plan(&planned.plan));
             }
             Show::Replay => {
                 let env =
                     planned.target.environment.as_ref().map(|e| format!(", environment {e:?}")).unwrap_or_default();
                 outln(&format!("Gateway: {} ({}){env}\n", planned.target.gateway.url, planned.product()));
-                out(&render::text::plan(&planned.plan));
+                out_plan(&render::text::plan(&planned.plan));
                 if !planned.plan.is_empty() {
                     outln("");
                 }
@@ -92,12 +123,17 @@ impl Observer for Printer {
     }
 
     fn event(&mut self, planned: &Planned, event: Event<'_>) {
+        self.track(planned, &event);
         let Some(line) = render::apply::event(&planned.plan, &planned.schedule, event) else { return };
         match (line.stderr, self.show) {
             (true, _) => errln(&line.text),
             (false, Show::Apply | Show::Replay) => outln(&line.text),
             (false, _) => {}
         }
+    }
+
+    fn verifying(&mut self) {
+        self.done();
     }
 }
 

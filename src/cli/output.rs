@@ -1,10 +1,16 @@
 //! Everything gateform writes goes through here, so that the secret values the current
 //! run knows are scrubbed from stdout, stderr, log lines and files alike.
 
+use std::fmt;
 use std::io::Write;
 use std::sync::{OnceLock, RwLock};
 
+use super::style::{self, Stream};
 use crate::secrets::Redactor;
+use tracing::Level;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
 fn current() -> &'static RwLock<Redactor> {
     static CURRENT: OnceLock<RwLock<Redactor>> = OnceLock::new();
@@ -24,11 +30,23 @@ pub fn set_redactor(redactor: Redactor) {
     }
 }
 
+/// Writes bytes to a stream, with the progress bar (if one is drawn) out of the way.
+fn write(stream: Stream, bytes: &[u8]) {
+    super::progress::hidden(|| match stream {
+        Stream::Stdout => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(bytes);
+            let _ = stdout.flush();
+        }
+        Stream::Stderr => {
+            let _ = std::io::stderr().lock().write_all(bytes);
+        }
+    });
+}
+
 /// Writes `text` to stdout, scrubbed.
 pub fn out(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(redactor().scrub(text).as_bytes());
-    let _ = stdout.flush();
+    write(Stream::Stdout, redactor().scrub(text).as_bytes());
 }
 
 /// Writes `text` and a newline to stdout, scrubbed.
@@ -36,19 +54,24 @@ pub fn outln(text: &str) {
     out(&format!("{text}\n"));
 }
 
-/// Writes `text` to stderr, scrubbed.
+/// Writes a plan, apply or drift rendering to stdout, scrubbed, then painted on a terminal
+/// ([`style::paint_plan`]).
+pub fn out_plan(text: &str) {
+    write(Stream::Stdout, style::paint_plan(&redactor().scrub(text), Stream::Stdout).as_bytes());
+}
+
+/// Writes `text` to stderr, scrubbed, its `Error:` / `warning:` / `hint:` words painted on a
+/// terminal.
 pub fn err(text: &str) {
     if text.is_empty() {
         return;
     }
-    let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(redactor().scrub(text).as_bytes());
+    write(Stream::Stderr, style::paint_messages(&redactor().scrub(text), Stream::Stderr).as_bytes());
 }
 
-/// Writes `text` and a newline to stderr, scrubbed.
+/// Writes `text` and a newline to stderr, as [`err`].
 pub fn errln(text: &str) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(redactor().scrub(&format!("{text}\n")).as_bytes());
+    err(&format!("{text}\n"));
 }
 
 /// Scrubs `text` (for files written by commands).
@@ -61,7 +84,7 @@ struct ScrubbingStderr;
 impl Write for ScrubbingStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        std::io::stderr().lock().write_all(redactor().scrub(&text).as_bytes())?;
+        err(&text);
         Ok(buf.len())
     }
 
@@ -70,8 +93,37 @@ impl Write for ScrubbingStderr {
     }
 }
 
+/// Log lines as messages read: `warning: retrying in 0.2s after: ...`, without time or
+/// target (the default, without `-v`).
+struct MessageFormat;
+
+impl<S, N> FormatEvent<S, N> for MessageFormat
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
+        let level = match *event.metadata().level() {
+            Level::ERROR => "error",
+            Level::WARN => "warning",
+            Level::INFO => "info",
+            Level::DEBUG => "debug",
+            Level::TRACE => "trace",
+        };
+        write!(writer, "{level}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
 /// Starts logging to stderr (scrubbed). `verbose`: 0 = warnings, 1 = info, 2 = debug (every
-/// Admin API request), 3+ = trace (request bodies). `RUST_LOG` overrides.
+/// Admin API request), 3+ = trace (request bodies). `RUST_LOG` overrides. Without `-v`,
+/// lines read `warning: ...`; with it they carry their time and level.
 pub fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
@@ -84,12 +136,12 @@ pub fn init_logging(verbose: u8) {
         .filter(|_| verbose == 0)
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| ScrubbingStderr)
-        .with_ansi(false)
-        .with_target(false)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| ScrubbingStderr).with_ansi(false);
+    let _ = if verbose == 0 {
+        builder.event_format(MessageFormat).try_init()
+    } else {
+        builder.with_target(false).try_init()
+    };
 }
 
 /// The report of a panic, scrubbed: a bug's message may quote a value it was handling.

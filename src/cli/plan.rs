@@ -1,16 +1,17 @@
 //! `gateform plan`: show what apply would change; optionally save it for `apply FILE`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::args::{GatewayArgs, LedgerLocationArgs, PlanFormat, StateArgs};
 use super::dump::write_atomically;
+use super::error::CommandError;
 use super::observer::{Printer, Show, header};
-use super::output::{errln, out, scrub};
+use super::output::{errln, out, out_plan, scrub};
 use super::run::process_env;
 use super::settings::{Request, Settings, resolve};
 use crate::engine::{ApplyOptions, Planned, Reconciler};
@@ -24,17 +25,17 @@ pub struct PlanArgs {
     pub state: StateArgs,
     #[command(flatten)]
     pub gateway: GatewayArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
-    pub format: PlanFormat,
+    /// Output format. Default: text, or markdown with `--markdown-dir`.
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
     /// Also save the plan to FILE, for `gateform apply FILE` (holds no secrets).
     #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// With `--format markdown`: write the comment as DIR/plan-1.md, plan-2.md, ... each under
-    /// 65,000 characters, instead of printing it.
+    /// Write the plan as a Markdown comment in DIR/plan-1.md, plan-2.md, ... each under
+    /// 65,000 characters, instead of printing it (implies `--format markdown`).
     #[arg(long, value_name = "DIR")]
     pub markdown_dir: Option<PathBuf>,
     /// Where a plan saved with `--out` is recorded.
@@ -42,23 +43,30 @@ pub struct PlanArgs {
     pub ledger: LedgerLocationArgs,
 }
 
+/// The format of a plan: as asked; `--markdown-dir` implies Markdown and refuses another.
+pub fn plan_format(format: Option<PlanFormat>, markdown_dir: Option<&Path>) -> anyhow::Result<PlanFormat> {
+    match (format, markdown_dir) {
+        (None | Some(PlanFormat::Markdown), Some(_)) => Ok(PlanFormat::Markdown),
+        (Some(f), Some(_)) => {
+            let name = if f == PlanFormat::Json { "json" } else { "text" };
+            bail!("--markdown-dir writes Markdown comments; it does not go with --format {name}")
+        }
+        (f, None) => Ok(f.unwrap_or(PlanFormat::Text)),
+    }
+}
+
 /// Prints the plan; saves it with `--out`.
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let format = plan_format(args.format, args.markdown_dir.as_deref())?;
     let result = async {
         let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
         if args.out.is_some() && settings.source.has_stdin() {
             bail!("plan --out needs the configuration in files (apply reads them again), not on stdin");
         }
         let planned = compute(&settings).await?;
-        let code = report(&planned, args.format, args.detailed_exitcode, args.markdown_dir.as_deref());
+        let code = report(&planned, format, args.detailed_exitcode, args.markdown_dir.as_deref());
         if let (Ok(_), Some(path)) = (&code, &args.out) {
-            let file = PlanFile::new(
-                &planned.plan,
-                planned.source.to_json(),
-                planned.gateway_record(),
-                planned.fingerprint(),
-                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            );
+            let file = saved_plan(&planned, &settings);
             write_atomically(path, scrub(&file.to_json()).as_bytes())?;
             errln(&format!(
                 "Saved the plan to {}. Apply exactly this plan with: gateform apply {}",
@@ -71,7 +79,38 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         code
     }
     .await;
-    finish(result, args.format)
+    finish(result, format)
+}
+
+/// The saved plan of `planned`: local paths (files, a local repository) are recorded
+/// relative to the repository root (`root`), so that `apply FILE` reads the very files
+/// again from any working directory.
+fn saved_plan(planned: &Planned, settings: &Settings) -> PlanFile {
+    let mut source = planned.source.to_json();
+    let root = settings.root.display().to_string();
+    if let Value::Object(m) = &mut source {
+        let local = m.get("repository").and_then(Value::as_str).is_none_or(|r| !crate::source::git::is_remote(r));
+        if local {
+            m.insert("root".into(), json!(root));
+        }
+        if let Some(Value::Array(files)) = m.get_mut("files") {
+            for f in files {
+                let Some(name) = f.get("name").and_then(Value::as_str).map(str::to_owned) else { continue };
+                let abs = std::path::absolute(&name).unwrap_or_else(|_| PathBuf::from(&name));
+                let rel = abs.strip_prefix(&settings.root).map(Path::to_path_buf).unwrap_or(abs);
+                if let Value::Object(f) = f {
+                    f.insert("path".into(), json!(rel.display().to_string()));
+                }
+            }
+        }
+    }
+    PlanFile::new(
+        &planned.plan,
+        source,
+        planned.gateway_record(),
+        planned.fingerprint(),
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    )
 }
 
 /// Plans the configuration of `settings` (no lock, nothing written).
@@ -86,12 +125,13 @@ pub fn finish(result: anyhow::Result<ExitCode>, format: PlanFormat) -> anyhow::R
     match result {
         Ok(code) => Ok(code),
         Err(e) if format == PlanFormat::Json => {
-            let message = scrub(&format!("{e:#}"));
+            let error = CommandError::from(e);
+            let message = scrub(&error.message);
             out(&format!(
                 "{}\n",
                 json!({"format_version": render::json::FORMAT_VERSION, "error": {"message": message}})
             ));
-            errln(&format!("Error: {message}"));
+            errln(&error.render());
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e),
@@ -109,38 +149,40 @@ pub fn report(
     match format {
         PlanFormat::Text => {
             out(&header(planned));
-            out(&render::text::plan(plan));
+            out_plan(&render::text::plan(plan));
         }
         PlanFormat::Json => {
             out(&render::json::plan(plan, Some(planned.source.to_json()), Some(planned.gateway_json())));
         }
-        PlanFormat::Markdown => {
-            let header = markdown::Header {
-                environment: planned.target.environment.clone(),
-                source: Some(planned.source.line()),
-                gateway: Some(planned.target.address()),
-            };
-            match markdown_dir {
-                Some(dir) => {
-                    std::fs::create_dir_all(dir)?;
-                    let pages = markdown::pages(plan, &header, markdown::COMMENT_LIMIT);
-                    for (i, page) in pages.iter().enumerate() {
-                        let path = dir.join(format!("plan-{}.md", i + 1));
-                        write_atomically(&path, scrub(page).as_bytes())?;
-                        errln(&format!("Wrote {} ({} characters).", path.display(), page.chars().count()));
-                    }
-                }
-                None => {
-                    let body = markdown::render(plan, &header);
-                    if body.chars().count() > markdown::COMMENT_LIMIT {
-                        errln(
-                            "Warning: this comment is longer than 65,000 characters; use --markdown-dir DIR to split it.",
-                        );
-                    }
-                    out(&body);
-                }
-            }
-        }
+        PlanFormat::Markdown => markdown_report(planned, markdown_dir)?,
     }
     Ok(if detailed && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn markdown_report(planned: &Planned, markdown_dir: Option<&Path>) -> anyhow::Result<()> {
+    let plan = &planned.plan;
+    let header = markdown::Header {
+        environment: planned.target.environment.clone(),
+        source: Some(planned.source.line()),
+        gateway: Some(planned.target.address()),
+    };
+    match markdown_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            let pages = markdown::pages(plan, &header, markdown::COMMENT_LIMIT);
+            for (i, page) in pages.iter().enumerate() {
+                let path = dir.join(format!("plan-{}.md", i + 1));
+                write_atomically(&path, scrub(page).as_bytes())?;
+                errln(&format!("Wrote {} ({} characters).", path.display(), page.chars().count()));
+            }
+        }
+        None => {
+            let body = markdown::render(plan, &header);
+            if body.chars().count() > markdown::COMMENT_LIMIT {
+                errln("Warning: this comment is longer than 65,000 characters; use --markdown-dir DIR to split it.");
+            }
+            out(&body);
+        }
+    }
+    Ok(())
 }

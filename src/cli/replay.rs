@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::args::{GatewayArgs, GitArgs, LedgerArgs, ReportFormat, WriteArgs};
 use super::observer::{Printer, Show};
-use super::output::{out, outln};
+use super::output::{out_plan, outln};
 use super::run::{finish_outcome, reconciler, recording};
 use super::settings::{Request, resolve};
 use crate::engine::{Mode, Verification, count_by_kind};
@@ -50,7 +50,15 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         parallelism: args.write.parallelism,
         git_always: true,
         pinned_commit: None,
+        inputs: None,
+        base: None,
     })?;
+    if !settings.gateway.explicit {
+        bail!(
+            "replay applies without asking, so it needs its target named: --env NAME, or --gateway URL \
+             (--gateway sandbox rehearses on an empty in-process sandbox)"
+        );
+    }
     let reconciler = reconciler(&settings, &args.write)?;
     let recording = recording(&settings, &args.ledger, "replay").await?;
     let is_text = args.format == ReportFormat::Text;
@@ -59,8 +67,9 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let mut printer = Printer::new(if is_text { Show::Replay } else { Show::Quiet });
     let redactor = super::output::redactor();
-    let outcome =
-        reconciler.run(settings.source.clone(), Mode::Replay, Some(recording), &redactor, &mut printer).await?;
+    let outcome = reconciler.run(settings.source.clone(), Mode::Replay, Some(recording), &redactor, &mut printer).await;
+    printer.done();
+    let outcome = outcome?;
     let p = &outcome.planned;
     let (Some(applied), Some((verification, verify_time))) = (&outcome.applied, &outcome.verification) else {
         finish_outcome(outcome).await;
@@ -79,7 +88,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         run: outcome.run_id,
     };
     match args.format {
-        ReportFormat::Text => out(&format!("\n{}", text(&view))),
+        ReportFormat::Text => out_plan(&format!("\n{}", text(&view))),
         ReportFormat::Json => outln(&serde_json::to_string_pretty(&json(&view)).unwrap_or_default()),
     }
     let code = if applied.success() && matches!(verification, Verification::Holds) {

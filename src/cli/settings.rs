@@ -6,7 +6,9 @@
 //!    `GATEFORM_CACHE_DIR`);
 //! 2. the entry of the environment named by `--env` in `gateform.toml`;
 //! 3. that file's `[defaults]`;
-//! 4. gateform's default: gateway `http://localhost:8001`, parallelism 10, no select tags,
+//! 4. decK's variables, for decK habits: `DECK_KONG_ADDR` (the gateway) and `DECK_HEADERS`
+//!    (`Name:value` pairs separated by commas; sent unless the gateway is an environment's);
+//! 5. gateform's default: gateway `http://localhost:8001`, parallelism 10, no select tags,
 //!    no headers, the repository root as the path.
 //!
 //! The ledger follows the same order: `--ledger` / `GATEFORM_LEDGER`, then the file's
@@ -16,8 +18,11 @@
 //! the same name; `--option` flags likewise replace the environment's `options`. The
 //! dialect: `--dialect`, else the environment's `dialect`, else Tyk for configurations in
 //! Tyk's formats, else asked of the gateway. A Tyk gateway's secret comes from the header
-//! `x-tyk-authorization` (flag or environment), else from the variable `TYK_GW_SECRET`. `gateform.toml` is read from the commit's tree (the repository root at
-//! `--ref`) when the configuration comes from Git, else from the current directory.
+//! `x-tyk-authorization` (flag or environment), else from the variable `TYK_GW_SECRET`.
+//! `gateform.toml` is read from the commit's tree (the repository root at
+//! `--ref`) when the configuration comes from Git, else from the current directory or, when
+//! it has none, from the root of the Git work tree around it (so `--env` works from any
+//! sub-directory); an environment's `path` is relative to the directory of that file.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -44,19 +49,29 @@ pub struct GatewaySettings {
     pub headers: Vec<(String, String)>,
     /// Per-request timeout.
     pub timeout: Duration,
-    /// Whether a flag, `GATEFORM_GATEWAY` or the environment named the address (rather
-    /// than the default).
+    /// Whether a flag, a variable or the environment named the address (rather than the
+    /// default).
     pub explicit: bool,
     /// The dialect a flag or the environment names.
     pub dialect: Option<String>,
     /// Settings of the dialect (environment `options`, then `--option` flags).
     pub options: std::collections::BTreeMap<String, String>,
+    /// Where the address came from, as messages name it: `--gateway`, `GATEFORM_GATEWAY`,
+    /// `` `gateway` of the environment "staging" in gateform.toml ``, `DECK_KONG_ADDR`, or
+    /// `the default address`.
+    pub origin: String,
 }
 
 impl GatewaySettings {
-    /// From flags alone (commands without environments, like `dump`).
-    pub fn from_args(args: &GatewayArgs) -> anyhow::Result<GatewaySettings> {
-        merge_gateway(args, None)
+    /// From flags and the environment `env` of `gateform.toml` (of the current directory,
+    /// else of the root of its work tree), for commands that read no configuration
+    /// (`dump`); also returns the environment.
+    pub fn for_env(args: &GatewayArgs, env: Option<&str>) -> anyhow::Result<(GatewaySettings, Option<Environment>)> {
+        let file = read_env_file(find_env_file(Path::new(".")).as_deref())?;
+        let env = environment(file.as_ref(), env, "in the current directory or at the root of its repository")?;
+        let gateway = merge_gateway(args, env.as_ref())?;
+        super::error::note_gateway_origin(&gateway.origin);
+        Ok((gateway, env))
     }
 }
 
@@ -77,6 +92,13 @@ pub struct Settings {
     pub repo_home: Option<PathBuf>,
     /// `[ledger] url` of `gateform.toml`, variables expanded.
     pub ledger_url: Option<String>,
+    /// Where the select tags came from, as messages name them (`--select-tag`,
+    /// `` `select_tags` of the environment "prod" in gateform.toml ``).
+    pub select_tags_from: String,
+    /// The directory relative paths of the configuration are resolved against: the root of
+    /// the local repository read, else of the Git work tree around the current directory,
+    /// else the current directory (absolute). Saved plans record files relative to it.
+    pub root: PathBuf,
 }
 
 impl Settings {
@@ -84,7 +106,9 @@ impl Settings {
     /// ownership tags.
     pub fn target(&self) -> anyhow::Result<Target> {
         let guessed = guess_dialect(&self.source.inputs);
-        gateway_target(&self.gateway, guessed, self.environment.clone(), self.select_tags.clone())
+        let mut target = gateway_target(&self.gateway, guessed, self.environment.clone(), self.select_tags.clone())?;
+        target.select_tags_from = self.select_tags_from.clone();
+        Ok(target)
     }
 }
 
@@ -143,6 +167,7 @@ pub fn gateway_target(
         },
         environment,
         select_tags,
+        select_tags_from: "--select-tag".to_owned(),
     })
 }
 
@@ -164,6 +189,11 @@ pub struct Request<'a> {
     pub git_always: bool,
     /// Read this commit id, naming it by `--ref` (a saved plan applied again).
     pub pinned_commit: Option<&'a str>,
+    /// Texts already read and checked (a saved plan's files), used instead of `files`.
+    pub inputs: Option<Vec<Input>>,
+    /// The directory that stands for the current one (a saved plan's root): where
+    /// `gateform.toml` is looked for and the default ledger lives.
+    pub base: Option<PathBuf>,
 }
 
 impl<'a> Request<'a> {
@@ -178,6 +208,8 @@ impl<'a> Request<'a> {
             parallelism,
             git_always: false,
             pinned_commit: None,
+            inputs: None,
+            base: None,
         }
     }
 }
@@ -202,54 +234,107 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
             Some(input) => Some(EnvFile::parse(&input)?),
             None => None,
         };
-        let env = environment(env_file.as_ref(), req.env)?;
+        let env = environment(env_file.as_ref(), req.env, "at the repository root")?;
         let ledger_url = file_ledger_url(env_file.as_ref())?;
         let path = req.git.path.clone().or_else(|| env.as_ref().and_then(|e| e.path.clone()));
         let inputs = repo.read_config(&resolved, path.as_deref())?;
         let info = repo.describe(&resolved, path.as_deref());
+        if inputs.is_empty() {
+            bail!("{}:{} holds no configuration file (*.yaml, *.yml or *.json)", info.reference, info.path);
+        }
         (inputs, Provenance::Git(info), env, repo.home.clone(), ledger_url)
     } else {
-        let local = Path::new(FILE_NAME);
-        let env_file = if local.is_file() {
-            let text = std::fs::read_to_string(local).with_context(|| format!("cannot read {FILE_NAME}"))?;
-            Some(EnvFile::parse(&Input::new(FILE_NAME, text))?)
-        } else {
-            None
-        };
-        let env = environment(env_file.as_ref(), req.env)?;
+        let base = req.base.clone().unwrap_or_else(|| PathBuf::from("."));
+        let found = find_env_file(&base);
+        let env_file = read_env_file(found.as_deref())?;
+        let env = environment(env_file.as_ref(), req.env, "in the current directory or at the root of its repository")?;
         let ledger_url = file_ledger_url(env_file.as_ref())?;
+        let env_dir = found.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| base.clone());
         let files: Vec<PathBuf> = if !req.files.is_empty() {
             req.files.to_vec()
-        } else if let Some(p) = req.git.path.clone().or_else(|| env.as_ref().and_then(|e| e.path.clone())) {
+        } else if let Some(p) = &req.git.path {
             vec![PathBuf::from(p)]
+        } else if let Some(p) = env.as_ref().and_then(|e| e.path.clone()) {
+            vec![clean(&env_dir.join(p))]
         } else {
             bail!(
                 "no configuration given: name it with -s FILE|DIR|-, --repo PATH|URL, or an --env whose entry has a `path`"
             );
         };
-        let inputs = source::read_inputs(&files)?;
-        let names = files.iter().map(|f| f.display().to_string()).collect();
-        (inputs, Provenance::Files(names), env, None, ledger_url)
+        let inputs = match &req.inputs {
+            Some(inputs) => inputs.clone(),
+            None => source::read_inputs(&files)?,
+        };
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        if inputs.is_empty() {
+            bail!("{} holds no configuration file (*.yaml, *.yml or *.json)", names.join(", "));
+        }
+        let home = req.base.clone().or_else(|| work_tree(Path::new(".")));
+        (inputs, Provenance::Files(names), env, home, ledger_url)
     };
-    let select_tags = if !req.select_tags.is_empty() {
-        req.select_tags.to_vec()
+    let (select_tags, select_tags_from) = if !req.select_tags.is_empty() {
+        (req.select_tags.to_vec(), "--select-tag".to_owned())
     } else {
-        env.as_ref().and_then(|e| e.select_tags.clone()).unwrap_or_default()
+        let from = env.as_ref().map(|e| format!("`select_tags` of the environment {:?} in {FILE_NAME}", e.name));
+        (env.as_ref().and_then(|e| e.select_tags.clone()).unwrap_or_default(), from.unwrap_or_default())
     };
     let parallelism = req
         .parallelism
         .map(|p| p as usize)
         .or_else(|| env.as_ref().and_then(|e| e.parallelism))
         .unwrap_or(DEFAULT_PARALLELISM);
+    let root = repo_home.clone().unwrap_or_else(|| PathBuf::from("."));
+    let root = std::path::absolute(&root).unwrap_or(root);
+    let gateway = merge_gateway(req.gateway, env.as_ref())?;
+    super::error::note_gateway_origin(&gateway.origin);
     Ok(Settings {
         source: Source { inputs, provenance },
         environment: env.as_ref().map(|e| e.name.clone()),
-        gateway: merge_gateway(req.gateway, env.as_ref())?,
+        gateway,
         select_tags,
         parallelism,
         repo_home,
         ledger_url,
+        select_tags_from,
+        root,
     })
+}
+
+/// `gateform.toml` of `base`, else of the root of the Git work tree around `base`.
+fn find_env_file(base: &Path) -> Option<PathBuf> {
+    let here = base.join(FILE_NAME);
+    if here.is_file() {
+        return Some(clean(&here));
+    }
+    work_tree(base).map(|root| root.join(FILE_NAME)).filter(|p| p.is_file())
+}
+
+/// Reads and parses the `gateform.toml` at `path`, if any (named as messages show paths).
+fn read_env_file(path: Option<&Path>) -> anyhow::Result<Option<EnvFile>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Some(EnvFile::parse(&Input::new(display_path(path), text))?))
+}
+
+/// The root of the Git work tree around `dir`, if any.
+pub fn work_tree(dir: &Path) -> Option<PathBuf> {
+    let dir = dir.to_str()?;
+    git::open(dir, Path::new(".")).ok().and_then(|r| r.home)
+}
+
+/// `path` without `./` components (`./kong` is `kong`), for messages.
+fn clean(path: &Path) -> PathBuf {
+    path.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
+}
+
+/// A path as messages show it: relative to the current directory when under it.
+fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match cwd.as_deref().and_then(|c| abs.strip_prefix(c).ok()) {
+        Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => abs.display().to_string(),
+    }
 }
 
 /// `[ledger] url` of a parsed `gateform.toml`, expanded with the process environment.
@@ -260,35 +345,49 @@ fn file_ledger_url(file: Option<&EnvFile>) -> anyhow::Result<Option<String>> {
     }
 }
 
-/// `[ledger] url` of `gateform.toml` in the current directory, for commands that read no
-/// configuration (`history`, `unlock`).
+/// `[ledger] url` of `gateform.toml` (of the current directory, else of the root of its
+/// work tree), for commands that read no configuration (`history`, `unlock`).
 pub fn local_ledger_url() -> anyhow::Result<Option<String>> {
-    let local = Path::new(FILE_NAME);
-    if !local.is_file() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(local).with_context(|| format!("cannot read {FILE_NAME}"))?;
-    file_ledger_url(Some(&EnvFile::parse(&Input::new(FILE_NAME, text))?))
+    file_ledger_url(read_env_file(find_env_file(Path::new(".")).as_deref())?.as_ref())
 }
 
-/// The environment `name` of the file, with variables from the process environment.
-fn environment(file: Option<&EnvFile>, name: Option<&str>) -> anyhow::Result<Option<Environment>> {
+/// The environment `name` of the file, with variables from the process environment;
+/// `looked` says where the file was looked for.
+fn environment(file: Option<&EnvFile>, name: Option<&str>, looked: &str) -> anyhow::Result<Option<Environment>> {
     let Some(name) = name else { return Ok(None) };
     let Some(file) = file else {
-        bail!(
-            "--env {name}: there is no {FILE_NAME} (looked at the repository root, or in the current directory without --repo)"
-        );
+        bail!("--env {name}: there is no {FILE_NAME} (looked {looked})");
     };
     Ok(Some(file.environment(name, &|var| std::env::var(var).ok())?))
 }
 
+/// A non-empty variable of the process environment.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Result<GatewaySettings> {
-    let given = args.gateway.clone().or_else(|| env.and_then(|e| e.gateway.clone()));
-    let explicit = given.is_some();
-    let url = given.unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
+    let from_env = env.and_then(|e| e.gateway.clone().map(|g| (g, e.name.clone())));
+    let (url, origin) = if let Some(g) = &args.gateway {
+        (g.clone(), "--gateway".to_owned())
+    } else if let Some(g) = var("GATEFORM_GATEWAY") {
+        (g, "GATEFORM_GATEWAY".to_owned())
+    } else if let Some((g, name)) = &from_env {
+        (g.clone(), format!("`gateway` of the environment {name:?} in {FILE_NAME}"))
+    } else if let Some(g) = var("DECK_KONG_ADDR") {
+        (g, "DECK_KONG_ADDR".to_owned())
+    } else {
+        (DEFAULT_GATEWAY.to_owned(), "the default address".to_owned())
+    };
+    let explicit = origin != "the default address";
     let mut headers: Vec<(String, String)> = env.map(|e| e.headers.clone()).unwrap_or_default();
-    for h in &args.headers {
-        let (name, value) = parse_header(h)?;
+    let deck_headers = var("DECK_HEADERS").filter(|_| args.gateway.is_some() || !origin.starts_with('`'));
+    let deck: Vec<String> = deck_headers.iter().flat_map(|v| v.split(',')).map(str::to_owned).collect();
+    for (h, what) in deck.iter().map(|h| (h, "DECK_HEADERS")).chain(args.headers.iter().map(|h| (h, "--header"))) {
+        if h.trim().is_empty() {
+            continue;
+        }
+        let (name, value) = parse_header(h, what)?;
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
         headers.push((name, value));
     }
@@ -309,14 +408,15 @@ fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Resul
             _ => bail!("invalid --option `{o}`: expected `NAME=VALUE`"),
         }
     }
-    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit, dialect, options })
+    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit, dialect, options, origin })
 }
 
-/// Parses `Name: value`.
-pub fn parse_header(h: &str) -> anyhow::Result<(String, String)> {
+/// Parses `Name: value`; `what` names where it was written (`--header`, `DECK_HEADERS`).
+pub fn parse_header(h: &str, what: &str) -> anyhow::Result<(String, String)> {
     match h.split_once(':') {
         Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_owned(), v.trim().to_owned())),
-        _ => bail!("invalid --header `{h}`: expected `Name: value`"),
+        // The value may be a token: never quote it.
+        _ => bail!("invalid {what} value: expected `Name: value`"),
     }
 }
 
@@ -376,11 +476,14 @@ pub fn default_ledger(repo_home: Option<&Path>) -> PathBuf {
     home.unwrap_or_else(|| PathBuf::from(".")).join(".gateform/ledger.db")
 }
 
-/// The user running gateform (`$USER`, `$USERNAME` or `$LOGNAME`).
+/// The user running gateform: `$USER`, `$USERNAME` or `$LOGNAME`, else the name the
+/// operating system gives the process's user (a container or a cron job sets none of
+/// them), else `unknown`.
 pub fn user_name() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .or_else(|| whoami::username().ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
@@ -393,14 +496,14 @@ pub fn command_line() -> String {
     for arg in std::env::args().skip(1) {
         if let Some(mask) = mask_next.take() {
             out.push(mask(&arg));
-        } else if arg == "--header" {
+        } else if arg == "--header" || arg == "--headers" {
             out.push(arg);
             mask_next = Some(mask_header);
         } else if arg == "--ledger" {
             out.push(arg);
             mask_next = Some(crate::ledger::postgres::redact_url_or_path);
-        } else if let Some(v) = arg.strip_prefix("--header=") {
-            out.push(format!("--header={}", mask_header(v)));
+        } else if let Some((flag, v)) = arg.split_once('=').filter(|(f, _)| *f == "--header" || *f == "--headers") {
+            out.push(format!("{flag}={}", mask_header(v)));
         } else if let Some(v) = arg.strip_prefix("--ledger=") {
             out.push(format!("--ledger={}", crate::ledger::postgres::redact_url_or_path(v)));
         } else {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::args::{GatewayArgs, StateArgs};
+use super::error::{CommandError, plural};
 use super::observer::{Printer, Show};
 use super::output::{errln, outln};
 use super::run::process_env;
@@ -53,21 +54,18 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         }
         conn.close().await;
     }
-    for w in problems.iter().filter(|d| !d.is_error()) {
-        errln(&w.to_string());
-    }
-    let errors: Vec<&Diagnostic> = problems.iter().filter(|d| d.is_error()).collect();
-    if errors.is_empty() {
+    if !problems.iter().any(Diagnostic::is_error) {
+        for w in &problems {
+            errln(&w.to_string());
+        }
         if let Provenance::Git(_) = &settings.source.provenance {
             outln(&format!("Source: {}", settings.source.line()));
         }
-        outln(&format!("Success! The configuration is valid ({} entities).", desired.state.entities.len()));
+        let n = desired.state.entities.len();
+        outln(&format!("Success! The configuration is valid ({n} {}).", plural(n, "entity", "entities")));
         Ok(ExitCode::SUCCESS)
     } else {
-        for e in &errors {
-            errln(&e.to_string());
-        }
-        errln(&format!("Error: {} invalid entit{}.", errors.len(), if errors.len() == 1 { "y" } else { "ies" }));
+        errln(&CommandError::config(&problems).render());
         Ok(ExitCode::FAILURE)
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::preflight;
 use super::target::{Connection, Target};
@@ -53,16 +53,13 @@ impl Planned {
             version: self.live.info.version.clone(),
             workspace: self.desired.workspace.clone(),
             select_tags: self.desired.select_tags.clone(),
+            environment: self.target.environment.clone(),
         }
     }
 
-    /// The `gateway` object of JSON plans: the saved-plan record, plus the environment.
+    /// The `gateway` object of JSON plans: the saved-plan record.
     pub fn gateway_json(&self) -> Value {
-        let mut v = serde_json::to_value(self.gateway_record()).unwrap_or(Value::Null);
-        if let (Value::Object(m), Some(env)) = (&mut v, &self.target.environment) {
-            m.insert("environment".into(), json!(env));
-        }
-        v
+        serde_json::to_value(self.gateway_record()).unwrap_or(Value::Null)
     }
 
     /// The product and version, as headers show them (`Kong 3.9.3`).
@@ -131,7 +128,8 @@ pub fn load(
     if !tags.is_empty() {
         if !desired.select_tags.is_empty() && sorted(&desired.select_tags) != sorted(tags) {
             return Err(EngineError::Refused(format!(
-                "--select-tag {} differs from _info.select_tags {} in the configuration",
+                "{} {} differ from _info.select_tags {} in the configuration",
+                target.select_tags_from,
                 tags.join(","),
                 desired.select_tags.join(",")
             )));

@@ -22,6 +22,9 @@ pub struct Target {
     /// Ownership tags given outside the files (`--select-tag`, the environment's
     /// `select_tags`).
     pub select_tags: Vec<String>,
+    /// Where `select_tags` came from, as messages name it (`--select-tag`, `` `select_tags`
+    /// of the environment "prod" in gateform.toml ``).
+    pub select_tags_from: String,
 }
 
 impl std::fmt::Debug for Target {

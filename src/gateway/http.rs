@@ -69,6 +69,20 @@ pub enum HttpError {
         /// What went wrong.
         message: String,
     },
+    /// The address answered, but not as a gateway of the dialect would (a web page, a proxy
+    /// port, another product): recognised when the session opens, before anything else is
+    /// read. `hint` says what the dialect guesses the mistake is.
+    #[error("{url} does not look like {expected} (GET / answered {answered})")]
+    NotGateway {
+        /// The address, as given.
+        url: String,
+        /// What was expected (`a Kong Admin API`).
+        expected: String,
+        /// What came back, in a few words (`HTML`, `404 {"message":"no Route matched ..."}`).
+        answered: String,
+        /// A guess at the mistake, for a `hint:` line.
+        hint: String,
+    },
     /// The gateway answered with an error status; `body` is its JSON body (or the text as a
     /// JSON string when it was not JSON).
     #[error("{method} {path}: HTTP {status}: {body}")]
@@ -411,18 +425,24 @@ fn too_long(error: HttpError, after: Duration, max: Duration) -> HttpError {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
+/// What went wrong with a request that got no answer, once: the innermost cause (the one
+/// that says why: `Connection refused (os error 111)`, a DNS or TLS failure), after a word
+/// on the stage (`cannot connect`, `timed out`). reqwest's outer layers only repeat the URL,
+/// which the error names already.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut innermost = e.to_string();
+    let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
+        innermost = s.to_string();
         source = s.source();
     }
-    out
+    if e.is_timeout() {
+        format!("timed out: {innermost}")
+    } else if e.is_connect() {
+        format!("cannot connect: {innermost}")
+    } else {
+        innermost
+    }
 }
 
 #[cfg(test)]

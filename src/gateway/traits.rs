@@ -310,6 +310,13 @@ pub trait Session: Send + Sync {
     async fn barrier(&self) -> Result<(), StepError> {
         Ok(())
     }
+    /// Entities outside the ownership `scope` attached to entities of `live` (the state in
+    /// scope): an untagged plugin on a managed service. gateform neither changes nor deletes
+    /// them, but they act on what they hang on and go with it, so drift reports them. None
+    /// by default, and none without a scope.
+    async fn attached_outside(&self, _scope: &Scope, _live: &State) -> Result<Vec<Entity>, HttpError> {
+        Ok(Vec::new())
+    }
     /// Asks the gateway to validate a configuration, entity by entity; the problems found.
     async fn validate_online(&self, desired: &Desired) -> Vec<Diagnostic>;
     /// Requests sent so far (retries included).

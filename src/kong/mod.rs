@@ -4,6 +4,7 @@
 //! ([`sandbox`]). Everything Kong-specific lives under this module; the core reaches it only
 //! through [`crate::gateway`]'s traits.
 
+mod attached;
 pub mod deck;
 mod dialect;
 mod dump;
@@ -11,6 +12,7 @@ pub mod key;
 pub mod kind;
 pub mod label;
 pub mod normalize;
+mod probe;
 mod read;
 pub mod sandbox;
 pub mod schema;

@@ -36,9 +36,10 @@ pub struct KongLive {
     pub state: State,
 }
 
-/// Reads `GET /`.
+/// Reads `GET /`; an answer that is no Kong Admin API's is [`KongError::NotGateway`]
+/// ([`super::probe::admin_root`]).
 pub async fn gateway_info(client: &KongClient) -> Result<KongInfo, KongError> {
-    let root = client.get("/").await?;
+    let root = super::probe::admin_root(client.base_url(), client.get("/").await)?;
     let version = root.get("version").and_then(Value::as_str).unwrap_or("unknown").to_owned();
     let database = root.pointer("/configuration/database").and_then(Value::as_str).unwrap_or("postgres").to_owned();
     let available_plugins = root

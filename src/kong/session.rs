@@ -144,6 +144,10 @@ impl Session for KongSession {
         }
     }
 
+    async fn attached_outside(&self, scope: &Scope, live: &State) -> Result<Vec<crate::model::Entity>, HttpError> {
+        super::attached::outside_scope(&self.client, scope, live).await
+    }
+
     async fn validate_online(&self, desired: &Desired) -> Vec<Diagnostic> {
         validate::online(&self.client, self.dialect.schemas(), desired).await
     }

@@ -15,10 +15,13 @@ use crate::gateway::Dialect;
 use crate::model::State;
 
 /// Version of the JSON plan format (`--format json`, and the plan inside a saved plan).
-pub const FORMAT_VERSION: &str = "1";
+/// `2`: a change's `key` holds no quotes (`cors (service svc-a)`, was `"cors" (service
+/// "svc-a")`).
+pub const FORMAT_VERSION: &str = "2";
 
-/// Version of the saved plan format.
-pub const PLAN_FILE_VERSION: &str = "1";
+/// Version of the saved plan format. `2`: the keys of format 2, the environment in
+/// `gateway`, the `names` of the entities changes refer to, files relative to `root`.
+pub const PLAN_FILE_VERSION: &str = "2";
 
 /// The gateway a plan was made for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +35,10 @@ pub struct GatewayRecord {
     pub workspace: Option<String>,
     /// Ownership scope.
     pub select_tags: Vec<String>,
+    /// The environment of `gateform.toml` the plan was made for: `apply FILE` runs in it
+    /// (its headers, its lock, its history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// A digest of the live state in scope: one hash per entity (`kind/id` → 16 hex digits of the
@@ -144,6 +151,14 @@ pub struct PlanFile {
     pub summary: Summary,
     /// The changes, masked, as the JSON plan writes them.
     pub changes: Vec<Value>,
+    /// Labels of the entities the changes refer to (`service "orders"`), by id, so that a
+    /// saved plan shows foreign keys as the plan did.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
+    /// Each change's label as the text plan shows it (`"cors" (service "svc-a")`), in the
+    /// order of `changes`.
+    #[serde(default)]
+    pub labels: Vec<String>,
     /// Fingerprint of the live state the plan was computed against.
     pub fingerprint: Fingerprint,
     /// [`plan_digest`] of the plan.
@@ -184,6 +199,8 @@ impl PlanFile {
             gateway,
             summary: plan.summary(),
             changes: plan.changes.iter().map(|c| serde_json::to_value(c).unwrap_or(Value::Null)).collect(),
+            names: plan.names.clone(),
+            labels: plan.changes.iter().map(|c| c.key.clone()).collect(),
             fingerprint,
             plan_digest: plan_digest(plan),
             checksum: String::new(),
@@ -205,6 +222,11 @@ impl PlanFile {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
         s.push('\n');
         s
+    }
+
+    /// Seals the file again after a field was set (its checksum covers every field).
+    pub fn seal(&mut self) {
+        self.checksum = self.compute_checksum();
     }
 
     /// Parses and verifies a plan file's text; `name` names it in errors.
@@ -238,6 +260,7 @@ mod tests {
             version: "3.9.3".into(),
             workspace: None,
             select_tags: vec![],
+            environment: None,
         };
         PlanFile::new(
             &Plan::default(),

@@ -27,7 +27,9 @@ pub struct Change {
     pub action: Action,
     /// The entity kind.
     pub kind: Kind,
-    /// A human label: `"svc-a"`, `"cors" (service "svc-a")`. Never holds a secret.
+    /// A human label: `"svc-a"`, `"cors" (service "svc-a")`. Never holds a secret. Serialised
+    /// without the quoting ([`plain_key`]: `svc-a`, `cors (service svc-a)`).
+    #[serde(serialize_with = "serialize_plain_key")]
     pub key: String,
     /// The entity's id (existing, or the one it will be created with).
     pub id: String,
@@ -50,6 +52,43 @@ pub struct Change {
     /// Parent ids of the live entity (updates and deletes), by foreign-key field.
     #[serde(skip)]
     pub live_parents: BTreeMap<&'static str, String>,
+}
+
+/// A label as the plan JSON's `key` holds it (format 2): the quoting of each name taken
+/// away, so `"cors" (service "svc-a")` is `cors (service svc-a)` and `"svc-a"` is `svc-a`.
+/// Names are quoted as Rust strings are (`{:?}`); their escapes are undone.
+pub fn plain_key(label: &str) -> String {
+    let mut out = String::with_capacity(label.len());
+    let mut chars = label.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some('t') => out.push('\t'),
+                    Some('r') => out.push('\r'),
+                    Some('0') => out.push('\0'),
+                    Some('u') => {
+                        let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                        out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
+                    }
+                    Some(other) => out.push(other),
+                    None => {}
+                },
+                other => out.push(other),
+            }
+        }
+    }
+    out
+}
+
+fn serialize_plain_key<S: serde::Serializer>(key: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&plain_key(key))
 }
 
 /// A plan: every change needed to make the gateway match the configuration.

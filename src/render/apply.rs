@@ -49,6 +49,22 @@ pub fn event(plan: &Plan, schedule: &Schedule, event: Event<'_>) -> Option<Line>
     }
 }
 
+/// What a step in flight is doing, in Terraform's words: `creating`, `modifying`,
+/// `destroying` (a final step that sets unique values modifies).
+pub fn doing(action: Action, finalize: bool) -> &'static str {
+    match (finalize, action) {
+        (true, _) | (_, Action::Update) => "modifying",
+        (_, Action::Create) => "creating",
+        (_, Action::Delete) => "destroying",
+    }
+}
+
+/// The line of a change still in flight after `elapsed_secs` (Terraform's):
+/// `services "a": Still creating... [10s elapsed]`.
+pub fn still(address: &str, doing: &str, elapsed_secs: u64) -> String {
+    format!("{address}: Still {doing}... [{elapsed_secs}s elapsed]")
+}
+
 /// The closing report of an apply, split by stream: `(stdout, stderr)`.
 pub fn report(plan: &Plan, schedule: &Schedule, applied: &Applied) -> (String, String) {
     let s = applied.summary;
@@ -103,7 +119,7 @@ pub fn report_json(plan: &Plan, schedule: &Schedule, applied: &Applied) -> Value
         .iter()
         .zip(&outcomes)
         .map(|(c, o)| {
-            let mut v = json!({"action": c.action, "kind": c.kind, "key": c.key, "id": c.id});
+            let mut v = json!({"action": c.action, "kind": c.kind, "key": crate::plan::plain_key(&c.key), "id": c.id});
             let (outcome, extra) = match o {
                 ChangeOutcome::Applied => ("applied", json!({})),
                 ChangeOutcome::Failed(f) => ("failed", json!({"error": f.to_string(), "status": f.status()})),

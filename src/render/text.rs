@@ -45,13 +45,25 @@ pub fn verb(action: Action) -> &'static str {
 
 /// One change as a block.
 pub fn change_block(out: &mut String, c: &Change, names: &BTreeMap<String, String>) {
-    let _ = writeln!(out, "  # {} {}", address(c), verb(c.action));
-    if c.action == Action::Delete {
-        let _ = writeln!(out, "  - {}", address(c));
+    block(out, c.action, &address(c), verb(c.action), &c.fields, names);
+}
+
+/// A block: `# <address> <verb>`, then the fields (none for a delete).
+pub fn block(
+    out: &mut String,
+    action: Action,
+    address: &str,
+    verb: &str,
+    fields: &[FieldChange],
+    names: &BTreeMap<String, String>,
+) {
+    let _ = writeln!(out, "  # {address} {verb}");
+    if action == Action::Delete {
+        let _ = writeln!(out, "  - {address}");
         return;
     }
-    let _ = writeln!(out, "  {} {} {{", c.action.symbol(), address(c));
-    for line in field_lines(c, names) {
+    let _ = writeln!(out, "  {} {address} {{", action.symbol());
+    for line in lines_of(action, fields, names) {
         let _ = writeln!(out, "      {line}");
     }
     out.push_str("    }\n");
@@ -59,8 +71,94 @@ pub fn change_block(out: &mut String, c: &Change, names: &BTreeMap<String, Strin
 
 /// The field lines of a change, aligned.
 pub fn field_lines(c: &Change, names: &BTreeMap<String, String>) -> Vec<String> {
-    let width = c.fields.iter().map(|f| f.path.len()).max().unwrap_or(0);
-    c.fields.iter().map(|f| field_line(c.action, f, width, names)).collect()
+    lines_of(c.action, &c.fields, names)
+}
+
+fn lines_of(action: Action, fields: &[FieldChange], names: &BTreeMap<String, String>) -> Vec<String> {
+    let width = fields.iter().map(|f| f.path.len()).max().unwrap_or(0);
+    fields.iter().map(|f| field_line(action, f, width, names)).collect()
+}
+
+/// What a drift check says of a change: the gateway lacks the entity, differs from it, or
+/// has one the configuration does not.
+pub fn drift_verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "is missing from the gateway",
+        Action::Update => "differs on the gateway",
+        Action::Delete => "is on the gateway but not in the configuration",
+    }
+}
+
+/// Renders `plan` as a drift report: the same blocks, said as what differs
+/// (`# services "a" differs on the gateway`), and `Drift: X missing, Y changed, Z not in the
+/// configuration.`, or `No drift.`.
+pub fn drift(plan: &Plan) -> String {
+    if plan.is_empty() {
+        return "No drift. The gateway matches the configuration.\n".to_owned();
+    }
+    let mut out = String::from("Drift: the gateway differs from the configuration:\n\n");
+    for c in &plan.changes {
+        block(&mut out, c.action, &address(c), drift_verb(c.action), &c.fields, &plan.names);
+        out.push('\n');
+    }
+    let s = plan.summary();
+    let _ = writeln!(
+        out,
+        "Drift: {} missing, {} changed, {} not in the configuration. `gateform apply` would correct it.",
+        s.add, s.change, s.destroy
+    );
+    out
+}
+
+/// The warning section of a drift report about entities outside the ownership scope
+/// (`select_tags`) attached to managed ones: `(label, labels of what it hangs on)`.
+pub fn attached_outside(found: &[(String, Vec<String>)], select_tags: &[String]) -> String {
+    let n = found.len();
+    let mut out = format!(
+        "Warning: {n} {} outside the ownership scope (select tags {}) {} attached to entities this configuration manages:\n",
+        if n == 1 { "entity" } else { "entities" },
+        select_tags.join(", "),
+        if n == 1 { "is" } else { "are" },
+    );
+    for (label, parents) in found {
+        let _ = writeln!(out, "  - {label}, on {}", parents.join(" and "));
+    }
+    out.push_str(
+        "gateform never changes or deletes them, but they act on what they are attached to, and Kong deletes them \
+         with it: tag them to manage them here, or move them off.\n",
+    );
+    out
+}
+
+/// A saved plan's changes (as [`crate::plan::file::PlanFile`] holds them: JSON values, and
+/// each change's label), rendered as [`plan`] rendered the plan it came from.
+pub fn saved(changes: &[Value], labels: &[String], names: &BTreeMap<String, String>) -> String {
+    if changes.is_empty() {
+        return plan(&Plan::default());
+    }
+    let mut out = String::from("gateform will perform the following actions:\n\n");
+    let mut counts = [0usize; 3];
+    for (i, c) in changes.iter().enumerate() {
+        let Ok(action) = serde_json::from_value::<Action>(c.get("action").cloned().unwrap_or_default()) else {
+            continue;
+        };
+        match action {
+            Action::Create => counts[0] += 1,
+            Action::Update => counts[1] += 1,
+            Action::Delete => counts[2] += 1,
+        }
+        let kind = c.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let label = labels
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| c.get("key").and_then(Value::as_str).unwrap_or_default().to_owned());
+        let fields: Vec<FieldChange> =
+            c.get("fields").cloned().and_then(|f| serde_json::from_value(f).ok()).unwrap_or_default();
+        block(&mut out, action, &format!("{kind} {label}"), verb(action), &fields, names);
+        out.push('\n');
+    }
+    let _ = writeln!(out, "Plan: {} to add, {} to change, {} to destroy.", counts[0], counts[1], counts[2]);
+    out
 }
 
 /// One field: `+ name = "x"` for creates, `~ port = 80 -> 8080` for updates.

@@ -22,6 +22,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
+use crate::common::real_configs_dir;
 use crate::engine::real_configs::ENV;
 
 /// How long reading one mutant may take (debug build, 2 shared cores); the largest seed
@@ -93,13 +94,6 @@ const WRITTEN_SEEDS: &[(&str, &str)] = &[
     ),
 ];
 
-/// `shared/real-configs/kong` beside the checkout or above it (a worktree sits one level
-/// deeper than the main checkout).
-fn real_configs() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    root.ancestors().skip(1).take(3).map(|a| a.join("shared/real-configs/kong")).find(|d| d.is_dir())
-}
-
 fn config_files(dir: &Path) -> Vec<(String, String)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
@@ -120,12 +114,8 @@ fn seeds() -> Vec<(String, String)> {
     let mut seeds: Vec<(String, String)> =
         WRITTEN_SEEDS.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
     seeds.extend(config_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo")));
-    match real_configs() {
-        Some(dir) => seeds.extend(config_files(&dir)),
-        None if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("shared/real-configs/kong is missing: CI must fuzz the real configurations")
-        }
-        None => eprintln!("SKIPPED real-config seeds: no shared/real-configs/kong beside or above the checkout"),
+    if let Some(dir) = real_configs_dir("the parser fuzz target's real-config seeds") {
+        seeds.extend(config_files(&dir));
     }
     seeds
 }

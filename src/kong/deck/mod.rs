@@ -5,5 +5,6 @@ pub mod convert;
 pub mod placeholder;
 pub mod read;
 mod shape;
+pub(crate) mod suggest;
 pub mod write;
 mod yaml_out;

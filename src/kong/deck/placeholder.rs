@@ -166,7 +166,8 @@ fn walk(
 
 /// Turns the markers of a dump text into `${{ env "VAR" }}` placeholders. In YAML each
 /// becomes a block scalar (`|-` then the placeholder with `indent`, so multi-line values such
-/// as PEM keys survive); in JSON the placeholder stands inside the string's quotes.
+/// as PEM keys survive); in JSON the placeholder stands inside the string's quotes, as
+/// `${{ env `VAR` }}`, so the file stays valid JSON.
 pub fn render(text: &str, yaml: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
@@ -193,8 +194,10 @@ pub fn render(text: &str, yaml: bool) -> String {
             out.push_str(&format!("{indent}${{{{ env \"{variable}\" | indent {column} }}}}"));
             out.push_str(rest);
         } else {
+            // Backquotes (Go's raw strings) keep the file valid JSON; the reader renders the
+            // template inside the parsed string, so any value survives.
             out.push_str(&line[..start]);
-            out.push_str(&format!("${{{{ env \"{variable}\" }}}}"));
+            out.push_str(&format!("${{{{ env `{variable}` }}}}"));
             out.push_str(rest);
         }
     }
@@ -272,6 +275,6 @@ mod tests {
         let text = format!("a:\n  key: {MARK_START}DECK_X{MARK_END}\n");
         assert_eq!(render(&text, true), "a:\n  key: |-\n       ${{ env \"DECK_X\" | indent 7 }}\n");
         let json = format!("{{\"key\": \"{MARK_START}DECK_X{MARK_END}\"}}");
-        assert_eq!(render(&json, false), "{\"key\": \"${{ env \"DECK_X\" }}\"}");
+        assert_eq!(render(&json, false), "{\"key\": \"${{ env `DECK_X` }}\"}");
     }
 }

@@ -112,10 +112,12 @@ pub fn load(inputs: &[Input], opts: &LoadOptions<'_>) -> Result<Desired, Diagnos
     let file_order = |d: &Diagnostic| {
         d.origin.as_ref().map(|o| (files.iter().position(|f| f.name == o.file).unwrap_or(usize::MAX), o.line, o.column))
     };
-    b.diags.sort_by_key(|d| file_order(d));
     if b.diags.iter().any(Diagnostic::is_error) {
+        schema_errors_too(&mut b);
+        b.diags.sort_by_key(|d| file_order(d));
         return Err(Diagnostics(b.diags));
     }
+    b.diags.sort_by_key(|d| file_order(d));
     env_values.sort();
     env_values.dedup();
     Ok(Desired {
@@ -127,6 +129,21 @@ pub fn load(inputs: &[Input], opts: &LoadOptions<'_>) -> Result<Desired, Diagnos
         env_values,
         env_fields: b.env_fields,
     })
+}
+
+/// On a failed load, the schema errors of the entities that had none of their own (a
+/// missing required field, a value out of range across fields), so that one run reports
+/// every error it can find, as `validate` would after a clean load.
+fn schema_errors_too(b: &mut Builder<'_>) {
+    let entities: Vec<_> =
+        b.entities.iter().enumerate().filter(|(i, _)| !b.invalid.contains(i)).map(|(_, e)| e.clone()).collect();
+    let partial = Desired { state: State { entities }, ..Desired::default() };
+    let known: std::collections::BTreeSet<String> = b.diags.iter().map(ToString::to_string).collect();
+    for d in crate::kong::validate::offline(b.schemas, &partial) {
+        if !known.contains(&d.to_string()) {
+            b.diags.push(d);
+        }
+    }
 }
 
 /// What all files say together.
@@ -222,7 +239,7 @@ fn check_defaults(b: &mut Builder<'_>) -> Vec<Defaults> {
             values.remove("created_at");
             values.remove("updated_at");
             for p in checker.problems {
-                b.diags.push(Diagnostic::error(Some(f.origin(p.pos)), format!("{}: {}", p.path, p.message)));
+                b.diags.push(Diagnostic::error(Some(f.origin(p.pos)), format!("{}: {}{}", p.path, p.message, p.hint)));
             }
             match out.iter().find(|(_, d)| d.kind == *kind) {
                 Some((first, d)) if d.values != values => {

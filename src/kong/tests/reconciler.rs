@@ -29,6 +29,7 @@ fn target(url: &str) -> Target {
         gateway: GatewayTarget { url: url.to_owned(), timeout: Duration::from_secs(10), ..GatewayTarget::default() },
         environment: None,
         select_tags: Vec::new(),
+        select_tags_from: "--select-tag".into(),
     }
 }
 

@@ -20,9 +20,9 @@ pub(crate) const ENV: &[(&str, &str)] = &[
     ("DECK_REDIS_DB", "1"),
 ];
 
-fn real_files() -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(real_configs_dir())
-        .expect("../shared/real-configs/kong exists")
+fn real_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("the real configurations can be listed")
         .map(|e| e.unwrap().path())
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
         .collect();
@@ -127,8 +127,9 @@ fn round_trip(file: &std::path::Path) -> Result<(), (&'static str, String)> {
 
 #[test]
 fn every_real_config_round_trips() {
+    let Some(dir) = real_configs_dir("every_real_config_round_trips") else { return };
     let mut problems = Vec::new();
-    let files = real_files();
+    let files = real_files(&dir);
     assert!(files.len() >= 15, "{files:?}");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();

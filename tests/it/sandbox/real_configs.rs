@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::start;
+use crate::common::real_configs_dir;
 use gateform::kong::sandbox::SandboxOptions;
 
 fn render(text: &str) -> String {
@@ -51,11 +52,8 @@ fn expected(file: &str) -> Result<(), &'static str> {
 
 #[tokio::test]
 async fn real_configs_load_or_fail_like_kong() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/real-configs/kong");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skipped: {} not found", dir.display());
-        return;
-    };
+    let Some(dir) = real_configs_dir("real_configs_load_or_fail_like_kong") else { return };
+    let entries = std::fs::read_dir(&dir).expect("the real configurations can be listed");
     let mut files: Vec<PathBuf> =
         entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e != "md")).collect();
     files.sort();
@@ -87,11 +85,8 @@ async fn real_configs_load_or_fail_like_kong() {
 
 #[tokio::test]
 async fn custom_plugin_configs_load_when_declared() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/real-configs/kong/FIWARE__tutorials.PEP-Proxy__kong__kong.yaml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return;
-    };
+    let Some(dir) = real_configs_dir("custom_plugin_configs_load_when_declared") else { return };
+    let text = std::fs::read_to_string(dir.join("FIWARE__tutorials.PEP-Proxy__kong__kong.yaml")).unwrap();
     let s = start(SandboxOptions {
         db_less: true,
         enterprise: true,

@@ -9,7 +9,8 @@ use super::file::{HEADER_KEYS, SourceFile, UNSUPPORTED_COLLECTIONS};
 use super::refs::{Target, parse_ref};
 use crate::kong::KongKind;
 use crate::kong::deck::convert::{looks_unconverted, upgrade_path};
-use crate::kong::deck::shape::{Extra, Nest, describe, extra, is_uuid, label, nested};
+use crate::kong::deck::shape::{Extra, Nest, describe, extra, is_uuid, label, nested, nested_keys};
+use crate::kong::deck::suggest::did_you_mean;
 use crate::kong::schema::{Schema, Schemas};
 use crate::model::{Entity, Origin};
 use crate::source::diag::Diagnostic;
@@ -62,6 +63,9 @@ pub(crate) struct Builder<'a> {
     pub plugin_configs: BTreeMap<String, (usize, Node)>,
     /// Per file: route paths the 3.0 conversion changed, as message fragments.
     pub conversions: Vec<Vec<String>>,
+    /// Entities with an error of their own (a type, an unknown field): not validated
+    /// against the schemas, which would only repeat it.
+    pub invalid: BTreeSet<usize>,
 }
 
 impl<'a> Builder<'a> {
@@ -76,6 +80,7 @@ impl<'a> Builder<'a> {
             env_fields: BTreeSet::new(),
             plugin_configs: BTreeMap::new(),
             conversions: vec![Vec::new(); files.len()],
+            invalid: BTreeSet::new(),
         }
     }
 
@@ -97,11 +102,18 @@ impl<'a> Builder<'a> {
             }
             match KongKind::from_table(&key).filter(|k| *k != KongKind::ConsumerGroupConsumer) {
                 Some(kind) => self.read_collection(fi, kind, v, &key, None),
-                None if key.starts_with('_') => self.error(fi, k, format!("unknown top-level key `{key}`")),
+                None if key.starts_with('_') => {
+                    let hint = did_you_mean(&key, HEADER_KEYS.iter().copied());
+                    self.error(fi, k, format!("unknown top-level key `{key}`{hint}"))
+                }
                 None if UNSUPPORTED_COLLECTIONS.contains(&key.as_str()) => {
                     self.error(fi, k, format!("`{key}` are not supported by gateform"))
                 }
-                None => self.error(fi, k, format!("unknown top-level key `{key}`")),
+                None => {
+                    let kinds = KongKind::ALL.iter().filter(|k| **k != KongKind::ConsumerGroupConsumer);
+                    let hint = did_you_mean(&key, kinds.map(|k| k.table()).chain(HEADER_KEYS.iter().copied()));
+                    self.error(fi, k, format!("unknown top-level key `{key}`{hint}"))
+                }
             }
         }
     }
@@ -203,6 +215,17 @@ impl<'a> Builder<'a> {
             } else if let Some(x) = extra(kind, &key) {
                 match x {
                     Extra::Ignored | Extra::ConfigSource => {}
+                    Extra::Str if kind == KongKind::Service && key == "url" && !has_scheme(v) => {
+                        let value =
+                            v.as_str().filter(|_| !file.holds_env(v)).map(|u| format!(" `{u}`")).unwrap_or_default();
+                        checker.problem(
+                            v,
+                            &kpath,
+                            format!("the URL{value} has no scheme; write it as http://... or https://..."),
+                        );
+                        let value = checker.any(v, &key);
+                        entity.fields.insert(key, value);
+                    }
                     Extra::Str if !matches!(v.value, NodeValue::Str(_) | NodeValue::Null) => {
                         checker.problem(v, &kpath, "expected a string")
                     }
@@ -228,7 +251,10 @@ impl<'a> Builder<'a> {
                 let value = checker.any(v, &key);
                 entity.fields.insert(key, value);
             } else {
-                checker.problem(k, &kpath, "unknown field");
+                let known = schema.into_iter().flat_map(|s| s.fields.iter().map(|(n, _)| n.as_str()));
+                let nested = nested_keys(kind).iter().map(|(n, _)| *n);
+                let fks = kind.foreign_keys().iter().map(|fk| fk.field);
+                checker.unknown_field(k, &kpath, known.chain(nested).chain(fks));
             }
         }
         if kind == KongKind::Plugin && node.get("name").and_then(Node::as_str).is_none() {
@@ -258,8 +284,11 @@ impl<'a> Builder<'a> {
             }
             _ => String::new(),
         };
+        if !checker.problems.is_empty() {
+            self.invalid.insert(self.entities.len());
+        }
         for p in checker.problems.drain(..) {
-            let d = Diagnostic::error(Some(file.origin(p.pos)), format!("{}: {}{suffix}", p.path, p.message))
+            let d = Diagnostic::error(Some(file.origin(p.pos)), format!("{}: {}{suffix}{}", p.path, p.message, p.hint))
                 .about(desc.clone());
             self.diags.push(d);
         }
@@ -366,7 +395,7 @@ impl<'a> Builder<'a> {
             let target = parse_ref(&mut checker, other, item, &ipath, true);
             let owner_desc = self.info[owner].desc.clone();
             for p in checker.problems {
-                let message = format!("{}: {} ({owner_desc})", p.path, p.message);
+                let message = format!("{}: {} ({owner_desc}){}", p.path, p.message, p.hint);
                 self.diags.push(Diagnostic::error(Some(file.origin(p.pos)), message).about(owner_desc.clone()));
             }
             let Some(target) = target else { continue };
@@ -378,6 +407,12 @@ impl<'a> Builder<'a> {
             self.members.push(Member { file: fi, group, consumer, origin, owner, item, from_env });
         }
     }
+}
+
+/// Whether a service's `url` names its scheme (`http://`); not a string is a type error
+/// reported elsewhere.
+fn has_scheme(node: &Node) -> bool {
+    node.as_str().is_none_or(|u| u.contains("://"))
 }
 
 /// `base` with `extra`'s keys added where `base` has none; nested mappings merge.

@@ -25,6 +25,8 @@ pub(crate) struct Problem {
     pub pos: Pos,
     pub path: String,
     pub message: String,
+    /// `; did you mean `x`?`, or empty.
+    pub hint: String,
 }
 
 /// Converts YAML nodes to JSON values while checking them, collecting problems and the
@@ -131,7 +133,18 @@ impl<'f> Checker<'f> {
 
     /// Records a problem at `node`.
     pub fn problem(&mut self, node: &Node, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem { pos: node.pos, path: path.to_owned(), message: message.into() });
+        self.problems.push(Problem {
+            pos: node.pos,
+            path: path.to_owned(),
+            message: message.into(),
+            hint: String::new(),
+        });
+    }
+
+    /// Records `unknown field` at the key `node`, suggesting the nearest of `known`.
+    pub fn unknown_field<'k>(&mut self, node: &Node, path: &str, known: impl IntoIterator<Item = &'k str>) {
+        let hint = crate::kong::deck::suggest::did_you_mean(&node.key_text(), known);
+        self.problems.push(Problem { pos: node.pos, path: path.to_owned(), message: "unknown field".into(), hint });
     }
 
     fn note_env(&mut self, node: &Node, field_path: &str) {
@@ -244,7 +257,8 @@ impl<'f> Checker<'f> {
             let value = match def {
                 Some(def) => self.nested(&key, |c| c.check(def, v, &join(path, &key), &join(field_path, &key))),
                 None => {
-                    self.problem(k, &join(path, &key), "unknown field");
+                    let known = fields.iter().chain(shorthands).map(|(n, _)| n.as_str());
+                    self.unknown_field(k, &join(path, &key), known);
                     self.any(v, &join(field_path, &key))
                 }
             };

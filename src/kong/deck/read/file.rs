@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::kong::KongKind;
 use crate::kong::deck::convert::FormatVersion;
+use crate::kong::deck::suggest::did_you_mean;
 use crate::model::Origin;
 use crate::source::diag::Diagnostic;
 use crate::source::env::{SourceMap, render};
@@ -39,6 +40,16 @@ pub(crate) struct Header {
 /// Top-level keys that are not entity collections.
 pub(crate) const HEADER_KEYS: &[&str] =
     &["_format_version", "_transform", "_info", "_workspace", "_konnect", "_plugin_configs", "_comment"];
+
+/// The keys of `_info`.
+const INFO_KEYS: &[&str] = &[
+    "select_tags",
+    "default_lookup_tags",
+    "defaults",
+    "consumer_group_policy_overrides",
+    "skip_hash_for_basic_auth",
+    "include_plugin_definitions",
+];
 
 /// decK collections gateform does not manage (yet).
 pub(crate) const UNSUPPORTED_COLLECTIONS: &[&str] = &[
@@ -86,6 +97,24 @@ pub(crate) fn open(
 ) -> Option<SourceFile> {
     let name: Arc<str> = Arc::from(name);
     let at = |pos: Pos| Some(Origin { file: name.clone(), line: pos.line, column: pos.column });
+    if is_json(&name)
+        && text.contains("${{")
+        && let Ok(mut root) = parse_json(text)
+    {
+        // Valid JSON as written (a JSON dump): templates are rendered inside the parsed
+        // strings, so a value holding `"` or `\` cannot break the document.
+        let mut env_nodes = HashSet::new();
+        let mut errors = Vec::new();
+        render_strings(&mut root, env, env_values, &mut env_nodes, &mut errors);
+        if !errors.is_empty() {
+            diags.extend(errors.into_iter().map(|(pos, message)| Diagnostic::error(at(pos), message)));
+            return None;
+        }
+        return finish_open(
+            SourceFile { name, map: SourceMap::default(), root, env_nodes, header: Header::default() },
+            diags,
+        );
+    }
     let rendered = match render(text, env) {
         Ok(r) => r,
         Err(errors) => {
@@ -106,7 +135,45 @@ pub(crate) fn open(
         }
     };
     let env_nodes = env_nodes(&root, &rendered.map, &rendered.env_ranges);
-    let mut file = SourceFile { name, map: rendered.map, root, env_nodes, header: Header::default() };
+    finish_open(SourceFile { name, map: rendered.map, root, env_nodes, header: Header::default() }, diags)
+}
+
+/// Renders the templates inside every string of `node` (keys excluded), noting the nodes
+/// whose text came from a variable; errors at the string's position.
+fn render_strings(
+    node: &mut Node,
+    env: &BTreeMap<String, String>,
+    env_values: &mut Vec<String>,
+    env_nodes: &mut HashSet<Pos>,
+    errors: &mut Vec<(Pos, String)>,
+) {
+    match &mut node.value {
+        NodeValue::Str(s) if s.contains("${{") => match render(s, env) {
+            Ok(r) => {
+                if !r.env_ranges.is_empty() {
+                    env_nodes.insert(node.pos);
+                }
+                env_values.extend(r.env_values.iter().cloned());
+                *s = r.text;
+            }
+            Err(e) => errors.extend(e.into_iter().map(|e| (node.pos, e.message))),
+        },
+        NodeValue::Seq(items) => {
+            for item in items {
+                render_strings(item, env, env_values, env_nodes, errors);
+            }
+        }
+        NodeValue::Map(entries) => {
+            for (_, v) in entries {
+                render_strings(v, env, env_values, env_nodes, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Checks the top of a parsed file and reads its header.
+fn finish_open(mut file: SourceFile, diags: &mut Vec<Diagnostic>) -> Option<SourceFile> {
     match &file.root.value {
         NodeValue::Map(_) | NodeValue::Null => {}
         _ => {
@@ -301,10 +368,13 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                             Some(file.origin(k.pos)),
                             format!("{what} is ignored: gateform does not manage partials"),
                         )),
-                        _ => diags.push(Diagnostic::error(
-                            Some(file.origin(k.pos)),
-                            format!("{what}: unknown kind (expected services, routes, consumers or consumer_groups)"),
-                        )),
+                        _ => {
+                            let hint = did_you_mean(&name, ["services", "routes", "consumers", "consumer_groups"]);
+                            diags.push(Diagnostic::error(
+                                Some(file.origin(k.pos)),
+                                format!("{what}: unknown kind (expected services, routes, consumers or consumer_groups){hint}"),
+                            ))
+                        }
                     }
                 }
             }
@@ -325,10 +395,11 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                         "upstream" => KongKind::Upstream,
                         "target" => KongKind::Target,
                         other => {
+                            let hint = did_you_mean(other, ["service", "route", "upstream", "target"]);
                             diags.push(Diagnostic::error(
                                 Some(file.origin(k.pos)),
                                 format!(
-                                    "_info.defaults.{other}: unknown kind (expected service, route, upstream or target)"
+                                    "_info.defaults.{other}: unknown kind (expected service, route, upstream or target){hint}"
                                 ),
                             ));
                             continue;
@@ -349,7 +420,10 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                     Some(file.origin(key.pos)),
                     format!("_info.{key_text} is ignored by gateform"),
                 )),
-            other => diags.push(Diagnostic::error(Some(file.origin(key.pos)), format!("_info.{other}: unknown key"))),
+            other => {
+                let hint = did_you_mean(other, INFO_KEYS.iter().copied());
+                diags.push(Diagnostic::error(Some(file.origin(key.pos)), format!("_info.{other}: unknown key{hint}")))
+            }
         }
     }
 }
