@@ -8,6 +8,8 @@ use clap::Args;
 use super::args::{GatewayArgs, PlanFormat, StateArgs};
 use super::plan::{compute, finish, report};
 use super::settings::{Request, resolve};
+use crate::plan::PlanOptions;
+use crate::plan::guard::Guards;
 
 /// Arguments of `gateform drift`.
 #[derive(Debug, Args)]
@@ -25,7 +27,9 @@ pub struct DriftArgs {
 pub async fn run(args: DriftArgs) -> anyhow::Result<ExitCode> {
     let result = async {
         let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
-        let planned = compute(&settings).await?;
+        // A drift report only tells: no guard stops it.
+        let options = PlanOptions { guards: Guards::off(), ..PlanOptions::default() };
+        let planned = compute(&settings, options).await?;
         let code = report(&planned, args.format, true, None);
         planned.close().await;
         code

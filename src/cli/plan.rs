@@ -7,13 +7,15 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 
-use super::args::{GatewayArgs, LedgerLocationArgs, PlanFormat, StateArgs};
+use super::args::{GatewayArgs, LedgerLocationArgs, PlanFormat, SelectArgs, StateArgs};
+use super::comment::{self, CommentArgs};
 use super::dump::write_atomically;
 use super::observer::{Printer, Show, header};
 use super::output::{errln, out, scrub};
 use super::run::process_env;
 use super::settings::{Request, Settings, resolve};
 use crate::engine::{ApplyOptions, Planned, Reconciler};
+use crate::plan::PlanOptions;
 use crate::plan::file::PlanFile;
 use crate::render::{self, markdown};
 
@@ -24,6 +26,8 @@ pub struct PlanArgs {
     pub state: StateArgs,
     #[command(flatten)]
     pub gateway: GatewayArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
@@ -40,16 +44,19 @@ pub struct PlanArgs {
     /// Where a plan saved with `--out` is recorded.
     #[command(flatten)]
     pub ledger: LedgerLocationArgs,
+    #[command(flatten)]
+    pub comment: CommentArgs,
 }
 
 /// Prints the plan; saves it with `--out`.
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let poster = args.comment.poster()?;
     let result = async {
         let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
         if args.out.is_some() && settings.source.has_stdin() {
             bail!("plan --out needs the configuration in files (apply reads them again), not on stdin");
         }
-        let planned = compute(&settings).await?;
+        let planned = compute(&settings, args.select.options()?).await?;
         let code = report(&planned, args.format, args.detailed_exitcode, args.markdown_dir.as_deref());
         if let (Ok(_), Some(path)) = (&code, &args.out) {
             let file = PlanFile::new(
@@ -58,7 +65,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 planned.gateway_record(),
                 planned.fingerprint(),
                 humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            );
+            )
+            .with_selection(planned.selection.clone());
             write_atomically(path, scrub(&file.to_json()).as_bytes())?;
             errln(&format!(
                 "Saved the plan to {}. Apply exactly this plan with: gateform apply {}",
@@ -67,16 +75,29 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             ));
             super::run::record_saved_plan(&settings, &args.ledger, &planned.plan).await;
         }
+        if let (Ok(_), Some(poster)) = (&code, &poster) {
+            let posted = poster.post_plan(&planned.plan, &markdown_header(&planned)).await;
+            if let Err(e) = posted {
+                planned.close().await;
+                return Err(e);
+            }
+        }
         planned.close().await;
         code
     }
     .await;
+    let result = match (result, &poster) {
+        (Err(e), Some(poster)) => Err(comment::post_failure(poster, args.state.env.as_deref(), e).await),
+        (result, _) => result,
+    };
     finish(result, args.format)
 }
 
-/// Plans the configuration of `settings` (no lock, nothing written).
-pub async fn compute(settings: &Settings) -> anyhow::Result<Planned> {
-    let reconciler = Reconciler { target: settings.target()?, settings: ApplyOptions::default(), env: process_env() };
+/// Plans the configuration of `settings` (no lock, nothing written), narrowed and guarded
+/// by `options`.
+pub async fn compute(settings: &Settings, options: PlanOptions) -> anyhow::Result<Planned> {
+    let target = settings.target()?;
+    let reconciler = Reconciler { target, settings: ApplyOptions::default(), env: process_env(), plan: options };
     let redactor = super::output::redactor();
     Ok(reconciler.plan(settings.source.clone(), &redactor, &mut Printer::new(Show::Plan)).await?)
 }
@@ -115,11 +136,7 @@ pub fn report(
             out(&render::json::plan(plan, Some(planned.source.to_json()), Some(planned.gateway_json())));
         }
         PlanFormat::Markdown => {
-            let header = markdown::Header {
-                environment: planned.target.environment.clone(),
-                source: Some(planned.source.line()),
-                gateway: Some(planned.target.address()),
-            };
+            let header = markdown_header(planned);
             match markdown_dir {
                 Some(dir) => {
                     std::fs::create_dir_all(dir)?;
@@ -143,4 +160,13 @@ pub fn report(
         }
     }
     Ok(if detailed && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// The header of `planned`'s Markdown views (the comment, `--format markdown`).
+pub fn markdown_header(planned: &Planned) -> markdown::Header {
+    markdown::Header {
+        environment: planned.target.environment.clone(),
+        source: Some(planned.source.line()),
+        gateway: Some(planned.target.address()),
+    }
 }
