@@ -7,7 +7,8 @@
 //! redactor), [`ledger`] (history and locks) and [`engine`] (the [`engine::Reconciler`] that
 //! runs one run end to end). Gateways are taught to the core through [`gateway`]'s traits;
 //! [`kong`] is the Kong dialect (decK files, the Admin API, the Kong sandbox). [`cli`] is a
-//! thin front end over the engine and the only module that prints or exits.
+//! thin front end over the engine and the only module that prints or exits; [`vcs`] posts
+//! its plans to pull requests.
 //!
 //! Arrows point one way: `cli` → `engine` → (`apply`, `graph`, `plan`, `render`, `ledger`,
 //! `secrets`, `source`) → `gateway` → `model`; dialects implement `gateway` and may use the
@@ -28,4 +29,5 @@ pub mod render;
 pub mod secrets;
 pub mod source;
 pub mod tyk;
+pub mod vcs;
 pub mod watch;

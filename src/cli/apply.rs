@@ -8,26 +8,30 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::Value;
 
-use super::args::{GatewayArgs, GitArgs, LedgerArgs, StateArgs, WriteArgs};
+use super::args::{GatewayArgs, GitArgs, LedgerArgs, ReportFormat, SelectArgs, StateArgs, WriteArgs};
+use super::events::{JsonLines, emit, now};
 use super::observer::{Printer, Show};
-use super::output::{err, out_plan};
+use super::output::{err, out_plan, scrub};
 use super::run::{finish_outcome, reconciler, recording};
 use super::settings::{Request, Settings, read_text, resolve};
-use crate::engine::Mode;
+use crate::engine::{Mode, Observer, Reconciler, Recording};
 use crate::plan::file::PlanFile;
-use crate::render;
+use crate::render::{self, events};
 use crate::source::{Input, sha256_hex};
 
 /// Arguments of `gateform apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan saved with `gateform plan --out FILE`: apply exactly it, without prompting.
-    #[arg(value_name = "PLAN_FILE", conflicts_with_all = ["state", "select_tags"])]
+    /// A plan saved with `gateform plan --out FILE`: apply exactly it, without prompting
+    /// (with the --target / --exclude it was planned with).
+    #[arg(value_name = "PLAN_FILE", conflicts_with_all = ["state", "select_tags", "targets", "excludes"])]
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateArgs,
     #[command(flatten)]
     pub gateway: GatewayArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub write: WriteArgs,
     #[command(flatten)]
@@ -35,25 +39,26 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// Output: text, or `json`: one JSON event per line (each step's start, completion or
+    /// error, then a summary; `schemas/apply-events.schema.json`). JSON needs
+    /// --auto-approve or a plan file.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// Plans, asks, applies; exit 1 when anything failed.
 pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let (settings, mode, intro) = match &args.plan_file {
-        Some(path) => {
-            let name = path.display().to_string();
-            let saved = PlanFile::parse(&name, &read_text(path)?)?;
-            let settings = reload_settings(&args, &name, &saved)?;
-            let intro = format!("Applying the saved plan {name}.\n");
-            (settings, Mode::ApplySaved { name, file: Box::new(saved), verify: false }, intro)
-        }
-        None => {
-            let settings = resolve(&Request::new(&args.state, &args.gateway, args.write.parallelism))?;
-            (settings, Mode::Apply { prompt: !args.auto_approve }, String::new())
-        }
-    };
-    let reconciler = reconciler(&settings, &args.write)?;
-    let recording = recording(&settings, &args.ledger, "apply").await?;
+    if args.format == ReportFormat::Json {
+        emit(&events::version(&now()));
+        return match run_json(&args).await {
+            Ok(code) => Ok(code),
+            Err(e) => {
+                emit(&events::diagnostic(&scrub(&format!("{e:#}")), true, &now()));
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    }
+    let Start { settings, mode, intro, reconciler, recording } = start(&args).await?;
     let mut printer = Printer::new(Show::Apply);
     printer.intro = intro;
     let redactor = super::output::redactor();
@@ -69,6 +74,73 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             let (stdout, stderr) = render::apply::report(&outcome.planned.plan, &outcome.planned.schedule, applied);
             out_plan(&stdout);
             err(&stderr);
+            if outcome.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        None => ExitCode::FAILURE,
+    };
+    finish_outcome(outcome).await;
+    Ok(code)
+}
+
+/// What a run of `apply` starts from.
+struct Start {
+    settings: Settings,
+    mode: Mode,
+    /// Printed before the plan (`Applying the saved plan plan.json.`).
+    intro: String,
+    reconciler: Reconciler,
+    recording: Recording,
+}
+
+/// The settings, mode, reconciler (with its selection and guards) and ledger recording of
+/// the run `args` ask for.
+async fn start(args: &ApplyArgs) -> anyhow::Result<Start> {
+    let (settings, mode, intro) = prepare(args)?;
+    let mut reconciler = reconciler(&settings, &args.write)?;
+    reconciler.plan = plan_options(args, &mode)?;
+    let recording = recording(&settings, &args.ledger, "apply").await?;
+    Ok(Start { settings, mode, intro, reconciler, recording })
+}
+
+fn prepare(args: &ApplyArgs) -> anyhow::Result<(Settings, Mode, String)> {
+    Ok(match &args.plan_file {
+        Some(path) => {
+            let name = path.display().to_string();
+            let saved = PlanFile::parse(&name, &read_text(path)?)?;
+            let settings = reload_settings(args, &name, &saved)?;
+            let intro = format!("Applying the saved plan {name}.\n");
+            (settings, Mode::ApplySaved { name, file: Box::new(saved), verify: false }, intro)
+        }
+        None => {
+            let settings = resolve(&Request::new(&args.state, &args.gateway, args.write.parallelism))?;
+            (settings, Mode::Apply { prompt: !args.auto_approve }, String::new())
+        }
+    })
+}
+
+/// The flags' selection and guards; a saved plan's own selection, for the plan to come out
+/// the same.
+fn plan_options(args: &ApplyArgs, mode: &Mode) -> anyhow::Result<crate::plan::PlanOptions> {
+    let mut options = args.select.options()?;
+    if let Mode::ApplySaved { file, .. } = mode {
+        options.selection = file.selection.clone();
+    }
+    Ok(options)
+}
+
+/// `apply --format json`: the run through [`JsonLines`], then its summary line.
+async fn run_json(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    if args.plan_file.is_none() && !args.auto_approve {
+        bail!("--format json needs --auto-approve (or a saved plan file): JSON output never asks");
+    }
+    let Start { settings, mode, reconciler, recording, .. } = start(args).await?;
+    let redactor = super::output::redactor();
+    let mut observer = JsonLines;
+    let observer: &mut dyn Observer = &mut observer;
+    let outcome = reconciler.run(settings.source.clone(), mode, Some(recording), &redactor, observer).await?;
+    let code = match &outcome.applied {
+        Some(applied) => {
+            emit(&events::summary(applied, &now()));
             if outcome.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         None => ExitCode::FAILURE,

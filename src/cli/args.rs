@@ -135,3 +135,33 @@ pub struct LedgerArgs {
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     pub lock_timeout: u64,
 }
+
+/// Which changes a run plans and applies (Terraform's `-target`, OpenTofu's `-exclude`), and
+/// the destroy cap its plan must respect.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SelectArgs {
+    /// Plan only this entity and the changes it depends on (its parents still to be created,
+    /// the children deleted before it): KIND:NAME, e.g. `services:orders`, `routes:*`, a
+    /// kind's singular (`service:orders`) or an entity id as NAME. Repeatable. For
+    /// exceptional cases; plan everything afterwards.
+    #[arg(long = "target", value_name = "KIND:NAME")]
+    pub targets: Vec<String>,
+    /// Leave this entity out, with every change that depends on it (KIND:NAME, as for
+    /// --target). Repeatable; wins over --target.
+    #[arg(long = "exclude", value_name = "KIND:NAME")]
+    pub excludes: Vec<String>,
+    /// Fail when the plan would destroy more than N entities (nothing is applied).
+    #[arg(long, value_name = "N")]
+    pub max_destroy: Option<usize>,
+}
+
+impl SelectArgs {
+    /// The plan options these flags ask for (the protection guard always on). Errors: a
+    /// selector that is not KIND:NAME (kinds are checked against the run's dialect when
+    /// it plans).
+    pub fn options(&self) -> anyhow::Result<crate::plan::PlanOptions> {
+        let selection = crate::plan::Selection::parse(&self.targets, &self.excludes).map_err(anyhow::Error::msg)?;
+        let guards = crate::plan::guard::Guards { protect: true, max_destroy: self.max_destroy };
+        Ok(crate::plan::PlanOptions { selection, guards })
+    }
+}

@@ -15,6 +15,8 @@ use super::settings::{Request, resolve};
 use crate::engine::Planned;
 use crate::gateway::Scope;
 use crate::render;
+use crate::plan::PlanOptions;
+use crate::plan::guard::Guards;
 
 /// Arguments of `gateform drift`.
 #[derive(Debug, Args)]
@@ -32,7 +34,9 @@ pub struct DriftArgs {
 pub async fn run(args: DriftArgs) -> anyhow::Result<ExitCode> {
     let result = async {
         let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
-        let planned = compute(&settings).await?;
+        // A drift report only tells: no guard stops it.
+        let options = PlanOptions { guards: Guards::off(), ..PlanOptions::default() };
+        let planned = compute(&settings, options).await?;
         let code = match args.format {
             PlanFormat::Text => {
                 out(&header(&planned));

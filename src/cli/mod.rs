@@ -3,10 +3,14 @@
 
 mod apply;
 mod args;
+mod comment;
+mod completion;
 mod drift;
 mod dump;
 mod error;
+mod events;
 mod history;
+mod init;
 mod observer;
 mod output;
 mod plan;
@@ -74,6 +78,13 @@ pub enum Command {
     /// Follow a Git branch and keep environments on it: a reconciler daemon with webhooks,
     /// drift correction, /status and /metrics (exit 0 after SIGTERM or Ctrl-C).
     Watch(watch::WatchArgs),
+    /// Start a repository: write a gateform.toml with commented environments and, with
+    /// --ci, the CI pipeline for GitHub Actions or GitLab CI. Never overwrites a file.
+    Init(init::InitArgs),
+    /// Print the shell completion script for bash, zsh, fish or PowerShell.
+    Completion(completion::CompletionArgs),
+    /// Print the manual page (roff), or write one per command into a directory.
+    Man(completion::ManArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -116,6 +127,9 @@ pub fn main() -> ExitCode {
             Command::Show(args) => show::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
             Command::Watch(args) => watch::run(args).await,
+            Command::Init(args) => init::run(args),
+            Command::Completion(args) => completion::completion(args),
+            Command::Man(args) => completion::man(args),
         }
     });
     match result {

@@ -7,7 +7,8 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::args::{GatewayArgs, LedgerLocationArgs, PlanFormat, StateArgs};
+use super::args::{GatewayArgs, LedgerLocationArgs, PlanFormat, SelectArgs, StateArgs};
+use super::comment::{self, CommentArgs};
 use super::dump::write_atomically;
 use super::error::CommandError;
 use super::observer::{Printer, Show, header};
@@ -15,6 +16,7 @@ use super::output::{errln, out, out_plan, scrub};
 use super::run::process_env;
 use super::settings::{Request, Settings, resolve};
 use crate::engine::{ApplyOptions, Planned, Reconciler};
+use crate::plan::PlanOptions;
 use crate::plan::file::PlanFile;
 use crate::render::{self, markdown};
 
@@ -25,6 +27,8 @@ pub struct PlanArgs {
     pub state: StateArgs,
     #[command(flatten)]
     pub gateway: GatewayArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Output format. Default: text, or markdown with `--markdown-dir`.
     #[arg(long, value_enum)]
     pub format: Option<PlanFormat>,
@@ -41,6 +45,8 @@ pub struct PlanArgs {
     /// Where a plan saved with `--out` is recorded.
     #[command(flatten)]
     pub ledger: LedgerLocationArgs,
+    #[command(flatten)]
+    pub comment: CommentArgs,
 }
 
 /// The format of a plan: as asked; `--markdown-dir` implies Markdown and refuses another.
@@ -58,12 +64,13 @@ pub fn plan_format(format: Option<PlanFormat>, markdown_dir: Option<&Path>) -> a
 /// Prints the plan; saves it with `--out`.
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let format = plan_format(args.format, args.markdown_dir.as_deref())?;
+    let poster = args.comment.poster()?;
     let result = async {
         let settings = resolve(&Request::new(&args.state, &args.gateway, None))?;
         if args.out.is_some() && settings.source.has_stdin() {
             bail!("plan --out needs the configuration in files (apply reads them again), not on stdin");
         }
-        let planned = compute(&settings).await?;
+        let planned = compute(&settings, args.select.options()?).await?;
         let code = report(&planned, format, args.detailed_exitcode, args.markdown_dir.as_deref());
         if let (Ok(_), Some(path)) = (&code, &args.out) {
             let file = saved_plan(&planned, &settings);
@@ -75,10 +82,21 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             ));
             super::run::record_saved_plan(&settings, &args.ledger, &planned.plan).await;
         }
+        if let (Ok(_), Some(poster)) = (&code, &poster) {
+            let posted = poster.post_plan(&planned.plan, &markdown_header(&planned)).await;
+            if let Err(e) = posted {
+                planned.close().await;
+                return Err(e);
+            }
+        }
         planned.close().await;
         code
     }
     .await;
+    let result = match (result, &poster) {
+        (Err(e), Some(poster)) => Err(comment::post_failure(poster, args.state.env.as_deref(), e).await),
+        (result, _) => result,
+    };
     finish(result, format)
 }
 
@@ -111,11 +129,14 @@ fn saved_plan(planned: &Planned, settings: &Settings) -> PlanFile {
         planned.fingerprint(),
         humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     )
+    .with_selection(planned.selection.clone())
 }
 
-/// Plans the configuration of `settings` (no lock, nothing written).
-pub async fn compute(settings: &Settings) -> anyhow::Result<Planned> {
-    let reconciler = Reconciler { target: settings.target()?, settings: ApplyOptions::default(), env: process_env() };
+/// Plans the configuration of `settings` (no lock, nothing written), narrowed and guarded
+/// by `options`.
+pub async fn compute(settings: &Settings, options: PlanOptions) -> anyhow::Result<Planned> {
+    let target = settings.target()?;
+    let reconciler = Reconciler { target, settings: ApplyOptions::default(), env: process_env(), plan: options };
     let redactor = super::output::redactor();
     Ok(reconciler.plan(settings.source.clone(), &redactor, &mut Printer::new(Show::Plan)).await?)
 }
@@ -159,13 +180,18 @@ pub fn report(
     Ok(if detailed && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-fn markdown_report(planned: &Planned, markdown_dir: Option<&Path>) -> anyhow::Result<()> {
-    let plan = &planned.plan;
-    let header = markdown::Header {
+/// The header of `planned`'s Markdown views (the comment, `--format markdown`).
+pub fn markdown_header(planned: &Planned) -> markdown::Header {
+    markdown::Header {
         environment: planned.target.environment.clone(),
         source: Some(planned.source.line()),
         gateway: Some(planned.target.address()),
-    };
+    }
+}
+
+fn markdown_report(planned: &Planned, markdown_dir: Option<&Path>) -> anyhow::Result<()> {
+    let plan = &planned.plan;
+    let header = markdown_header(planned);
     match markdown_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;

@@ -29,6 +29,7 @@ pub fn reconciler(settings: &Settings, write: &WriteArgs) -> anyhow::Result<Reco
         target: settings.target()?,
         settings: ApplyOptions { parallelism: settings.parallelism, fail_fast: write.fail_fast, cancel },
         env: process_env(),
+        plan: crate::plan::PlanOptions::default(),
     })
 }
 

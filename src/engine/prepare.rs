@@ -14,7 +14,7 @@ use super::{EngineError, Observer};
 use crate::gateway::{Dialect, Live, Scope};
 use crate::graph::{Schedule, schedule};
 use crate::plan::file::{Fingerprint, GatewayRecord};
-use crate::plan::{Plan, PlanInput, build};
+use crate::plan::{Plan, PlanInput, PlanOptions, Selection, build, guard, select};
 use crate::secrets::{self, Redactor};
 use crate::source::Desired;
 use crate::source::Source;
@@ -38,6 +38,8 @@ pub struct Planned {
     pub plan: Plan,
     /// Its schedule.
     pub schedule: Schedule,
+    /// The `--target` / `--exclude` selection the plan was narrowed by.
+    pub selection: Selection,
 }
 
 impl Planned {
@@ -83,6 +85,8 @@ pub struct PlanRequest<'a> {
     pub env: &'a BTreeMap<String, String>,
     /// The run's redactor: every secret value met is added to it.
     pub redactor: &'a Redactor,
+    /// Selection and destroy guards.
+    pub options: &'a PlanOptions,
 }
 
 /// Opens the session, loads, reads and plans. On error the session is closed.
@@ -98,7 +102,9 @@ pub async fn prepare(req: PlanRequest<'_>, observer: &mut dyn Observer) -> Resul
     let dialect = connection.session.dialect();
     match plan_on(&connection, &*dialect, &req, observer).await {
         Ok((desired, live, plan, schedule)) => {
-            Ok(Planned { connection, dialect, source: req.source, target: req.target, desired, live, plan, schedule })
+            let selection = req.options.selection.clone();
+            let (source, target) = (req.source, req.target);
+            Ok(Planned { connection, dialect, source, target, desired, live, plan, schedule, selection })
         }
         Err(e) => {
             connection.close().await;
@@ -154,16 +160,23 @@ async fn plan_on(
     observer: &mut dyn Observer,
 ) -> Result<(Desired, Live, Plan, Schedule), EngineError> {
     let desired = load(dialect, &req.source, &req.target, req.env, req.redactor, observer)?;
-    let (live, plan, schedule) = plan_against(connection, dialect, &desired, req.redactor).await?;
+    let selection = &req.options.selection;
+    let (live, plan, schedule) = plan_against(connection, dialect, &desired, req.redactor, selection, observer).await?;
+    if let Some(refusal) = guard::check(&plan, &live.state, dialect, &req.options.guards) {
+        return Err(EngineError::Refused(refusal));
+    }
     Ok((desired, live, plan, schedule))
 }
 
-/// Reads the live state in the scope of `desired` and plans against it.
+/// Reads the live state in the scope of `desired` and plans against it, narrowed by
+/// `selection` (its warnings go to `observer`).
 pub async fn plan_against(
     connection: &Connection,
     dialect: &dyn Dialect,
     desired: &Desired,
     redactor: &Redactor,
+    selection: &Selection,
+    observer: &mut dyn Observer,
 ) -> Result<(Live, Plan, Schedule), EngineError> {
     let started = Instant::now();
     let declared = desired.state.entities.iter().filter_map(|e| Some((e.kind, e.id.clone()?))).collect();
@@ -188,14 +201,37 @@ pub async fn plan_against(
     tracing::info!("planned {} changes in {:.2}s", plan.changes.len(), started.elapsed().as_secs_f64());
     preflight::check_scope(connection, dialect, &plan, &desired.select_tags, &live.state).await?;
     let started = Instant::now();
-    let schedule = schedule(&plan, &live.state, dialect)?;
-    // The request bodies now live in the schedule; keep one copy of each, not two.
+    let mut schedule = schedule(&plan, &live.state, dialect)?;
     let mut plan = plan;
+    if !selection.is_empty() {
+        let selected =
+            select::select(plan, selection, dialect, &change_dependencies(&schedule)).map_err(EngineError::Refused)?;
+        for w in &selected.warnings {
+            observer.warning(w);
+        }
+        plan = selected.plan;
+        schedule = crate::graph::schedule(&plan, &live.state, dialect)?;
+    }
+    // The request bodies now live in the schedule; keep one copy of each, not two.
     for c in &mut plan.changes {
         c.body = None;
     }
     tracing::info!("scheduled {} steps in {:.2}s", schedule.steps.len(), started.elapsed().as_secs_f64());
     Ok((live, plan, schedule))
+}
+
+/// For each change of a schedule's plan, the changes it waits for (read off its steps'
+/// edges), for [`select::select`].
+fn change_dependencies(schedule: &Schedule) -> Vec<Vec<usize>> {
+    let changes = schedule.steps.iter().map(|s| s.change + 1).max().unwrap_or(0);
+    let mut deps = vec![Vec::new(); changes];
+    for (before, after, _) in &schedule.edges {
+        let (b, a) = (schedule.steps[*before].change, schedule.steps[*after].change);
+        if a != b && !deps[a].contains(&b) {
+            deps[a].push(b);
+        }
+    }
+    deps
 }
 
 fn sorted(v: &[String]) -> Vec<String> {

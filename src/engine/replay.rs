@@ -11,7 +11,8 @@ use crate::source::Desired;
 
 /// Reads the gateway of `planned` again and plans its configuration once more.
 pub async fn verify(planned: &Planned, redactor: &Redactor) -> Verification {
-    match plan_against(&planned.connection, &*planned.dialect, &planned.desired, redactor).await {
+    let (connection, dialect, desired) = (&planned.connection, &*planned.dialect, &planned.desired);
+    match plan_against(connection, dialect, desired, redactor, &planned.selection, &mut super::Quiet).await {
         Ok((_, again, _)) if again.is_empty() => Verification::Holds,
         Ok((_, again, _)) => Verification::Fails(again),
         Err(e) => Verification::Error(e.to_string()),

@@ -14,7 +14,7 @@ use super::{EngineError, Observer};
 use crate::apply::{Applied, ApplyOptions, Failure, SessionExecutor, apply};
 use crate::ledger::{OutcomeCounts, RunResult};
 use crate::plan::file::PlanFile;
-use crate::plan::{Summary, Verification};
+use crate::plan::{PlanOptions, Summary, Verification};
 use crate::secrets::Redactor;
 use crate::source::Source;
 
@@ -81,6 +81,9 @@ pub struct Reconciler {
     pub settings: ApplyOptions,
     /// The variables templates may read.
     pub env: BTreeMap<String, String>,
+    /// How plans are narrowed (`--target`, `--exclude`) and guarded (protection,
+    /// `--max-destroy`).
+    pub plan: PlanOptions,
 }
 
 impl Reconciler {
@@ -91,7 +94,8 @@ impl Reconciler {
         redactor: &Redactor,
         observer: &mut dyn Observer,
     ) -> Result<Planned, EngineError> {
-        let req = PlanRequest { source, target: self.target.clone(), env: &self.env, redactor };
+        let (target, options) = (self.target.clone(), &self.plan);
+        let req = PlanRequest { source, target, env: &self.env, redactor, options };
         prepare(req, observer).await
     }
 

@@ -219,6 +219,13 @@ pub trait Dialect: Send + Sync {
     /// Whether an entity with this body can hold a secret at all (a quick test).
     fn may_hold_secrets(&self, kind: Kind, body: &Map<String, Value>) -> bool;
 
+    /// Whether a live entity with this body is protected from deletion, so that a plan
+    /// destroying it fails (Terraform's `prevent_destroy`). None is, by default; a dialect
+    /// whose entities carry tags protects those tagged [`crate::plan::guard::PROTECT_TAG`].
+    fn protected(&self, _kind: Kind, _body: &Map<String, Value>) -> bool {
+        false
+    }
+
     /// References carried inside a body rather than as foreign keys: `(kind, id)`.
     fn body_refs(&self, _kind: Kind, _body: &Map<String, Value>) -> Vec<(Kind, String)> {
         Vec::new()

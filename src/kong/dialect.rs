@@ -199,6 +199,12 @@ impl Dialect for KongDialect {
         secrets::may_hold_secrets(kong(kind), self.schema(kind, body))
     }
 
+    fn protected(&self, _kind: Kind, body: &Map<String, Value>) -> bool {
+        // Every Kong entity that carries `tags` can carry the protection tag.
+        let tags = body.get("tags").and_then(Value::as_array);
+        tags.is_some_and(|t| t.iter().any(|v| v.as_str() == Some(crate::plan::guard::PROTECT_TAG)))
+    }
+
     fn body_refs(&self, kind: Kind, body: &Map<String, Value>) -> Vec<(Kind, String)> {
         // A service's `ca_certificates` is a list of CA certificate ids (§2.1).
         match body.get("ca_certificates") {

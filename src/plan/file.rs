@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Plan, Summary};
+use super::{Plan, Selection, Summary};
 use crate::gateway::Dialect;
 use crate::model::State;
 
@@ -163,6 +163,10 @@ pub struct PlanFile {
     pub fingerprint: Fingerprint,
     /// [`plan_digest`] of the plan.
     pub plan_digest: String,
+    /// The `--target` / `--exclude` selection the plan was narrowed by (absent when none):
+    /// applying the file plans with the same selection.
+    #[serde(default, skip_serializing_if = "Selection::is_empty")]
+    pub selection: Selection,
     /// SHA-256 (hex) of the file's canonical JSON without this field.
     pub checksum: String,
 }
@@ -203,10 +207,18 @@ impl PlanFile {
             labels: plan.changes.iter().map(|c| c.key.clone()).collect(),
             fingerprint,
             plan_digest: plan_digest(plan),
+            selection: Selection::default(),
             checksum: String::new(),
         };
         f.checksum = f.compute_checksum();
         f
+    }
+
+    /// The file, recording the selection its plan was narrowed by.
+    pub fn with_selection(mut self, selection: Selection) -> PlanFile {
+        self.selection = selection;
+        self.checksum = self.compute_checksum();
+        self
     }
 
     fn compute_checksum(&self) -> String {

@@ -3,8 +3,10 @@
 
 mod diff;
 pub mod file;
+pub mod guard;
 mod label;
 mod resolve;
+pub mod select;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +18,7 @@ pub use crate::secrets::SENSITIVE;
 pub use diff::{DiffContext, FieldChange, diff};
 pub use label::Labels;
 pub use resolve::{LiveIndex, ResolveError, Resolved, resolve};
+pub use select::{Selection, Selector};
 
 use crate::gateway::Dialect;
 use crate::model::{Kind, Origin, Ref, State};
@@ -164,6 +167,16 @@ impl Verification {
     pub fn holds(&self) -> bool {
         matches!(self, Verification::Holds)
     }
+}
+
+/// How a run narrows and guards its plan: `--target` / `--exclude` ([`select`]) and the
+/// destroy guards ([`guard`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// The changes kept (all of them when empty).
+    pub selection: Selection,
+    /// The guards the plan must pass.
+    pub guards: guard::Guards,
 }
 
 /// Why a plan could not be computed: every reference or match problem found.

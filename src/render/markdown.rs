@@ -74,6 +74,30 @@ pub fn pages(plan: &Plan, header: &Header, limit: usize) -> Vec<String> {
         .collect()
 }
 
+/// A plan without changes as one line: ``**gateform plan for `prod`: no changes.** ...``.
+pub fn one_line(header: &Header) -> String {
+    let mut out = String::from("**gateform plan");
+    if let Some(env) = &header.environment {
+        let _ = write!(out, " for `{}`", code(env));
+    }
+    out.push_str(": no changes.** The gateway matches the configuration");
+    if let Some(source) = &header.source {
+        let _ = write!(out, " ({})", escape(source));
+    }
+    out.push_str(".\n");
+    out
+}
+
+/// A plan that could not be made: the title, then `message` in a code block.
+pub fn failure(header: &Header, message: &str) -> String {
+    let fence = fence_for(message);
+    format!(
+        "{} failed\n\n> [!CAUTION]\n> Nothing was planned: fix the cause below and push again.\n\n{fence}\n{}\n{fence}\n",
+        title(header),
+        message.trim_end()
+    )
+}
+
 fn title(header: &Header) -> String {
     let mut t = String::from("## gateform plan");
     if let Some(env) = &header.environment {

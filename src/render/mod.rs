@@ -1,8 +1,9 @@
 //! Every view of every result: plans (text, JSON, Markdown), the progress and report of an
-//! apply, the replay report and the ledger's history. Renderers only draw: every value they
+//! apply (text, or JSON event lines), the replay report and the ledger's history. Renderers only draw: every value they
 //! receive is already masked where sensitive.
 
 pub mod apply;
+pub mod events;
 pub mod history;
 pub mod json;
 pub mod markdown;

@@ -20,6 +20,7 @@ use super::target::{Applied, Commit, ErrorKind, Planned, Target, TargetError};
 use crate::engine::{ApplyOptions, EngineError, Mode, Quiet, Reconciler, Recording, Target as EngineTarget, drain_for};
 use crate::gateway::{GatewayTarget, Session, registry};
 use crate::ledger::{AnyLedger, Holder, LedgerLocation, PgOptions};
+use crate::plan::PlanOptions;
 use crate::plan::file::{PlanFile, plan_digest};
 use crate::secrets::{ActiveRedactors, Redactor};
 use crate::source::environments::{FILE_NAME, Settings as EnvFile};
@@ -106,7 +107,7 @@ impl EngineWatch {
 
     fn reconciler(&self, target: EngineTarget, parallelism: usize, cancel: CancellationToken) -> Reconciler {
         let settings = ApplyOptions { parallelism, fail_fast: false, cancel };
-        Reconciler { target, settings, env: self.followed.env.clone() }
+        Reconciler { target, settings, env: self.followed.env.clone(), plan: PlanOptions::default() }
     }
 }
 

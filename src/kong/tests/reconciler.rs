@@ -15,6 +15,7 @@ use crate::gateway::{GatewayTarget, registry};
 use crate::kong::KongKind;
 use crate::kong::sandbox::{FaultRule, Sandbox, SandboxOptions};
 use crate::ledger::{AnyLedger, Holder, Ledger, LedgerLocation, PgOptions, RunFilter, RunResult};
+use crate::plan::PlanOptions;
 use crate::plan::file::PlanFile;
 use crate::secrets::Redactor;
 use crate::source::{Input, Provenance, Source};
@@ -35,7 +36,7 @@ fn target(url: &str) -> Target {
 
 fn reconciler(url: &str, fail_fast: bool) -> Reconciler {
     let settings = ApplyOptions { parallelism: 4, fail_fast, ..ApplyOptions::default() };
-    Reconciler { target: target(url), settings, env: BTreeMap::new() }
+    Reconciler { target: target(url), settings, env: BTreeMap::new(), plan: PlanOptions::default() }
 }
 
 async fn sandbox() -> Sandbox {
