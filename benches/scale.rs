@@ -185,7 +185,10 @@ async fn one_size(services: usize) {
     let file = dir.path().join("kong.yaml");
     std::fs::write(&file, &text).expect("write config");
     let file = file.to_string_lossy().into_owned();
-    println!("\n== {entities} entities ({services} services, {services} consumers; {:.1} MB of YAML)", text.len() as f64 / 1e6);
+    println!(
+        "\n== {entities} entities ({services} services, {services} consumers; {:.1} MB of YAML)",
+        text.len() as f64 / 1e6
+    );
 
     // Raw write floor on one empty sandbox; gateform's apply on another.
     let waves = plan_requests(&text);
@@ -224,7 +227,10 @@ async fn one_size(services: usize) {
         mb(plan_kb),
         mb(plan_kb) / bytes_mb
     );
-    println!("raw writes:    {:.2}s, {raw_requests} requests, {raw_rate:.0}/s at parallelism {PARALLELISM}", raw_time.as_secs_f64());
+    println!(
+        "raw writes:    {:.2}s, {raw_requests} requests, {raw_rate:.0}/s at parallelism {PARALLELISM}",
+        raw_time.as_secs_f64()
+    );
     println!(
         "apply (empty): {:.2}s, {apply_requests} requests, {apply_rate:.0}/s = {:.2}x the raw rate; peak RSS {:.0} MiB = {:.1}x the bytes read",
         apply_time.as_secs_f64(),

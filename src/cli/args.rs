@@ -30,6 +30,11 @@ pub struct GatewayArgs {
     /// Redis reloads) or `reload=node` (only the one addressed, which answers once done).
     #[arg(long = "option", value_name = "NAME=VALUE")]
     pub options: Vec<String>,
+    /// Kong: a plugin the gateway has installed beyond the bundled ones (repeatable); adds to
+    /// the environment's `options = { custom_plugins = "a,b" }`. Without it, `validate`
+    /// refuses a plugin Kong does not bundle.
+    #[arg(long = "custom-plugin", value_name = "NAME")]
+    pub custom_plugins: Vec<String>,
 }
 
 /// Where the desired configuration comes from: files (`-s`), a Git commit (`--repo`,

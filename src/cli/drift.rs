@@ -14,9 +14,9 @@ use super::plan::{compute, finish, report};
 use super::settings::{Request, resolve};
 use crate::engine::Planned;
 use crate::gateway::Scope;
-use crate::render;
 use crate::plan::PlanOptions;
 use crate::plan::guard::Guards;
+use crate::render;
 
 /// Arguments of `gateform drift`.
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ use anyhow::{Context as _, bail};
 use super::args::{DEFAULT_GATEWAY, GatewayArgs, GitArgs, LedgerLocationArgs, StateArgs};
 use crate::engine::Target;
 use crate::gateway::{GatewayTarget, registry};
+use crate::kong::plugins::CUSTOM_PLUGINS_OPTION;
 use crate::ledger::{LedgerLocation, PgOptions};
 use crate::source::environments::{Environment, FILE_NAME, Settings as EnvFile};
 use crate::source::git;
@@ -408,7 +409,23 @@ fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Resul
             _ => bail!("invalid --option `{o}`: expected `NAME=VALUE`"),
         }
     }
-    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit, dialect, options, origin })
+    if !args.custom_plugins.is_empty() {
+        let declared = options.get(CUSTOM_PLUGINS_OPTION).cloned().unwrap_or_default();
+        let all: Vec<&str> = std::iter::once(declared.as_str())
+            .chain(args.custom_plugins.iter().map(String::as_str))
+            .filter(|n| !n.trim().is_empty())
+            .collect();
+        options.insert(CUSTOM_PLUGINS_OPTION.to_owned(), all.join(","));
+    }
+    Ok(GatewaySettings {
+        url,
+        headers,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        explicit,
+        dialect,
+        options,
+        origin,
+    })
 }
 
 /// Parses `Name: value`; `what` names where it was written (`--header`, `DECK_HEADERS`).

@@ -33,7 +33,7 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let conn = if args.online { Some(Connection::open(&target, &settings.source.inputs).await?) } else { None };
     let dialect = match &conn {
         Some(conn) => conn.session.dialect(),
-        None => target.connector.bundled(),
+        None => target.connector.bundled(&target.gateway.options).map_err(anyhow::Error::msg)?,
     };
     let redactor = super::output::redactor();
     let env = process_env();

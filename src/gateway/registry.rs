@@ -62,8 +62,8 @@ impl Connector for Detecting {
         "auto"
     }
 
-    fn bundled(&self) -> Arc<dyn Dialect> {
-        fallback().bundled()
+    fn bundled(&self, options: &std::collections::BTreeMap<String, String>) -> Result<Arc<dyn Dialect>, String> {
+        fallback().bundled(options)
     }
 
     async fn connect(
@@ -77,7 +77,6 @@ impl Connector for Detecting {
         let mut target = target.clone();
         if name != "tyk" {
             target.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(crate::tyk::SECRET_HEADER));
-            target.options.clear();
         }
         chosen.connect(&target, mentions).await
     }

@@ -337,8 +337,10 @@ pub trait Session: Send + Sync {
 pub trait Connector: Send + Sync {
     /// The dialect's name.
     fn name(&self) -> &'static str;
-    /// The dialect with its bundled schema knowledge (offline use).
-    fn bundled(&self) -> Arc<dyn Dialect>;
+    /// The dialect with its bundled schema knowledge (offline use), under the target's
+    /// `options` (see [`GatewayTarget::options`]). Errors: an option the dialect does not
+    /// have, or a value it cannot use (the message says which).
+    fn bundled(&self, options: &BTreeMap<String, String>) -> Result<Arc<dyn Dialect>, String>;
     /// Opens a session. A dialect may fetch only the schema knowledge the configuration
     /// needs: `mentions(name)` says whether it mentions `name` (a plugin's, say). Fails when
     /// the gateway cannot be reached or does not look like one of this dialect's.

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
 use super::KongKind;
+use super::plugins::PluginNames;
 use super::schema::{Field, FieldType, Schema, Schemas};
 use super::{deck, key, label, normalize, secrets, steps};
 use crate::gateway::{Dialect, DumpOptions, DumpOutput, FieldShape, Request, Write};
@@ -20,12 +21,19 @@ use crate::source::{Diagnostic, Diagnostics, Input};
 #[derive(Debug, Clone)]
 pub struct KongDialect {
     schemas: Arc<Schemas>,
+    plugins: Arc<PluginNames>,
 }
 
 impl KongDialect {
     /// The dialect over these schemas.
     pub fn new(schemas: Schemas) -> Self {
-        KongDialect { schemas: Arc::new(schemas) }
+        KongDialect { schemas: Arc::new(schemas), plugins: Arc::default() }
+    }
+
+    /// The dialect accepting only these plugin names ([`PluginNames::refusal`]).
+    pub fn with_plugins(mut self, plugins: PluginNames) -> Self {
+        self.plugins = Arc::new(plugins);
+        self
     }
 
     /// The dialect over the bundled Kong 3.9.3 schemas.
@@ -255,7 +263,8 @@ impl Dialect for KongDialect {
     }
 
     fn load(&self, inputs: &[Input], env: &BTreeMap<String, String>) -> Result<Desired, Diagnostics> {
-        let opts = deck::read::LoadOptions { env: env.clone(), schemas: &self.schemas };
+        let opts =
+            deck::read::LoadOptions { env: env.clone(), schemas: &self.schemas, plugins: (*self.plugins).clone() };
         deck::read::load(inputs, &opts)
     }
 

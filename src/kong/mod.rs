@@ -12,6 +12,7 @@ pub mod key;
 pub mod kind;
 pub mod label;
 pub mod normalize;
+pub mod plugins;
 mod probe;
 mod read;
 pub mod sandbox;

@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::dialect::KongDialect;
+use super::plugins::PluginNames;
 use super::read::{KongInfo, entity_from_json, gateway_info, list_all, read_live, read_memberships};
 use super::sandbox::{Sandbox, SandboxOptions};
 use super::schema::Schemas;
@@ -37,14 +38,19 @@ pub struct KongSession {
 impl KongSession {
     /// Opens a session on `client`: reads `GET /`, then the schemas of every entity and of
     /// each plugin for which `wanted` says yes (bundled schemas stand in for the rest).
-    pub async fn open(client: Client, wanted: &(dyn Fn(&str) -> bool + Sync)) -> Result<KongSession, HttpError> {
+    pub async fn open(
+        client: Client,
+        wanted: &(dyn Fn(&str) -> bool + Sync),
+        plugins: PluginNames,
+    ) -> Result<KongSession, HttpError> {
         let kong = gateway_info(&client).await?;
         let schemas = gateway_schemas(&client, &kong, wanted).await;
         let read_only = kong.db_less.then(|| {
             "the gateway runs without a database (DB-less): its entities cannot be written one by one".to_owned()
         });
         let info = GatewayInfo { product: "Kong".into(), version: kong.version.clone(), read_only, node_id: None };
-        Ok(KongSession { client, kong, info, dialect: Arc::new(KongDialect::new(schemas)) })
+        let dialect = Arc::new(KongDialect::new(schemas).with_plugins(plugins.on_gateway(&kong.available_plugins)));
+        Ok(KongSession { client, kong, info, dialect })
     }
 
     /// The HTTP client.
@@ -214,8 +220,9 @@ impl Connector for KongConnector {
         super::kind::DIALECT
     }
 
-    fn bundled(&self) -> Arc<dyn Dialect> {
-        Arc::new(KongDialect::bundled())
+    /// The bundled schemas; the options may declare `custom_plugins`.
+    fn bundled(&self, options: &BTreeMap<String, String>) -> Result<Arc<dyn Dialect>, String> {
+        Ok(Arc::new(KongDialect::bundled().with_plugins(PluginNames::from_options(options)?)))
     }
 
     async fn connect(
@@ -227,7 +234,8 @@ impl Connector for KongConnector {
         config.timeout = target.timeout.max(std::time::Duration::from_secs(1));
         config.headers = target.headers.clone();
         let client = Client::new(config)?;
-        Ok(Box::new(KongSession::open(client, mentions).await?))
+        let plugins = PluginNames::from_options(&target.options).map_err(HttpError::Config)?;
+        Ok(Box::new(KongSession::open(client, mentions, plugins).await?))
     }
 
     async fn start_sandbox(&self) -> Result<Box<dyn SandboxHandle>, String> {

@@ -52,23 +52,13 @@ fn candidates(desired: &Desired, schemas: &Schemas) -> Vec<Candidate> {
         .collect()
 }
 
-/// Every entity validated against `schemas`: an error per invalid entity, and one warning
-/// per plugin Kong does not bundle (the gateway must have it installed).
+/// Every entity validated against `schemas`: an error per invalid entity. A plugin without
+/// a schema (a custom one; undeclared names are refused when the files load) is not checked.
 pub fn offline(schemas: &Schemas, desired: &Desired) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut warned = std::collections::BTreeSet::new();
     for c in candidates(desired, schemas) {
         let name = c.body.get("name").and_then(Value::as_str).unwrap_or_default();
         if c.kind == KongKind::Plugin && schemas.plugin(name).is_none() {
-            if warned.insert(name.to_owned()) {
-                let msg = match super::deck::suggest::nearest(name, schemas.plugin_names()) {
-                    Some(near) => format!(
-                        "plugin {name:?} is not bundled with Kong; did you mean `{near}`? (a custom plugin must be installed on the gateway)"
-                    ),
-                    None => format!("plugin {name:?} is not bundled with Kong; the gateway must have it installed"),
-                };
-                out.push(Diagnostic::warning(c.origin.clone(), msg));
-            }
             continue;
         }
         let Some(schema) = schema_for(schemas, c.kind, &c.body) else { continue };

@@ -12,7 +12,8 @@
 //! parallelism = 5
 //! headers = { "Kong-Admin-Token" = "${STAGING_KONG_TOKEN}" }
 //! dialect = "kong"                   # or "tyk"; default: asked of the gateway
-//! options = { reload = "group" }     # settings of the dialect (Tyk: reload group|node)
+//! options = { reload = "group" }     # settings of the dialect (Tyk: reload group|node;
+//!                                    # Kong: custom_plugins = "my-auth,my-log")
 //!
 //! # Optional: where the history and locks live (default: .gateform/ledger.db).
 //! [ledger]

@@ -39,8 +39,9 @@ impl Connector for TykConnector {
         super::kind::DIALECT
     }
 
-    fn bundled(&self) -> Arc<dyn Dialect> {
-        Arc::new(TykDialect::new())
+    fn bundled(&self, options: &std::collections::BTreeMap<String, String>) -> Result<Arc<dyn Dialect>, String> {
+        Reload::parse(options).map_err(|e| e.to_string())?;
+        Ok(Arc::new(TykDialect::new()))
     }
 
     /// Opens a session; the target's options may say `reload = "group"` (the default) or

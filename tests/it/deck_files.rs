@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use gateform::kong::KongKind as Kind;
 use gateform::kong::deck::read::{LoadOptions, load};
 use gateform::kong::deck::write::{DumpOptions, dump};
-use gateform::kong::schema::Schemas;
+use gateform::kong::plugins::PluginNames;
 use gateform::model::{Ref, State};
 use gateform::source::Desired;
 use gateform::source::{Input, read_inputs};
@@ -40,7 +40,16 @@ fn load_file(dir: &Path, name: &str) -> Result<Desired, String> {
     let inputs = read_inputs(&[dir.join(name)]).map_err(|e| e.to_string())?;
     // Messages name the file as given; keep only its file name for stable assertions.
     let inputs: Vec<Input> = inputs.into_iter().map(|i| Input::new(name, i.text)).collect();
-    load(&inputs, &LoadOptions { env: env(), schemas: Schemas::bundled() }).map_err(|e| e.to_string())
+    load(&inputs, &options(dir, name)).map_err(|e| e.to_string())
+}
+
+/// How the file `name` loads: its users declare the plugins Kong does not bundle
+/// (`--custom-plugin`).
+fn options(dir: &Path, name: &str) -> LoadOptions<'static> {
+    let custom = crate::common::custom_plugins(&dir.join(name)).join(",");
+    let options = BTreeMap::from([("custom_plugins".to_owned(), custom)]);
+    let plugins = PluginNames::from_options(&options).unwrap_or_default();
+    LoadOptions { env: env(), plugins, ..LoadOptions::default() }
 }
 
 /// Files that load, with their entity count per kind.
@@ -281,7 +290,7 @@ fn loaded_files_survive_dump_and_reload() {
             continue; // references to the gateway cannot be written without it
         }
         let text = dump(&d.state, &DumpOptions { with_ids: true, ..DumpOptions::default() }).unwrap();
-        let back = load(&[Input::new("dump.yaml", text.clone())], &LoadOptions::default())
+        let back = load(&[Input::new("dump.yaml", text.clone())], &options(&dir, name))
             .unwrap_or_else(|e| panic!("{name}: dump does not reload:\n{e}\n{text}"));
         let mut before: Vec<String> = (0..d.state.entities.len()).map(|i| canon(&d.state, i)).collect();
         let mut after: Vec<String> = (0..back.state.entities.len()).map(|i| canon(&back.state, i)).collect();

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gateform::kong::deck::read::{LoadOptions, load};
-use gateform::kong::schema::Schemas;
 use gateform::source::{Input, yaml};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -210,7 +209,7 @@ fn read_case(name: &str, text: &str, env: &BTreeMap<String, String>) -> Result<(
     if let Err(e) = &parsed {
         prop_assert!(e.pos.line >= 1 && e.pos.line <= lines && e.pos.column >= 1, "YAML error outside the text: {e}");
     }
-    let result = load(&[Input::new(name, text)], &LoadOptions { env: env.clone(), schemas: Schemas::bundled() });
+    let result = load(&[Input::new(name, text)], &LoadOptions { env: env.clone(), ..LoadOptions::default() });
     let elapsed = started.elapsed();
     prop_assert!(elapsed < CASE_BUDGET, "reading {} bytes took {elapsed:?}", text.len());
     if let Err(diags) = result {

@@ -40,6 +40,7 @@ use self::file::{SourceFile, open};
 use self::finish::Defaults;
 use crate::kong::KongKind;
 use crate::kong::deck::convert::FormatVersion;
+use crate::kong::plugins::PluginNames;
 use crate::kong::schema::Schemas;
 use crate::model::State;
 use crate::source::Desired;
@@ -54,11 +55,13 @@ pub struct LoadOptions<'a> {
     pub env: BTreeMap<String, String>,
     /// The schemas values are checked against (usually [`Schemas::bundled`]).
     pub schemas: &'a Schemas,
+    /// The plugin names the configuration may use ([`PluginNames::refusal`]).
+    pub plugins: PluginNames,
 }
 
 impl Default for LoadOptions<'static> {
     fn default() -> Self {
-        LoadOptions { env: BTreeMap::new(), schemas: Schemas::bundled() }
+        LoadOptions { env: BTreeMap::new(), schemas: Schemas::bundled(), plugins: PluginNames::default() }
     }
 }
 
@@ -84,6 +87,7 @@ pub fn load(inputs: &[Input], opts: &LoadOptions<'_>) -> Result<Desired, Diagnos
     let merged = merge_headers(&files, &mut diags);
 
     let mut b = Builder::new(opts.schemas, &files);
+    b.plugins = opts.plugins.clone();
     b.diags = diags;
     for (fi, f) in files.iter().enumerate() {
         for (name, node) in &f.header.plugin_configs {

@@ -169,3 +169,29 @@ pub fn real_configs(dialect: &str, test: &str) -> Option<PathBuf> {
 pub fn real_configs_dir(test: &str) -> Option<PathBuf> {
     real_configs("kong", test)
 }
+
+/// Plugin names a file uses that Kong OSS does not bundle (Enterprise or custom plugins):
+/// a gateway running the file has them installed, and its user declares them.
+pub fn custom_plugins(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = gateform::source::yaml::parse(&text).map(|n| n.to_json()).unwrap_or(Value::Null);
+    let mut names = std::collections::BTreeSet::new();
+    collect_plugin_names(&doc, false, &mut names);
+    let bundled = gateform::kong::schema::Schemas::bundled();
+    names.into_iter().filter(|n| bundled.plugin(n).is_none()).collect()
+}
+
+fn collect_plugin_names(v: &Value, in_plugins: bool, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            if in_plugins && let Some(Value::String(n)) = map.get("name") {
+                out.insert(n.clone());
+            }
+            for (k, child) in map {
+                collect_plugin_names(child, k == "plugins", out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_plugin_names(i, in_plugins, out)),
+        _ => {}
+    }
+}

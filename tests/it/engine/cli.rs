@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::process::Stdio;
 
+use gateform::kong::sandbox::SandboxOptions;
+
 use crate::common::{TestSandbox, gateform, gateform_cmd, write};
 
 #[test]
@@ -45,14 +47,60 @@ fn validate_online_asks_the_gateway() {
     let run = gateform(&["validate", "--online", "--gateway", &sb.url, "-s", demo]);
     run.ok();
     assert!(run.stdout.contains("Success!"), "{}", run.stdout);
-    // A plugin the gateway does not have is refused by it (offline, only a warning).
+    // A plugin Kong does not bundle must be declared; the gateway must have it.
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "kong.yaml", "_format_version: \"3.0\"\nplugins:\n  - name: my-custom-plugin\n");
-    gateform(&["validate", "-s", &file]).ok();
-    let run = gateform(&["validate", "--online", "--gateway", &sb.url, "-s", &file]);
+    let run = gateform(&["validate", "-s", &file]);
     run.expect_code(1);
-    assert!(run.stderr.contains("the gateway refused it"), "{}", run.stderr);
+    assert!(run.stderr.contains("kong.yaml:3:11: error: plugins[0]: plugin `my-custom-plugin` is not bundled with Kong and not declared custom"), "{}", run.stderr);
+    assert!(run.stderr.contains("--custom-plugin my-custom-plugin"), "{}", run.stderr);
+    gateform(&["validate", "-s", &file, "--custom-plugin", "my-custom-plugin"]).ok();
+    let run =
+        gateform(&["validate", "--online", "--gateway", &sb.url, "-s", &file, "--custom-plugin", "my-custom-plugin"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("kong.yaml:3:11: error: plugins[0]: plugin `my-custom-plugin` is not available on the gateway"),
+        "{}",
+        run.stderr
+    );
     assert!(sb.list("/plugins").is_empty(), "validation writes nothing");
+}
+
+#[test]
+fn plan_refuses_a_plugin_the_gateway_cannot_load_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "_format_version: \"3.0\"\nservices:\n  - name: s\n    url: http://x\nplugins:\n  - name: my-auth\n    config: {realm: r}\n";
+    let file = write(dir.path(), "kong.yaml", text);
+    // A gateway without it: the plan names the file and line, and apply writes nothing.
+    let sb = TestSandbox::start();
+    for cmd in ["plan", "apply"] {
+        let mut args = vec![cmd, "--gateway", &sb.url, "-s", &file, "--custom-plugin", "my-auth"];
+        if cmd == "apply" {
+            args.push("--auto-approve");
+        }
+        let run = gateform(&args);
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("kong.yaml:6:11: error: plugins[0]: plugin `my-auth` is not available on the gateway"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(sb.list("/services").is_empty(), "nothing is written");
+    // A gateway that has it installed needs no declaration: it is the authority.
+    let sb =
+        TestSandbox::start_with(SandboxOptions { custom_plugins: vec!["my-auth".into()], ..SandboxOptions::default() });
+    gateform(&["apply", "--gateway", &sb.url, "-s", &file, "--auto-approve"]).ok();
+    assert_eq!(sb.list("/plugins").len(), 1);
+    // Declared in gateform.toml, offline validation accepts it.
+    write(
+        dir.path(),
+        "gateform.toml",
+        "[environments.prod]\ngateway = \"http://127.0.0.1:1\"\npath = \"kong.yaml\"\noptions = { custom_plugins = \"my-auth, my-log\" }\n",
+    );
+    let run = gateform_cmd().current_dir(dir.path()).args(["validate", "--env", "prod"]).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
 
 #[test]

@@ -1,12 +1,9 @@
 //! Every real decK file of `../shared/real-configs/kong/`: validate passes, apply onto an
 //! empty sandbox succeeds, a second plan is empty, and a dump planned back is empty too.
 
-use std::collections::BTreeSet;
-
 use gateform::kong::sandbox::SandboxOptions;
-use serde_json::Value;
 
-use crate::common::{TestSandbox, gateform_env, real_configs_dir};
+use crate::common::{TestSandbox, custom_plugins, gateform_env, real_configs_dir};
 
 /// Values for the `DECK_*` variables the decK test files use (SOURCES.md).
 pub(crate) const ENV: &[(&str, &str)] = &[
@@ -28,32 +25,6 @@ fn real_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// Plugin names a file uses that Kong OSS does not bundle (Enterprise or custom plugins):
-/// the sandbox is started with them declared, as a gateway running them would be.
-fn custom_plugins(path: &std::path::Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let doc = gateform::source::yaml::parse(&text).map(|n| n.to_json()).unwrap_or(Value::Null);
-    let mut names = BTreeSet::new();
-    collect_plugin_names(&doc, false, &mut names);
-    let bundled = gateform::kong::schema::Schemas::bundled();
-    names.into_iter().filter(|n| bundled.plugin(n).is_none()).collect()
-}
-
-fn collect_plugin_names(v: &Value, in_plugins: bool, out: &mut BTreeSet<String>) {
-    match v {
-        Value::Object(map) => {
-            if in_plugins && let Some(Value::String(n)) = map.get("name") {
-                out.insert(n.clone());
-            }
-            for (k, child) in map {
-                collect_plugin_names(child, k == "plugins", out);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| collect_plugin_names(i, in_plugins, out)),
-        _ => {}
-    }
 }
 
 /// Files that cannot round-trip, with the clear error each gives and the stage it stops at.
@@ -106,7 +77,12 @@ fn round_trip(file: &std::path::Path) -> Result<(), (&'static str, String)> {
         if r.code == 0 { Ok(r) } else { Err((stage, format!("{}{}", r.stdout, r.stderr))) }
     };
 
-    check("validate", run(&["validate", "-s", &path]))?;
+    // The user declares the plugins Kong does not bundle; the gateway has them installed.
+    let declared: Vec<String> =
+        custom_plugins(file).into_iter().flat_map(|p| ["--custom-plugin".to_owned(), p]).collect();
+    let mut validate = vec!["validate", "-s", &path];
+    validate.extend(declared.iter().map(String::as_str));
+    check("validate", run(&validate))?;
     check("apply", run(&["apply", "--gateway", &url, "-s", &path, "--auto-approve"]))?;
     let p = check("plan", run(&["plan", "--gateway", &url, "-s", &path]))?;
     if !p.stdout.contains("No changes.") {

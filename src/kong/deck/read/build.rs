@@ -66,6 +66,8 @@ pub(crate) struct Builder<'a> {
     /// Entities with an error of their own (a type, an unknown field): not validated
     /// against the schemas, which would only repeat it.
     pub invalid: BTreeSet<usize>,
+    /// The plugin names the configuration may use.
+    pub plugins: crate::kong::plugins::PluginNames,
 }
 
 impl<'a> Builder<'a> {
@@ -81,6 +83,7 @@ impl<'a> Builder<'a> {
             plugin_configs: BTreeMap::new(),
             conversions: vec![Vec::new(); files.len()],
             invalid: BTreeSet::new(),
+            plugins: Default::default(),
         }
     }
 
@@ -179,6 +182,13 @@ impl<'a> Builder<'a> {
         };
         let entries = self.entries_with_config_source(fi, kind, node, path);
         let (schema, custom_plugin) = self.schema_for(kind, node);
+        if kind == KongKind::Plugin
+            && let Some(name_node) = node.get("name")
+            && let Some(name) = name_node.as_str()
+            && let Some(refusal) = self.plugins.refusal(name, self.schemas)
+        {
+            self.error(fi, name_node, format!("{path}: {refusal}"));
+        }
         let mut checker = match schema {
             Some(schema) if !custom_plugin => Checker::for_entity(file, kind, schema),
             _ => Checker::new(file),

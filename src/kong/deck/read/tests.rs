@@ -9,7 +9,7 @@ use serde_json::json;
 pub(super) fn load_env(files: &[(&str, &str)], env: &[(&str, &str)]) -> Result<Desired, Diagnostics> {
     let inputs: Vec<Input> = files.iter().map(|(n, t)| Input::new(*n, *t)).collect();
     let env: BTreeMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    load(&inputs, &LoadOptions { env, schemas: Schemas::bundled() })
+    load(&inputs, &LoadOptions { env, ..LoadOptions::default() })
 }
 
 pub(super) fn load_one(text: &str) -> Result<Desired, Diagnostics> {
@@ -80,18 +80,41 @@ fn plugin_configs_follow_the_plugin_schema() {
     ok("_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n  config:\n    minute: 5\n    redis_host: r\n");
 }
 
+/// Loads `text` with `my-plugin` declared custom.
+fn with_custom(text: &str) -> Result<Desired, Diagnostics> {
+    let options = BTreeMap::from([("custom_plugins".to_owned(), "my-plugin".to_owned())]);
+    let plugins = crate::kong::plugins::PluginNames::from_options(&options).unwrap();
+    load(&[Input::new("kong.yaml", text)], &LoadOptions { plugins, ..LoadOptions::default() })
+}
+
 #[test]
 fn custom_plugins_have_unchecked_config() {
-    let d = ok(
+    let d = with_custom(
         "_format_version: \"3.0\"\nplugins:\n- name: my-plugin\n  config:\n    anything: [1, {a: b}]\n  enabled: true\n",
-    );
+    )
+    .unwrap_or_else(|e| panic!("load failed:\n{e}"));
     assert_eq!(d.state.entities[0].fields["config"], json!({"anything": [1, {"a": "b"}]}));
-    let errs = errors("_format_version: \"3.0\"\nplugins:\n- name: my-plugin\n  enabled: \"yes\"\n  colour: red\n");
+    let errs = errors_of(with_custom(
+        "_format_version: \"3.0\"\nplugins:\n- name: my-plugin\n  enabled: \"yes\"\n  colour: red\n",
+    ));
     assert_eq!(
         errs,
         vec![
             "kong.yaml:4:12: error: plugins[0].enabled: expected a boolean (plugin \"my-plugin\")",
             "kong.yaml:5:3: error: plugins[0].colour: unknown field (plugin \"my-plugin\")",
+        ]
+    );
+}
+
+#[test]
+fn undeclared_plugins_kong_does_not_bundle_are_refused_at_their_name() {
+    let errs = errors(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://x\n  plugins:\n  - name: rate-limitting\n",
+    );
+    assert_eq!(
+        errs,
+        vec![
+            "kong.yaml:6:11: error: services[0].plugins[0]: plugin `rate-limitting` is not bundled with Kong and not declared custom; did you mean `rate-limiting`? declare a custom plugin with `--custom-plugin rate-limitting` or `options = { custom_plugins = \"rate-limitting\" }` in the environment's table of gateform.toml"
         ]
     );
 }
