@@ -265,7 +265,13 @@ impl Dialect for KongDialect {
     fn load(&self, inputs: &[Input], env: &BTreeMap<String, String>) -> Result<Desired, Diagnostics> {
         let opts =
             deck::read::LoadOptions { env: env.clone(), schemas: &self.schemas, plugins: (*self.plugins).clone() };
-        deck::read::load(inputs, &opts)
+        let desired = deck::read::load(inputs, &opts)?;
+        let refused = super::validate::certificates(&desired);
+        if refused.is_empty() {
+            Ok(desired)
+        } else {
+            Err(Diagnostics(desired.warnings.into_iter().chain(refused).collect()))
+        }
     }
 
     fn validate(&self, desired: &Desired) -> Vec<Diagnostic> {

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use super::KongKind;
 use super::label::short_name;
 use super::normalize::{desired_body, schema_for};
-use super::schema::{Schemas, ValidationContext};
+use super::sandbox::certs::check_entity;
+use super::schema::{SchemaViolation, Schemas, ValidationContext};
 use crate::gateway::Client;
 use crate::model::Ref;
 use crate::source::Desired;
@@ -64,6 +65,29 @@ pub fn offline(schemas: &Schemas, desired: &Desired) -> Vec<Diagnostic> {
         let Some(schema) = schema_for(schemas, c.kind, &c.body) else { continue };
         if let Err(v) = schema.validate(&c.body, &ValidationContext::default()) {
             out.push(Diagnostic::error(c.origin.clone(), format!("{}: {}", c.label, v.message())).about(c.label));
+        }
+    }
+    out
+}
+
+/// Kong's own checks of every certificate and CA certificate (PEM, key match, the CA
+/// constraint, expiry: `kong-admin-api.md` §2.6, §2.7), as the gateway applies them on
+/// write; an error per refused one, at its place in the files. Loading runs them, so that
+/// `validate`, `plan` and `apply` refuse an expired CA before anything is written.
+pub fn certificates(desired: &Desired) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for e in &desired.state.entities {
+        let Some(kind) = KongKind::of(e.kind).filter(|k| matches!(k, KongKind::Certificate | KongKind::CaCertificate))
+        else {
+            continue;
+        };
+        let mut body = e.fields.clone();
+        let mut violation = SchemaViolation::default();
+        check_entity(kind, &mut body, &mut violation);
+        if !violation.tree.is_empty() {
+            let label =
+                format!("{} {}", kind.singular(), short_name(kind, e.id.as_deref().unwrap_or("(new)"), &e.fields));
+            out.push(Diagnostic::error(e.origin.clone(), format!("{label}: {}", violation.message())).about(label));
         }
     }
     out

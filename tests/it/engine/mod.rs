@@ -1,5 +1,6 @@
 //! The engine end to end: the real binary planning and applying against the sandbox.
 
+mod certificates;
 mod cli;
 mod credentials;
 mod failures;
