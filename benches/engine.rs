@@ -6,10 +6,13 @@
 //! Run: `cargo bench --bench engine` (set `GATEFORM_BENCH_SCALE=0.1` for a quick run).
 
 use std::fmt::Write as _;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gateform::kong::sandbox::{self, SandboxOptions};
+
+#[path = "common/measure.rs"]
+mod measure;
+use measure::measure;
 
 fn scale() -> f64 {
     std::env::var("GATEFORM_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0)
@@ -38,39 +41,6 @@ fn config(services: usize, consumers: usize) -> String {
     out
 }
 
-/// Runs the binary, sampling its peak resident memory (VmHWM) until it exits.
-fn measure(args: &[&str]) -> (Duration, u64, String) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateform"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run gateform");
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    let stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    loop {
-        if let Ok(status) = std::fs::read_to_string(&status_path) {
-            for line in status.lines() {
-                if let Some(v) = line.strip_prefix("VmHWM:") {
-                    let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
-                    peak_kb = peak_kb.max(kb);
-                }
-            }
-        }
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let elapsed = started.elapsed();
-    let out = reader.join().unwrap_or_default();
-    (elapsed, peak_kb, out)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let s = scale();
@@ -96,7 +66,8 @@ async fn main() {
         let (url, file) = (url.clone(), file.clone());
         move || {
             let before = Instant::now();
-            let (apply_time, apply_peak, out) = measure(&["apply", "--gateway", &url, "-s", &file, "--auto-approve"]);
+            let (apply_time, apply_peak, out) =
+                measure(&["apply", "--gateway", &url, "-s", &file, "--auto-approve"], &[]);
             assert!(out.contains("Apply complete!"), "apply failed: {}", out.lines().last().unwrap_or_default());
             let _ = before;
             (apply_time, apply_peak)
@@ -115,9 +86,10 @@ async fn main() {
     for round in 1..=3 {
         let before = sb.request_count();
         let (url, file) = (url.clone(), file.clone());
-        let (time, peak, out) = tokio::task::spawn_blocking(move || measure(&["plan", "--gateway", &url, "-s", &file]))
-            .await
-            .expect("plan task");
+        let (time, peak, out) =
+            tokio::task::spawn_blocking(move || measure(&["plan", "--gateway", &url, "-s", &file], &[]))
+                .await
+                .expect("plan task");
         assert!(out.contains("No changes."), "the no-op plan is not empty");
         println!(
             "no-op plan #{round}: {:.2}s wall, peak RSS {:.0} MB, {} HTTP requests",

@@ -18,11 +18,12 @@ pub(super) fn add_unique_edges(
     by_id: &HashMap<(Kind, &str), usize>,
     edges: &mut Vec<(usize, usize, EdgeKind)>,
 ) -> Result<(), GraphError> {
-    // Unique values are per kind: only the kinds that acquire values need their holders.
-    let acquiring: std::collections::HashSet<Kind> =
-        plan.changes.iter().filter(|c| c.action != Action::Delete).map(|c| c.kind).collect();
+    // Holders are read from the kinds the plan changes: a dialect's constraint may span
+    // kinds (Tyk's `api_id` names one file for classic and OAS APIs alike), so a kind that
+    // only releases values (by deletes) may hold what another kind acquires.
+    let changed: std::collections::HashSet<Kind> = plan.changes.iter().map(|c| c.kind).collect();
     let mut holders: HashMap<(String, String), (Kind, &str)> = HashMap::new();
-    for e in live.entities.iter().filter(|e| acquiring.contains(&e.kind)) {
+    for e in live.entities.iter().filter(|e| changed.contains(&e.kind)) {
         let Some(id) = e.id.as_deref() else { continue };
         for key in dialect.unique_values(e.kind, &dialect.live_body(e)) {
             holders.insert(key, (e.kind, id));

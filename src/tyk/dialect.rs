@@ -278,6 +278,53 @@ mod tests {
         assert_eq!(r.path, "/tyk/certs?org_id=o1");
     }
 
+    /// A classic API replaced by a Tyk OAS API of the same `api_id`: both are the one file
+    /// `<api_id>.json` on the gateway, so the delete must come before the create.
+    #[test]
+    fn a_classic_api_is_deleted_before_the_oas_api_of_its_api_id_is_created() {
+        use crate::graph::{EdgeKind, schedule};
+        use crate::model::{State, test_entity};
+        use crate::plan::{PlanInput, build};
+
+        let d = TykDialect::new();
+        let classic = json!({"name": "A", "api_id": "a", "org_id": "default", "use_keyless": true,
+            "proxy": {"listen_path": "/a/", "target_url": "http://upstream.test/"}});
+        let oas = json!({"openapi": "3.0.3", "info": {"title": "A", "version": "1"}, "paths": {},
+            EXTENSION: {"info": {"id": "a", "name": "A", "state": {"active": true}},
+                "upstream": {"url": "http://upstream.test/"}, "server": {"listenPath": {"value": "/a/"}}}});
+        let live = State { entities: vec![test_entity(TykKind::Api.kind(), Some("a"), classic, &[])] };
+        let desired = State { entities: vec![test_entity(TykKind::OasApi.kind(), Some("a"), oas, &[])] };
+        let secret = std::collections::BTreeSet::new();
+        let input = PlanInput {
+            desired: &desired,
+            live: &live,
+            lookup: &State::default(),
+            dialect: &d,
+            secret_fields: &secret,
+        };
+        let plan = build(&input).unwrap();
+        let step = |kind: TykKind, action: Action| {
+            plan.changes.iter().position(|c| c.kind == kind.kind() && c.action == action)
+        };
+        let (Some(del), Some(create)) = (step(TykKind::Api, Action::Delete), step(TykKind::OasApi, Action::Create))
+        else {
+            panic!(
+                "expected a delete and a create: {:?}",
+                plan.changes.iter().map(|c| (c.kind, c.action)).collect::<Vec<_>>()
+            )
+        };
+        let sched = schedule(&plan, &live, &d).unwrap();
+        let unique = EdgeKind::Unique("apis.api_id".into(), "a".into());
+        assert!(
+            sched
+                .edges
+                .iter()
+                .any(|(a, b, k)| sched.steps[*a].change == del && sched.steps[*b].change == create && *k == unique),
+            "{:?}",
+            sched.edges
+        );
+    }
+
     #[test]
     fn labels_name_the_object_and_its_id() {
         let d = TykDialect::new();

@@ -42,7 +42,8 @@ const EXPECTED: &[(&str, DocKind, &str)] = &[
     ("rewsmith/tyk-github-actions-example", DocKind::Policy, "655f3feb7197c000017a90cb"),
 ];
 
-fn shared_dir() -> Option<PathBuf> {
+/// `../shared/real-configs/tyk`, when it is there.
+pub fn shared_dir() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     [root.join("../shared/real-configs/tyk"), root.join("../../shared/real-configs/tyk")]
         .into_iter()
@@ -50,7 +51,7 @@ fn shared_dir() -> Option<PathBuf> {
 }
 
 /// The sets: `"owner/repo"` → relative path → text.
-fn sets(dir: &std::path::Path) -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn sets(dir: &std::path::Path) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -15,9 +15,7 @@ fn plan_is_empty(tb: &TykBox, dir: &str) {
 #[test]
 fn classic_and_oas_apis_and_policies_are_created_updated_and_deleted() {
     let tb = TykBox::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tyk");
-    let d = dir.to_string_lossy().into_owned();
+    let (_tmp, dir, d) = super::scratch();
 
     // v1: created, in one apply, one reload.
     write_set(
@@ -93,9 +91,7 @@ fn classic_and_oas_apis_and_policies_are_created_updated_and_deleted() {
 #[test]
 fn a_policy_and_its_api_are_created_in_one_apply_and_deleted_in_another() {
     let tb = TykBox::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tyk");
-    let d = dir.to_string_lossy().into_owned();
+    let (_tmp, dir, d) = super::scratch();
     write_set(
         &dir,
         &[
@@ -136,9 +132,7 @@ fn a_policy_and_its_api_are_created_in_one_apply_and_deleted_in_another() {
 #[test]
 fn a_classic_api_becomes_an_oas_api_with_the_same_api_id() {
     let tb = TykBox::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tyk");
-    let d = dir.to_string_lossy().into_owned();
+    let (_tmp, dir, d) = super::scratch();
     write_set(&dir, &[("apps/a.json", classic("a", "A", "/a/"))]);
     run(&tb, &["apply", "-s", &d, "--auto-approve"]).ok();
     write_set(&dir, &[("apps/a.json", oas("a", "A", "/a/"))]);
@@ -152,9 +146,7 @@ fn a_classic_api_becomes_an_oas_api_with_the_same_api_id() {
 #[test]
 fn a_cluster_reloads_once_for_every_node_and_one_node_only_itself() {
     let tb = TykBox::start_with(TykSandboxOptions { nodes: 2, ..Default::default() });
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tyk");
-    let d = dir.to_string_lossy().into_owned();
+    let (_tmp, dir, d) = super::scratch();
     write_set(&dir, &[("apps/a.json", classic("a", "A", "/a/"))]);
     run(&tb, &["apply", "-s", &d, "--auto-approve"]).ok();
     assert_eq!(tb.sb().request_count("GET", "/tyk/reload/group"), 1);
@@ -176,9 +168,7 @@ fn a_cluster_reloads_once_for_every_node_and_one_node_only_itself() {
 #[test]
 fn a_dump_is_a_tyk_sync_layout_that_plans_back_empty() {
     let tb = TykBox::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tyk");
-    let d = dir.to_string_lossy().into_owned();
+    let (tmp, dir, d) = super::scratch();
     let mut secret_api = classic("j", "JWT", "/jwt/");
     secret_api["enable_jwt"] = json!(true);
     secret_api["use_keyless"] = json!(false);
@@ -226,9 +216,7 @@ fn a_dump_is_a_tyk_sync_layout_that_plans_back_empty() {
 #[test]
 fn plans_render_as_json_and_markdown_and_the_dialect_is_asked_of_the_gateway() {
     let tb = TykBox::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tyk");
-    let d = dir.to_string_lossy().into_owned();
+    let (tmp, dir, d) = super::scratch();
     write_set(&dir, &[("apps/a.json", classic("a", "A", "/a/"))]);
     let json = run(&tb, &["plan", "-s", &d, "--format", "json", "--dialect", "tyk"]);
     json.ok();

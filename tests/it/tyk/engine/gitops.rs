@@ -106,9 +106,7 @@ fn three_tags_replayed_out_of_order_are_verified_and_recorded() {
 #[test]
 fn an_edit_on_the_gateway_shows_as_drift_and_a_saved_plan_is_then_stale() {
     let tb = TykBox::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tyk");
-    let d = dir.to_string_lossy().into_owned();
+    let (tmp, dir, d) = super::scratch();
     write_set(&dir, &[("apps/a.json", classic("a", "A", "/a/")), ("policies/p.json", policy("p", "P", &["a"]))]);
     run(&tb, &["apply", "-s", &d, "--auto-approve"]).ok();
     run(&tb, &["drift", "-s", &d]).expect_code(0);

@@ -120,6 +120,14 @@ pub fn run_env(tb: &TykBox, args: &[&str], env: &[(&str, &str)]) -> Run {
     gateform_env(&all, &vars)
 }
 
+/// A scratch directory and the configuration directory `tyk` in it (path and text).
+pub fn scratch() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tyk");
+    let d = dir.to_string_lossy().into_owned();
+    (tmp, dir, d)
+}
+
 /// Writes JSON documents under `dir` (`(relative path, value)`), replacing what was there.
 pub fn write_set(dir: &Path, files: &[(&str, Value)]) {
     let _ = std::fs::remove_dir_all(dir);

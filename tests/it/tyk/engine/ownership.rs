@@ -20,9 +20,7 @@ fn an_unowned_api_is_never_deleted_and_a_declared_one_is_adopted() {
     by_hand["tags"] = json!(["edge"]);
     place(&tb, &by_hand);
     place(&tb, &classic("adopt", "Adopt me", "/adopt/"));
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tyk");
-    let d = dir.to_string_lossy().into_owned();
+    let (_tmp, dir, d) = super::scratch();
     write_set(
         &dir,
         &[

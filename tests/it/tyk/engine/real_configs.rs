@@ -11,6 +11,7 @@ use gateform::tyk::sandbox::TykSandboxOptions;
 use serde_json::Value;
 
 use super::{TykBox, run, run_env};
+use crate::tyk::real_configs::{sets, shared_dir};
 
 /// `(set, whole set "" or one file, the refusal's text)`; everything else must go through.
 const REFUSED: &[(&str, &str, &str)] = &[
@@ -68,31 +69,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "policy-655f3feb7197c000017a90cb.json:14:41: error: policy \"Default Security Policyy\" (655f3feb7197c000017a90cb): `access_rights` names API \"d4c036e9b0154547763707341bcce7e4\", which is neither in the configuration nor on the gateway",
     ),
 ];
-
-fn shared_dir() -> Option<std::path::PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [root.join("../shared/real-configs/tyk"), root.join("../../shared/real-configs/tyk")]
-        .into_iter()
-        .find(|p| p.is_dir())
-}
-
-/// The sets: `"owner/repo"` → relative path → text.
-fn sets(dir: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name == "SOURCES.md" {
-            continue;
-        }
-        let mut parts = name.splitn(3, "__");
-        let (owner, repo, rest) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-        out.entry(format!("{owner}/{repo}"))
-            .or_default()
-            .insert(rest.replace("__", "/"), std::fs::read_to_string(&path).unwrap());
-    }
-    out
-}
 
 /// The variables a dump's placeholders stand for, with the values the gateway holds
 /// (`SECRETS.md`: `| `VAR` | API `id` | `/pointer` |`).
