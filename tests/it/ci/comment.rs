@@ -1,0 +1,323 @@
+//! `gateform plan --comment` against the loopback forge: one sticky comment per environment,
+//! created on the first push, edited on the next, growing and shrinking pages, one line for
+//! no changes, no secret in any request, refusals explained and rate limits waited out.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::forge::{Fault, Forge, Kind, TOKEN};
+use crate::common::{Run, TestSandbox, gateform, gateform_env, write};
+
+/// `n` services with routes (about 500 characters of comment each).
+fn services(n: usize, suffix: &str) -> String {
+    let mut doc = String::from("_format_version: \"3.0\"\nservices:\n");
+    for i in 0..n {
+        let _ = write!(
+            doc,
+            "  - name: svc-{i:03}\n    url: https://backend-{i:03}.internal.example{suffix}/api\n    routes:\n      - name: route-{i:03}\n        paths: [/api/{i:03}]\n"
+        );
+    }
+    doc
+}
+
+/// Runs `plan --comment` on `file` against an empty sandbox, posting to `forge`.
+fn comment(forge: &Forge, file: &str, extra: &[&str]) -> Run {
+    comment_on(forge, "sandbox", file, extra)
+}
+
+fn comment_on(forge: &Forge, gateway: &str, file: &str, extra: &[&str]) -> Run {
+    let provider = if forge.kind == Kind::GitHub { "github" } else { "gitlab" };
+    let (repo, var) =
+        if forge.kind == Kind::GitHub { ("acme/gw", "GITHUB_TOKEN") } else { ("acme/gw", "GITLAB_TOKEN") };
+    let mut args = vec![
+        "plan",
+        "--gateway",
+        gateway,
+        "-s",
+        file,
+        "--comment",
+        "--comment-provider",
+        provider,
+        "--comment-repository",
+        repo,
+        "--comment-pr",
+        "7",
+        "--comment-api-url",
+        &forge.api_url,
+    ];
+    args.extend_from_slice(extra);
+    gateform_env(&args, &[(var, TOKEN)])
+}
+
+fn writes(forge: &Forge) -> Vec<String> {
+    forge
+        .take_requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn ours(forge: &Forge) -> Vec<(u64, String)> {
+    forge.comments().into_iter().filter(|(_, b)| b.starts_with("<!-- gateform:plan")).collect()
+}
+
+fn sticky_lifecycle(kind: Kind) {
+    let forge = Forge::start(kind);
+    let reviewer = forge.add_comment("Looks good to me");
+    let dir = tempfile::tempdir().unwrap();
+    let small = write(dir.path(), "small.yaml", &services(2, ""));
+    let limit = ["--comment-max-chars", "3000"];
+
+    // First push: one comment.
+    comment(&forge, &small, &limit).ok();
+    let w = writes(&forge);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("POST "), "{w:?}");
+    let first = ours(&forge);
+    assert_eq!(first.len(), 1);
+    let (id, body) = &first[0];
+    assert!(body.starts_with("<!-- gateform:plan env=default page=1 -->\n## gateform plan"), "{body}");
+    assert!(body.contains("| `services` | 2 | 0 | 0 |"), "{body}");
+
+    // Second push, changed plan: the same comment is edited, nothing is posted.
+    let edited = write(dir.path(), "edited.yaml", &services(3, ""));
+    let run = comment(&forge, &edited, &limit);
+    run.ok();
+    assert!(run.stderr.contains("1 page (0 new, 1 edited, 0 unchanged), 0 old pages removed"), "{}", run.stderr);
+    let w = writes(&forge);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with(if kind == Kind::GitHub { "PATCH" } else { "PUT" }) && w[0].ends_with(&id.to_string()));
+    assert_eq!(ours(&forge)[0].0, *id);
+    assert!(ours(&forge)[0].1.contains("| `services` | 3 | 0 | 0 |"));
+
+    // The same plan again: no write at all.
+    comment(&forge, &edited, &limit).ok();
+    assert!(writes(&forge).is_empty());
+
+    // A larger plan: page 1 edited, the rest posted after it.
+    let large = write(dir.path(), "large.yaml", &services(30, ""));
+    comment(&forge, &large, &limit).ok();
+    let pages = ours(&forge);
+    assert!(pages.len() >= 3, "{} pages", pages.len());
+    assert_eq!(pages[0].0, *id, "page 1 stays the sticky comment");
+    for (i, (_, b)) in pages.iter().enumerate() {
+        assert!(b.starts_with(&format!("<!-- gateform:plan env=default page={} -->", i + 1)), "{b}");
+        assert!(b.chars().count() <= 3000, "page {} has {} characters", i + 1, b.chars().count());
+        assert_eq!(b.matches("<details>").count(), b.matches("</details>").count());
+    }
+    assert!(pages[1].1.contains(&format!("(part 2 of {}, continued)", pages.len())));
+    let w = writes(&forge);
+    assert_eq!(w.iter().filter(|r| r.starts_with("POST")).count(), pages.len() - 1, "{w:?}");
+
+    // A smaller plan again: the extra pages are removed.
+    let run = comment(&forge, &small, &limit);
+    run.ok();
+    let after = ours(&forge);
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].0, *id);
+    let w = writes(&forge);
+    assert_eq!(w.iter().filter(|r| r.starts_with("DELETE")).count(), pages.len() - 1, "{w:?}");
+    // The reviewer's comment was never touched.
+    assert!(forge.comments().iter().any(|(i, b)| *i == reviewer && b == "Looks good to me"));
+}
+
+#[test]
+fn github_first_push_creates_the_comment_the_next_edit_it_pages_come_and_go() {
+    sticky_lifecycle(Kind::GitHub);
+}
+
+#[test]
+fn gitlab_first_push_creates_the_note_the_next_edit_it_pages_come_and_go() {
+    sticky_lifecycle(Kind::GitLab);
+}
+
+#[test]
+fn environments_get_a_comment_each_and_no_changes_is_one_line() {
+    let sb = TestSandbox::start();
+    let forge = Forge::start(Kind::GitHub);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kong.yaml", &services(1, ""));
+    gateform(&["apply", "--gateway", &sb.url, "-s", &file, "--auto-approve"]).ok();
+    write(
+        dir.path(),
+        "gateform.toml",
+        &format!(
+            "[environments.staging]\ngateway = \"{}\"\npath = \"kong.yaml\"\n\n[environments.prod]\ngateway = \"sandbox\"\npath = \"kong.yaml\"\n",
+            sb.url
+        ),
+    );
+    let args = |env: &'static str| -> Vec<String> {
+        ["plan", "--env", env, "--comment", "--comment-provider", "github", "--comment-repository", "acme/gw"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["--comment-pr".into(), "7".into(), "--comment-api-url".into(), forge.api_url.clone()])
+            .collect()
+    };
+    for env in ["staging", "prod"] {
+        let out = crate::common::gateform_cmd()
+            .current_dir(dir.path())
+            .args(args(env))
+            .env("GITHUB_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let ours = ours(&forge);
+    assert_eq!(ours.len(), 2);
+    let staging = &ours[0].1;
+    assert!(staging.starts_with("<!-- gateform:plan env=staging page=1 -->\n"), "{staging}");
+    assert_eq!(staging.lines().count(), 2, "marker and one line: {staging}");
+    assert!(staging.contains("**gateform plan for `staging`: no changes.**"), "{staging}");
+    assert!(ours[1].1.starts_with("<!-- gateform:plan env=prod page=1 -->\n## gateform plan for `prod`"));
+}
+
+#[test]
+fn no_secret_reaches_the_forge() {
+    let forge = Forge::start(Kind::GitHub);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "kong.yaml",
+        "_format_version: \"3.0\"\nconsumers:\n  - username: shop\n    keyauth_credentials:\n      - key: literal-key-7f3a9c\n    basicauth_credentials:\n      - username: shop\n        password: ${{ env \"DECK_SHOP_PASSWORD\" }}\nservices:\n  - name: s\n    host: s.internal\n    tags: [\"from-env-4b9e1d\"]\n",
+    );
+    let run = gateform_env(
+        &[
+            "plan",
+            "--gateway",
+            "sandbox",
+            "-s",
+            &file,
+            "--comment",
+            "--comment-provider",
+            "github",
+            "--comment-repository",
+            "acme/gw",
+            "--comment-pr",
+            "7",
+            "--comment-api-url",
+            &forge.api_url,
+        ],
+        &[("GITHUB_TOKEN", TOKEN), ("DECK_SHOP_PASSWORD", "pw-from-env-91c2")],
+    );
+    run.ok();
+    let requests = forge.take_requests();
+    assert!(requests.iter().any(|r| r.method == "POST"));
+    for r in &requests {
+        assert_eq!(r.auth.as_deref(), Some(TOKEN), "the token goes in the header");
+        for secret in ["literal-key-7f3a9c", "pw-from-env-91c2", TOKEN] {
+            assert!(!r.body.contains(secret), "{secret} in {} {}: {}", r.method, r.path, r.body);
+        }
+    }
+    let body = &ours(&forge)[0].1;
+    assert!(body.contains("keyauth_credentials"), "{body}");
+    for out in [&run.stdout, &run.stderr] {
+        assert!(!out.contains(TOKEN) && !out.contains("literal-key-7f3a9c"));
+    }
+}
+
+#[test]
+fn a_bad_token_is_explained_and_never_printed() {
+    let forge = Forge::start(Kind::GitHub);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kong.yaml", &services(1, ""));
+    let run = gateform_env(
+        &[
+            "plan",
+            "--gateway",
+            "sandbox",
+            "-s",
+            &file,
+            "--comment",
+            "--comment-provider",
+            "github",
+            "--comment-repository",
+            "acme/gw",
+            "--comment-pr",
+            "7",
+            "--comment-api-url",
+            &forge.api_url,
+        ],
+        &[("GITHUB_TOKEN", "wrong-token-0a1b2c")],
+    );
+    run.expect_code(1);
+    assert!(run.stderr.contains("HTTP 401 Bad credentials"), "{}", run.stderr);
+    assert!(run.stderr.contains("does not accept the token in GITHUB_TOKEN"), "{}", run.stderr);
+    assert!(!run.stderr.contains("wrong-token-0a1b2c") && !run.stdout.contains("wrong-token-0a1b2c"));
+    assert_eq!(forge.take_requests().len(), 1, "a 401 is not retried");
+
+    // GitLab: a project that is not there.
+    let gitlab = Forge::start(Kind::GitLab);
+    gitlab.fail_next(Fault { status: 404, headers: vec![], body: json!({"message": "404 Project Not Found"}) });
+    let run = comment(&gitlab, &file, &[]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("HTTP 404 404 Project Not Found"), "{}", run.stderr);
+    assert!(run.stderr.contains("acme/gw!7 was not found. Check --comment-repository"), "{}", run.stderr);
+
+    // Without a token nothing is planned.
+    let run = gateform(&[
+        "plan",
+        "--gateway",
+        "sandbox",
+        "-s",
+        &file,
+        "--comment",
+        "--comment-provider",
+        "gitlab",
+        "--comment-repository",
+        "1",
+        "--comment-pr",
+        "2",
+    ]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("--comment needs a token in GITLAB_TOKEN"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+#[test]
+fn a_rate_limit_403_with_retry_after_is_waited_out() {
+    let forge = Forge::start(Kind::GitHub);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kong.yaml", &services(1, ""));
+    let limited = |after: &str| Fault {
+        status: 403,
+        headers: vec![("retry-after".into(), after.into())],
+        body: json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}),
+    };
+    forge.fail_next(limited("1"));
+    forge.fail_next(Fault { status: 502, headers: vec![], body: json!({"message": "Server Error"}) });
+    let started = std::time::Instant::now();
+    comment(&forge, &file, &[]).ok();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "Retry-After was not honoured");
+    let requests = forge.take_requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["GET", "GET", "GET", "POST"], "a 403 and a 502, then the list and the post");
+    assert_eq!(ours(&forge).len(), 1);
+
+    // A limit longer than gateform waits fails at once, saying so.
+    forge.fail_next(limited("3600"));
+    let started = std::time::Instant::now();
+    let run = comment(&forge, &file, &[]);
+    run.expect_code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(run.stderr.contains("GitHub rate-limits this token (HTTP 403"), "{}", run.stderr);
+    assert!(run.stderr.contains("retry after 3600 s"), "{}", run.stderr);
+}
+
+#[test]
+fn a_failed_plan_replaces_the_comment_with_the_error() {
+    let forge = Forge::start(Kind::GitHub);
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.yaml", &services(1, ""));
+    comment(&forge, &good, &[]).ok();
+    let bad = write(dir.path(), "bad.yaml", "_format_version: \"3.0\"\nservices:\n  - name: s\n    retries: many\n");
+    let run = comment(&forge, &bad, &[]);
+    run.expect_code(1);
+    let ours = ours(&forge);
+    assert_eq!(ours.len(), 1, "the same comment");
+    let body = &ours[0].1;
+    assert!(body.contains("## gateform plan failed"), "{body}");
+    assert!(body.contains("bad.yaml:4:"), "{body}");
+    assert!(run.stderr.contains("bad.yaml:4:"), "{}", run.stderr);
+}
