@@ -21,15 +21,16 @@ fn services(n: usize, suffix: &str) -> String {
     doc
 }
 
-/// Runs `plan --comment` on `file` against an empty sandbox, posting to `forge`.
+/// Runs `plan --comment` on `file` against an empty sandbox, posting to `forge` with its token.
 fn comment(forge: &Forge, file: &str, extra: &[&str]) -> Run {
-    comment_on(forge, "sandbox", file, extra)
+    let var = if forge.kind == Kind::GitHub { "GITHUB_TOKEN" } else { "GITLAB_TOKEN" };
+    comment_env(forge, "sandbox", file, extra, &[(var, TOKEN)])
 }
 
-fn comment_on(forge: &Forge, gateway: &str, file: &str, extra: &[&str]) -> Run {
+/// [`comment`] planning against `gateway`, with the environment variables `env` (the token
+/// among them).
+fn comment_env(forge: &Forge, gateway: &str, file: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let provider = if forge.kind == Kind::GitHub { "github" } else { "gitlab" };
-    let (repo, var) =
-        if forge.kind == Kind::GitHub { ("acme/gw", "GITHUB_TOKEN") } else { ("acme/gw", "GITLAB_TOKEN") };
     let mut args = vec![
         "plan",
         "--gateway",
@@ -40,14 +41,14 @@ fn comment_on(forge: &Forge, gateway: &str, file: &str, extra: &[&str]) -> Run {
         "--comment-provider",
         provider,
         "--comment-repository",
-        repo,
+        "acme/gw",
         "--comment-pr",
         "7",
         "--comment-api-url",
         &forge.api_url,
     ];
     args.extend_from_slice(extra);
-    gateform_env(&args, &[(var, TOKEN)])
+    gateform_env(&args, env)
 }
 
 fn writes(forge: &Forge) -> Vec<String> {
@@ -182,25 +183,8 @@ fn no_secret_reaches_the_forge() {
         "kong.yaml",
         "_format_version: \"3.0\"\nconsumers:\n  - username: shop\n    keyauth_credentials:\n      - key: literal-key-7f3a9c\n    basicauth_credentials:\n      - username: shop\n        password: ${{ env \"DECK_SHOP_PASSWORD\" }}\nservices:\n  - name: s\n    host: s.internal\n    tags: [\"from-env-4b9e1d\"]\n",
     );
-    let run = gateform_env(
-        &[
-            "plan",
-            "--gateway",
-            "sandbox",
-            "-s",
-            &file,
-            "--comment",
-            "--comment-provider",
-            "github",
-            "--comment-repository",
-            "acme/gw",
-            "--comment-pr",
-            "7",
-            "--comment-api-url",
-            &forge.api_url,
-        ],
-        &[("GITHUB_TOKEN", TOKEN), ("DECK_SHOP_PASSWORD", "pw-from-env-91c2")],
-    );
+    let env = [("GITHUB_TOKEN", TOKEN), ("DECK_SHOP_PASSWORD", "pw-from-env-91c2")];
+    let run = comment_env(&forge, "sandbox", &file, &[], &env);
     run.ok();
     let requests = forge.take_requests();
     assert!(requests.iter().any(|r| r.method == "POST"));
@@ -222,25 +206,7 @@ fn a_bad_token_is_explained_and_never_printed() {
     let forge = Forge::start(Kind::GitHub);
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "kong.yaml", &services(1, ""));
-    let run = gateform_env(
-        &[
-            "plan",
-            "--gateway",
-            "sandbox",
-            "-s",
-            &file,
-            "--comment",
-            "--comment-provider",
-            "github",
-            "--comment-repository",
-            "acme/gw",
-            "--comment-pr",
-            "7",
-            "--comment-api-url",
-            &forge.api_url,
-        ],
-        &[("GITHUB_TOKEN", "wrong-token-0a1b2c")],
-    );
+    let run = comment_env(&forge, "sandbox", &file, &[], &[("GITHUB_TOKEN", "wrong-token-0a1b2c")]);
     run.expect_code(1);
     assert!(run.stderr.contains("HTTP 401 Bad credentials"), "{}", run.stderr);
     assert!(run.stderr.contains("does not accept the token in GITHUB_TOKEN"), "{}", run.stderr);
@@ -320,4 +286,47 @@ fn a_failed_plan_replaces_the_comment_with_the_error() {
     assert!(body.contains("## gateform plan failed"), "{body}");
     assert!(body.contains("bad.yaml:4:"), "{body}");
     assert!(run.stderr.contains("bad.yaml:4:"), "{}", run.stderr);
+}
+
+/// Snapshots `body` with what changes between runs replaced: the sandbox's port, temporary
+/// directories and ids.
+fn snapshot(name: &str, body: &str) {
+    insta::with_settings!({filters => vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        (r"/[^\s`'()]*/\.tmp[^/\s]*/", "[TMP]/"),
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]"),
+    ]}, {
+        insta::assert_snapshot!(name, body);
+    });
+}
+
+#[test]
+fn the_posted_comments_render_as_snapshots() {
+    let sb = TestSandbox::start();
+    let forge = Forge::start(Kind::GitHub);
+    let dir = tempfile::tempdir().unwrap();
+    let live = write(dir.path(), "live.yaml", &services(2, ""));
+    gateform(&["apply", "--gateway", &sb.url, "-s", &live, "--auto-approve"]).ok();
+    let on_sandbox = |file: &str, extra: &[&str]| comment_env(&forge, &sb.url, file, extra, &[("GITHUB_TOKEN", TOKEN)]);
+
+    // Update svc-000, delete svc-001 and its route, create svc-002.
+    let mut changed = services(1, ".v2");
+    changed.push_str(&services(3, "")[services(2, "").len()..]);
+    let changed = write(dir.path(), "changed.yaml", &changed);
+    on_sandbox(&changed, &[]).ok();
+    snapshot("comment_changes", &ours(&forge)[0].1);
+
+    on_sandbox(&live, &[]).ok();
+    snapshot("comment_no_changes", &ours(&forge)[0].1);
+
+    let bad = write(dir.path(), "bad.yaml", "_format_version: \"3.0\"\nservices:\n  - name: s\n    retries: many\n");
+    on_sandbox(&bad, &[]).expect_code(1);
+    snapshot("comment_failure", &ours(&forge)[0].1);
+
+    // More pages than --comment-max-pages: the last one posted says what was left out.
+    let large = write(dir.path(), "large.yaml", &services(30, ""));
+    on_sandbox(&large, &["--comment-max-chars", "3000", "--comment-max-pages", "2"]).ok();
+    let pages = ours(&forge);
+    assert_eq!(pages.len(), 2);
+    snapshot("comment_last_page", &pages[1].1);
 }
