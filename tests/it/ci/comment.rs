@@ -330,3 +330,76 @@ fn the_posted_comments_render_as_snapshots() {
     assert_eq!(pages.len(), 2);
     snapshot("comment_last_page", &pages[1].1);
 }
+
+/// Runs `plan --comment` on `file` with no other comment flag: the CI variables `env` say
+/// where to post (the host's own CI variables are removed).
+fn comment_in_ci(file: &str, env: &[(&str, String)]) -> Run {
+    let mut cmd = crate::common::gateform_cmd();
+    cmd.args(["plan", "--gateway", "sandbox", "-s", file, "--comment"]).stdin(std::process::Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GITHUB_") || k.starts_with("GITLAB_") || k.starts_with("CI_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.output().expect("run gateform").into()
+}
+
+#[test]
+fn the_ci_variables_name_the_pull_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kong.yaml", &services(1, ""));
+
+    // GitHub Actions on `pull_request_target`: GITHUB_REF is the base branch, the number is in
+    // the event payload.
+    let github = Forge::start(Kind::GitHub);
+    let event = write(dir.path(), "event.json", r#"{"action": "synchronize", "pull_request": {"number": 7}}"#);
+    let run = comment_in_ci(
+        &file,
+        &[
+            ("GITHUB_ACTIONS", "true".into()),
+            ("GITHUB_REPOSITORY", "acme/gw".into()),
+            ("GITHUB_REF", "refs/heads/main".into()),
+            ("GITHUB_EVENT_PATH", event),
+            ("GITHUB_API_URL", github.api_url.clone()),
+            ("GITHUB_TOKEN", TOKEN.into()),
+        ],
+    );
+    run.ok();
+    assert!(run.stderr.contains("Posted the plan to pull request acme/gw#7"), "{}", run.stderr);
+    let paths: Vec<String> = github.take_requests().into_iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(paths, ["GET /repos/acme/gw/issues/7/comments", "POST /repos/acme/gw/issues/7/comments"]);
+
+    // GitLab CI in a merge request pipeline.
+    let gitlab = Forge::start(Kind::GitLab);
+    let run = comment_in_ci(
+        &file,
+        &[
+            ("GITLAB_CI", "true".into()),
+            ("CI_PROJECT_ID", "1234".into()),
+            ("CI_MERGE_REQUEST_IID", "9".into()),
+            ("CI_API_V4_URL", gitlab.api_url.clone()),
+            ("GITLAB_TOKEN", TOKEN.into()),
+        ],
+    );
+    run.ok();
+    assert!(run.stderr.contains("Posted the plan to merge request 1234!9"), "{}", run.stderr);
+    let paths: Vec<String> = gitlab.take_requests().into_iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(
+        paths,
+        ["GET /api/v4/projects/1234/merge_requests/9/notes", "POST /api/v4/projects/1234/merge_requests/9/notes"]
+    );
+
+    // A branch pipeline has no merge request: nothing is planned, the message says why.
+    let run = comment_in_ci(
+        &file,
+        &[("GITLAB_CI", "true".into()), ("CI_PROJECT_ID", "1234".into()), ("GITLAB_TOKEN", TOKEN.into())],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("no merge request to comment on") && run.stderr.contains("CI_MERGE_REQUEST_IID"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

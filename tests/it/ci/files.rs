@@ -173,3 +173,28 @@ fn the_pipelines_run_the_commands_the_readme_documents() {
         }
     }
 }
+
+/// The YAML block of the README's CI section whose first line is `# NAME`.
+fn readme_yaml(name: &str) -> Value {
+    let readme = read("README.md");
+    let section = readme.split("\n## CI: plans on pull requests").nth(1).expect("the README has a CI section");
+    let start = format!("```yaml\n# {name}\n");
+    let block = section.split(&start).nth(1).and_then(|b| b.split("\n```").next());
+    let block = block.unwrap_or_else(|| panic!("the README's CI section has no {name} example"));
+    gateform::source::yaml::parse(block).unwrap_or_else(|e| panic!("the README's {name}: {e:?}")).to_json()
+}
+
+#[test]
+fn the_readme_examples_are_the_files_shipped() {
+    // The GitHub workflow to copy is the one the repository ships (and init writes).
+    assert_eq!(readme_yaml(".github/workflows/gateform.yml"), yaml("ci/github/gateform.yml"));
+    // The GitLab include names the template where it is, and the variables it reads.
+    let gitlab = readme_yaml(".gitlab-ci.yml");
+    let include = &gitlab["include"][0];
+    assert_eq!(include["file"], "ci/gitlab/gateform.gitlab-ci.yml");
+    assert!(include["project"].is_string() && include["ref"].is_string(), "{include}");
+    let template = yaml("ci/gitlab/gateform.gitlab-ci.yml");
+    for (var, _) in gitlab["variables"].as_object().expect("variables") {
+        assert!(template["variables"][var].is_string(), "the template does not read {var}");
+    }
+}
