@@ -202,7 +202,7 @@ fn no_secret_reaches_the_forge() {
 }
 
 #[test]
-fn a_bad_token_is_explained_and_never_printed() {
+fn refusals_are_explained_and_the_token_never_printed() {
     let forge = Forge::start(Kind::GitHub);
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "kong.yaml", &services(1, ""));
@@ -212,6 +212,18 @@ fn a_bad_token_is_explained_and_never_printed() {
     assert!(run.stderr.contains("does not accept the token in GITHUB_TOKEN"), "{}", run.stderr);
     assert!(!run.stderr.contains("wrong-token-0a1b2c") && !run.stdout.contains("wrong-token-0a1b2c"));
     assert_eq!(forge.take_requests().len(), 1, "a 401 is not retried");
+
+    // A 403 that is no rate limit: the token may not write; not retried either.
+    forge.fail_next(Fault {
+        status: 403,
+        headers: vec![],
+        body: json!({"message": "Resource not accessible by integration", "status": "403"}),
+    });
+    let run = comment(&forge, &file, &[]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("HTTP 403 Resource not accessible by integration"), "{}", run.stderr);
+    assert!(run.stderr.contains("`permissions: pull-requests: write`"), "{}", run.stderr);
+    assert_eq!(forge.take_requests().len(), 1, "a 403 without a rate limit is not retried");
 
     // GitLab: a project that is not there.
     let gitlab = Forge::start(Kind::GitLab);
