@@ -30,7 +30,12 @@ fn comment(forge: &Forge, file: &str, extra: &[&str]) -> Run {
 /// [`comment`] planning against `gateway`, with the environment variables `env` (the token
 /// among them).
 fn comment_env(forge: &Forge, gateway: &str, file: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let provider = if forge.kind == Kind::GitHub { "github" } else { "gitlab" };
+    comment_to(forge.kind, &forge.api_url, gateway, file, extra, env)
+}
+
+/// [`comment_env`] to the API of `kind` at `api_url`.
+fn comment_to(kind: Kind, api_url: &str, gateway: &str, file: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let provider = if kind == Kind::GitHub { "github" } else { "gitlab" };
     let mut args = vec![
         "plan",
         "--gateway",
@@ -45,7 +50,7 @@ fn comment_env(forge: &Forge, gateway: &str, file: &str, extra: &[&str], env: &[
         "--comment-pr",
         "7",
         "--comment-api-url",
-        &forge.api_url,
+        api_url,
     ];
     args.extend_from_slice(extra);
     gateform_env(&args, env)
@@ -414,4 +419,26 @@ fn the_ci_variables_name_the_pull_request() {
         run.stderr
     );
     assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+#[test]
+fn a_forge_that_drops_the_connection_is_retried_then_explained() {
+    // A server that accepts every connection and closes it without an answer.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kong.yaml", &services(1, ""));
+    let run = comment_to(Kind::GitHub, &url, "sandbox", &file, &[], &[("GITHUB_TOKEN", TOKEN)]);
+    run.expect_code(1);
+    assert!(run.stderr.contains(&format!("cannot reach GitHub at {url} after retries")), "{}", run.stderr);
+    assert!(!run.stderr.contains(TOKEN));
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3, "the first try and 2 retries");
 }
