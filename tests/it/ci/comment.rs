@@ -1,6 +1,8 @@
 //! `gateform plan --comment` against the loopback forge: one sticky comment per environment,
 //! created on the first push, edited on the next, growing and shrinking pages, one line for
-//! no changes, no secret in any request, refusals explained and rate limits waited out.
+//! no changes, the posted bodies as snapshots, the pull request found from the CI's own
+//! variables, no secret in any request, refusals explained, rate limits waited out and
+//! dropped connections retried.
 
 use std::fmt::Write as _;
 
