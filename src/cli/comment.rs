@@ -57,6 +57,11 @@ pub struct CommentArgs {
     pub comment_max_pages: usize,
 }
 
+/// Posting to the forge failed (so a failed plan is not posted either).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct PostError(#[from] crate::vcs::VcsError);
+
 /// Posts plans to one pull request.
 pub struct Poster {
     client: Client,
@@ -126,7 +131,7 @@ impl Poster {
     async fn post(&self, key: &str, bodies: Vec<String>) -> anyhow::Result<()> {
         let pages: Vec<String> =
             bodies.iter().enumerate().map(|(i, b)| scrub(&format!("{}\n{b}", sticky::marker(key, i + 1)))).collect();
-        let done = sticky::sync(&self.client, key, &pages).await?;
+        let done = sticky::sync(&self.client, key, &pages).await.map_err(PostError::from)?;
         let pr = self.client.pull_request();
         errln(&format!(
             "Posted the plan to {} {}: {} page{} ({} new, {} edited, {} unchanged), {} old page{} removed.",
@@ -146,8 +151,11 @@ impl Poster {
 
 /// Posts that the plan of `environment` failed with `error`, so the sticky comment never
 /// shows a plan that no longer holds; returns `error` (with the posting's own failure
-/// added, if any).
+/// added, if any). A failure to post is not posted again.
 pub async fn post_failure(poster: &Poster, environment: Option<&str>, error: anyhow::Error) -> anyhow::Error {
+    if error.is::<PostError>() {
+        return error;
+    }
     let header = Header { environment: environment.map(str::to_owned), ..Header::default() };
     let body = markdown::failure(&header, &scrub(&format!("Error: {error:#}")));
     match poster.post(&comment_key(environment), vec![body]).await {
