@@ -268,10 +268,11 @@ impl Dialect for KongDialect {
         let desired = deck::read::load(inputs, &opts)?;
         let refused = super::validate::certificates(&desired);
         if refused.is_empty() {
-            Ok(desired)
-        } else {
-            Err(Diagnostics(desired.warnings.into_iter().chain(refused).collect()))
+            return Ok(desired);
         }
+        // Every error one run can find: the schema checks `validate` would run next too.
+        let schema_errors = super::validate::offline(&self.schemas, &desired);
+        Err(Diagnostics(desired.warnings.into_iter().chain(refused).chain(schema_errors).collect()))
     }
 
     fn validate(&self, desired: &Desired) -> Vec<Diagnostic> {
