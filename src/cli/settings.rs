@@ -35,8 +35,10 @@ pub const DEFAULT_PARALLELISM: usize = 10;
 /// How to reach the gateway.
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
-    /// Admin API address, or `sandbox`.
+    /// Admin API address, or `sandbox`: the first node's.
     pub url: String,
+    /// The other nodes' addresses.
+    pub others: Vec<String>,
     /// Headers sent with every request.
     pub headers: Vec<(String, String)>,
     /// Per-request timeout.
@@ -70,6 +72,8 @@ pub struct Settings {
     pub repo_home: Option<PathBuf>,
     /// `[ledger] url` of `gateform.toml`, variables expanded.
     pub ledger_url: Option<String>,
+    /// The environment's recovery-time objective (`rto`).
+    pub rto: Option<Duration>,
 }
 
 impl Settings {
@@ -92,6 +96,7 @@ pub fn gateway_target(
         gateway: GatewayTarget { url: gateway.url.clone(), headers: gateway.headers.clone(), timeout: gateway.timeout },
         environment,
         select_tags,
+        nodes: crate::engine::Nodes { others: gateway.others.clone(), ..crate::engine::Nodes::default() },
     })
 }
 
@@ -198,6 +203,7 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
         parallelism,
         repo_home,
         ledger_url,
+        rto: env.as_ref().and_then(|e| e.rto),
     })
 }
 
@@ -232,16 +238,25 @@ fn environment(file: Option<&EnvFile>, name: Option<&str>) -> anyhow::Result<Opt
 }
 
 fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Result<GatewaySettings> {
-    let given = args.gateway.clone().or_else(|| env.and_then(|e| e.gateway.clone()));
-    let explicit = given.is_some();
-    let url = given.unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
+    let given: Vec<String> = match (args.gateway.is_empty(), env) {
+        (false, _) => args.gateway.clone(),
+        (true, Some(e)) => e.gateway.iter().chain(&e.other_gateways).cloned().collect(),
+        (true, None) => Vec::new(),
+    };
+    let explicit = !given.is_empty();
+    if given.len() > 1 && given.iter().any(|g| g == crate::engine::SANDBOX) {
+        bail!("`sandbox` can only be a gateway of its own, not one of several nodes");
+    }
+    let mut given = given.into_iter();
+    let url = given.next().unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
+    let others = given.collect();
     let mut headers: Vec<(String, String)> = env.map(|e| e.headers.clone()).unwrap_or_default();
     for h in &args.headers {
         let (name, value) = parse_header(h)?;
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
         headers.push((name, value));
     }
-    Ok(GatewaySettings { url, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit })
+    Ok(GatewaySettings { url, others, headers, timeout: Duration::from_secs(args.timeout.max(1)), explicit })
 }
 
 /// Parses `Name: value`.

@@ -4,6 +4,7 @@
 //! ([`sandbox`]). Everything Kong-specific lives under this module; the core reaches it only
 //! through [`crate::gateway`]'s traits.
 
+mod dbless;
 pub mod deck;
 mod dialect;
 mod dump;

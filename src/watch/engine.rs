@@ -130,6 +130,7 @@ impl Followed {
             },
             environment: Some(self.name.clone()),
             select_tags: env.select_tags.clone().unwrap_or_default(),
+            nodes: crate::engine::Nodes { others: env.other_gateways.clone(), ..crate::engine::Nodes::default() },
         };
         Ok((Source { inputs, provenance: Provenance::Git(info) }, target, env.parallelism.unwrap_or(10)))
     }

@@ -29,6 +29,7 @@ fn target(url: &str) -> Target {
         gateway: GatewayTarget { url: url.to_owned(), headers: Vec::new(), timeout: Duration::from_secs(10) },
         environment: None,
         select_tags: Vec::new(),
+        nodes: crate::engine::Nodes::default(),
     }
 }
 
