@@ -59,16 +59,13 @@ pub async fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
     if args.git.git_ref.is_none() {
         bail!("drill needs --ref REV: the tag, branch or commit to restore");
     }
-    let settings = resolve(&Request {
-        files: &[],
-        select_tags: &args.select_tags,
-        git: &args.git,
-        env: args.env.as_deref(),
-        gateway: &args.gateway,
-        parallelism: args.write.parallelism,
-        git_always: true,
-        pinned_commit: None,
-    })?;
+    let settings = resolve(&Request::revision(
+        &args.git,
+        args.env.as_deref(),
+        &args.select_tags,
+        &args.gateway,
+        args.write.parallelism,
+    ))?;
     let read = started.elapsed();
     let rehearsal = rehearsal(&args, &settings)?;
     let live = if settings.gateway.explicit { Some(reconciler(&settings, &args.write)?) } else { None };

@@ -41,16 +41,13 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.git.git_ref.is_none() {
         bail!("replay needs --ref REV: the tag, branch or commit whose configuration to restore");
     }
-    let settings = resolve(&Request {
-        files: &[],
-        select_tags: &args.select_tags,
-        git: &args.git,
-        env: args.env.as_deref(),
-        gateway: &args.gateway,
-        parallelism: args.write.parallelism,
-        git_always: true,
-        pinned_commit: None,
-    })?;
+    let settings = resolve(&Request::revision(
+        &args.git,
+        args.env.as_deref(),
+        &args.select_tags,
+        &args.gateway,
+        args.write.parallelism,
+    ))?;
     let reconciler = reconciler(&settings, &args.write)?;
     let recording = recording(&settings, &args.ledger, "replay").await?;
     let is_text = args.format == ReportFormat::Text;

@@ -134,6 +134,18 @@ impl<'a> Request<'a> {
             pinned_commit: None,
         }
     }
+
+    /// The request of a command that restores a revision (`replay`, `drill`): always read
+    /// from Git, no `-s` files.
+    pub fn revision(
+        git: &'a GitArgs,
+        env: Option<&'a str>,
+        select_tags: &'a [String],
+        gateway: &'a GatewayArgs,
+        parallelism: Option<u64>,
+    ) -> Self {
+        Request { files: &[], select_tags, git, env, gateway, parallelism, git_always: true, pinned_commit: None }
+    }
 }
 
 /// Reads the source and `gateform.toml`, and merges everything (see the module docs).
