@@ -74,7 +74,12 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             let (stdout, stderr) = render::apply::report(&outcome.planned.plan, &outcome.planned.schedule, applied);
             out_plan(&stdout);
             err(&stderr);
+            super::observer::nodes_report(&outcome);
             if outcome.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        None if outcome.success() => {
+            super::observer::nodes_report(&outcome);
+            ExitCode::SUCCESS
         }
         None => ExitCode::FAILURE,
     };

@@ -8,10 +8,11 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
     /// Admin API address, or `sandbox` for an empty in-process sandbox (a rehearsal).
-    /// Default: `GATEFORM_GATEWAY`, else the environment's `gateway`, else `DECK_KONG_ADDR`,
-    /// else `http://localhost:8001`.
+    /// Repeat it for every node of an environment of several. Default: `GATEFORM_GATEWAY`,
+    /// else the environment's `gateway` (and `gateways`), else `DECK_KONG_ADDR`, else
+    /// `http://localhost:8001`.
     #[arg(long, visible_alias = "kong-addr", value_name = "URL")]
-    pub gateway: Option<String>,
+    pub gateway: Vec<String>,
     /// Extra header sent with every request, as `Name: value` (repeatable), e.g. a token.
     /// Replaces an environment's header of the same name, and one of `DECK_HEADERS`
     /// (`Name:value` pairs separated by commas, sent unless the gateway is an environment's).
@@ -115,6 +116,14 @@ pub struct WriteArgs {
     /// changes that depend on it; independent ones go on.
     #[arg(long)]
     pub fail_fast: bool,
+    /// With several nodes that each hold their own configuration (DB-less Kong): how many
+    /// are written at once. A failed node stops the rollout; the nodes after it are left
+    /// untouched.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_unavailable: u64,
+    /// With several nodes: how long each one is read again until it serves the result.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub verify_timeout: u64,
 }
 
 /// Where the ledger (history and locks) lives.

@@ -6,6 +6,7 @@ mod args;
 mod comment;
 mod completion;
 mod drift;
+mod drill;
 mod dump;
 mod error;
 mod events;
@@ -63,6 +64,10 @@ pub enum Command {
     /// Restore a gateway to the configuration of a Git revision, then prove it with a fresh
     /// plan (exit 0 only when that plan is empty). Applies without asking.
     Replay(replay::ReplayArgs),
+    /// Disaster-recovery drill: replay a revision onto an empty rehearsal gateway, verify
+    /// it, report the recovery time against its objective and the live environment's
+    /// exposure (exit 0 only when verified within the objective).
+    Drill(drill::DrillArgs),
     /// List the runs recorded in the ledger, or name the commit that was live
     /// in an environment at a moment (`--at`).
     History(history::HistoryArgs),
@@ -121,6 +126,7 @@ pub fn main() -> ExitCode {
             Command::Drift(args) => drift::run(args).await,
             Command::Apply(args) => apply::run(args).await,
             Command::Replay(args) => replay::run(args).await,
+            Command::Drill(args) => drill::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::Unlock(args) => unlock::run(args).await,
             Command::Dump(args) => dump::run(args).await,

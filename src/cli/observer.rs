@@ -9,8 +9,9 @@ use std::sync::Arc;
 use super::output::{errln, out, out_plan, outln};
 use super::progress::Progress;
 use crate::apply::Event;
-use crate::engine::{Observer, Planned};
+use crate::engine::{NodeEvent, NodeOutcome, Observer, Planned, RunOutcome};
 use crate::render;
+use crate::render::nodes::NodeLine;
 
 /// How much a run shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +123,24 @@ impl Observer for Printer {
         }
     }
 
+    fn node(&mut self, event: NodeEvent<'_>) {
+        let shows = matches!(self.show, Show::Apply | Show::Replay);
+        match event {
+            NodeEvent::Planned { address, same_as_first: true, .. } if shows => {
+                outln(&format!("Node {address}: the same plan."));
+            }
+            NodeEvent::Planned { address, plan, .. } if shows => {
+                out(&format!("\nNode {address} differs; its plan:\n{}", render::text::plan(plan)));
+            }
+            NodeEvent::Writing { address, changes } if shows => {
+                outln(&format!("Node {address}: writing {changes} change(s)..."));
+            }
+            NodeEvent::Done(o) if !o.status.ok() => errln(&format!("Node {}", render::nodes::line(&node_line(o)))),
+            NodeEvent::Done(o) if shows => outln(&format!("Node {}", render::nodes::line(&node_line(o)))),
+            _ => {}
+        }
+    }
+
     fn event(&mut self, planned: &Planned, event: Event<'_>) {
         self.track(planned, &event);
         let Some(line) = render::apply::event(&planned.plan, &planned.schedule, event) else { return };
@@ -134,6 +153,32 @@ impl Observer for Printer {
 
     fn verifying(&mut self) {
         self.done();
+    }
+}
+
+/// How reports show a node.
+pub fn node_line(o: &NodeOutcome) -> NodeLine<'_> {
+    NodeLine {
+        address: &o.address,
+        status: o.status.as_str(),
+        reason: o.status.reason(),
+        plan: o.plan,
+        served: o.served.as_deref(),
+        seconds: o.elapsed.as_secs_f64(),
+    }
+}
+
+/// After a run over several nodes: every node's line, and why the run failed when the first
+/// node's report does not say it.
+pub fn nodes_report(outcome: &RunOutcome) {
+    if outcome.nodes.is_empty() {
+        return;
+    }
+    let lines: Vec<NodeLine<'_>> = outcome.nodes.iter().map(node_line).collect();
+    out(&format!("\n{}", render::nodes::block(&lines)));
+    let first_ok = outcome.applied.as_ref().is_none_or(|a| a.success());
+    if let (false, true, Some(m)) = (outcome.success(), first_ok, &outcome.message) {
+        errln(&format!("\nError: {m}"));
     }
 }
 

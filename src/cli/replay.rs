@@ -6,11 +6,11 @@ use anyhow::bail;
 use clap::Args;
 
 use super::args::{GatewayArgs, GitArgs, LedgerArgs, ReportFormat, WriteArgs};
-use super::observer::{Printer, Show};
+use super::observer::{Printer, Show, node_line};
 use super::output::{out_plan, outln};
 use super::run::{finish_outcome, reconciler, recording};
 use super::settings::{Request, resolve};
-use crate::engine::{Mode, Verification, count_by_kind};
+use crate::engine::{Mode, Verification, count_by_kind, restored};
 use crate::render::replay::{ReplayView, json, text};
 
 /// Arguments of `gateform replay`.
@@ -41,18 +41,13 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.git.git_ref.is_none() {
         bail!("replay needs --ref REV: the tag, branch or commit whose configuration to restore");
     }
-    let settings = resolve(&Request {
-        files: &[],
-        select_tags: &args.select_tags,
-        git: &args.git,
-        env: args.env.as_deref(),
-        gateway: &args.gateway,
-        parallelism: args.write.parallelism,
-        git_always: true,
-        pinned_commit: None,
-        inputs: None,
-        base: None,
-    })?;
+    let settings = resolve(&Request::revision(
+        &args.git,
+        args.env.as_deref(),
+        &args.select_tags,
+        &args.gateway,
+        args.write.parallelism,
+    ))?;
     if !settings.gateway.explicit {
         bail!(
             "replay applies without asking, so it needs its target named: --env NAME, or --gateway URL \
@@ -75,13 +70,17 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         finish_outcome(outcome).await;
         return Ok(ExitCode::FAILURE);
     };
-    let restored = count_by_kind(&p.desired);
+    let desired = count_by_kind(&p.desired);
+    let restored = restored(p, Some(applied), verification);
+    let nodes: Vec<_> = outcome.nodes.iter().map(node_line).collect();
     let view = ReplayView {
         source: &p.source,
         address: &settings.gateway.url,
         environment: settings.environment.as_deref(),
         version: &p.live.info.version,
         restored: &restored,
+        desired: &desired,
+        nodes: &nodes,
         applied,
         verification,
         verify_time: *verify_time,
@@ -91,7 +90,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         ReportFormat::Text => out_plan(&format!("\n{}", text(&view))),
         ReportFormat::Json => outln(&serde_json::to_string_pretty(&json(&view)).unwrap_or_default()),
     }
-    let code = if applied.success() && matches!(verification, Verification::Holds) {
+    let code = if outcome.success() && applied.success() && matches!(verification, Verification::Holds) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

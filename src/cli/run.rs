@@ -25,8 +25,11 @@ pub fn process_env() -> BTreeMap<String, String> {
 pub fn reconciler(settings: &Settings, write: &WriteArgs) -> anyhow::Result<Reconciler> {
     let cancel = CancellationToken::new();
     watch_interrupts(cancel.clone());
+    let mut target = settings.target()?;
+    target.nodes.max_unavailable = write.max_unavailable as usize;
+    target.nodes.verify_timeout = Duration::from_secs(write.verify_timeout);
     Ok(Reconciler {
-        target: settings.target()?,
+        target,
         settings: ApplyOptions { parallelism: settings.parallelism, fail_fast: write.fail_fast, cancel },
         env: process_env(),
         plan: crate::plan::PlanOptions::default(),

@@ -44,8 +44,10 @@ pub const DEFAULT_PARALLELISM: usize = 10;
 /// How to reach the gateway.
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
-    /// Admin API address, or `sandbox`.
+    /// Admin API address, or `sandbox`: the first node's.
     pub url: String,
+    /// The other nodes' addresses.
+    pub others: Vec<String>,
     /// Headers sent with every request.
     pub headers: Vec<(String, String)>,
     /// Per-request timeout.
@@ -100,6 +102,8 @@ pub struct Settings {
     /// the local repository read, else of the Git work tree around the current directory,
     /// else the current directory (absolute). Saved plans record files relative to it.
     pub root: PathBuf,
+    /// The environment's recovery-time objective (`rto`).
+    pub rto: Option<Duration>,
 }
 
 impl Settings {
@@ -120,7 +124,7 @@ pub const TYK_SECRET_VARIABLE: &str = "TYK_GW_SECRET";
 /// The dialect of configuration texts that are clearly in Tyk's formats: a tyk-sync
 /// `.tyk.json` index, or JSON with `x-tyk-api-gateway`, `api_id`, `access_rights` or
 /// `openapi` (an OpenAPI document is no decK file either).
-fn guess_dialect(inputs: &[Input]) -> Option<&'static str> {
+pub fn guess_dialect(inputs: &[Input]) -> Option<&'static str> {
     let tyk = inputs.iter().any(|i| {
         i.name.ends_with(".tyk.json")
             || (i.name.ends_with(".json")
@@ -169,6 +173,7 @@ pub fn gateway_target(
         environment,
         select_tags,
         select_tags_from: "--select-tag".to_owned(),
+        nodes: crate::engine::Nodes { others: gateway.others.clone(), ..crate::engine::Nodes::default() },
     })
 }
 
@@ -208,6 +213,29 @@ impl<'a> Request<'a> {
             gateway,
             parallelism,
             git_always: false,
+            pinned_commit: None,
+            inputs: None,
+            base: None,
+        }
+    }
+
+    /// The request of a command that restores a revision (`replay`, `drill`): always read
+    /// from Git, no `-s` files.
+    pub fn revision(
+        git: &'a GitArgs,
+        env: Option<&'a str>,
+        select_tags: &'a [String],
+        gateway: &'a GatewayArgs,
+        parallelism: Option<u64>,
+    ) -> Self {
+        Request {
+            files: &[],
+            select_tags,
+            git,
+            env,
+            gateway,
+            parallelism,
+            git_always: true,
             pinned_commit: None,
             inputs: None,
             base: None,
@@ -298,6 +326,7 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Settings> {
         ledger_url,
         select_tags_from,
         root,
+        rto: env.as_ref().and_then(|e| e.rto),
     })
 }
 
@@ -368,21 +397,29 @@ fn var(name: &str) -> Option<String> {
 }
 
 fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Result<GatewaySettings> {
-    let from_env = env.and_then(|e| e.gateway.clone().map(|g| (g, e.name.clone())));
-    let (url, origin) = if let Some(g) = &args.gateway {
-        (g.clone(), "--gateway".to_owned())
+    let from_env = env
+        .map(|e| (e.gateway.iter().chain(&e.other_gateways).cloned().collect::<Vec<_>>(), e.name.clone()))
+        .filter(|(g, _)| !g.is_empty());
+    let (given, origin) = if !args.gateway.is_empty() {
+        (args.gateway.clone(), "--gateway".to_owned())
     } else if let Some(g) = var("GATEFORM_GATEWAY") {
-        (g, "GATEFORM_GATEWAY".to_owned())
-    } else if let Some((g, name)) = &from_env {
-        (g.clone(), format!("`gateway` of the environment {name:?} in {FILE_NAME}"))
+        (vec![g], "GATEFORM_GATEWAY".to_owned())
+    } else if let Some((g, name)) = from_env {
+        (g, format!("`gateway` of the environment {name:?} in {FILE_NAME}"))
     } else if let Some(g) = var("DECK_KONG_ADDR") {
-        (g, "DECK_KONG_ADDR".to_owned())
+        (vec![g], "DECK_KONG_ADDR".to_owned())
     } else {
-        (DEFAULT_GATEWAY.to_owned(), "the default address".to_owned())
+        (Vec::new(), "the default address".to_owned())
     };
-    let explicit = origin != "the default address";
+    let explicit = !given.is_empty();
+    if given.len() > 1 && given.iter().any(|g| g == crate::engine::SANDBOX) {
+        bail!("`sandbox` can only be a gateway of its own, not one of several nodes");
+    }
+    let mut given = given.into_iter();
+    let url = given.next().unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
+    let others = given.collect();
     let mut headers: Vec<(String, String)> = env.map(|e| e.headers.clone()).unwrap_or_default();
-    let deck_headers = var("DECK_HEADERS").filter(|_| args.gateway.is_some() || !origin.starts_with('`'));
+    let deck_headers = var("DECK_HEADERS").filter(|_| !args.gateway.is_empty() || !origin.starts_with('`'));
     let deck: Vec<String> = deck_headers.iter().flat_map(|v| v.split(',')).map(str::to_owned).collect();
     for (h, what) in deck.iter().map(|h| (h, "DECK_HEADERS")).chain(args.headers.iter().map(|h| (h, "--header"))) {
         if h.trim().is_empty() {
@@ -419,6 +456,7 @@ fn merge_gateway(args: &GatewayArgs, env: Option<&Environment>) -> anyhow::Resul
     }
     Ok(GatewaySettings {
         url,
+        others,
         headers,
         timeout: Duration::from_secs(args.timeout.max(1)),
         explicit,

@@ -4,25 +4,32 @@
 //! the `watch` daemon calls it on every trigger. Front ends see progress through an
 //! [`Observer`] and never reach into the pipeline.
 
+pub mod drill;
+mod node;
+mod nodes;
 mod preflight;
 mod prepare;
 pub mod record;
 mod replay;
 mod run;
 mod saved;
+mod survey;
 mod target;
+mod write;
 
 use std::time::Duration;
 
 pub use crate::apply::Applied;
 pub use crate::apply::ApplyOptions;
 pub use crate::plan::Verification;
+pub use node::{NodeEvent, NodeOutcome, NodeStatus};
 pub use prepare::{PlanRequest, Planned, load, plan_against, prepare};
 pub use record::{Recorder, Recording, drain_for, run_source, saved_plan};
-pub use replay::{count_by_kind, verify};
+pub use replay::{count_by_kind, restored, verify, verify_on};
 pub use run::{Mode, Reconciler, RunOutcome};
 pub use saved::check_saved;
-pub use target::{Connection, SANDBOX, Target};
+pub use survey::{NodeDrift, Survey};
+pub use target::{Connection, Nodes, SANDBOX, Target};
 
 use crate::apply::Event;
 use crate::gateway::HttpError;
@@ -87,6 +94,8 @@ pub trait Observer: Send {
     fn event(&mut self, _planned: &Planned, _event: Event<'_>) {}
     /// The apply is over; the verification starts.
     fn verifying(&mut self) {}
+    /// Progress over the nodes of an environment of several.
+    fn node(&mut self, _event: NodeEvent<'_>) {}
 }
 
 impl From<HttpError> for EngineError {

@@ -1,20 +1,22 @@
 //! [`Reconciler::run`]: one run, by mode, with its lock, ledger row, apply, barrier and
-//! verification.
+//! verification; environments of several nodes continue in [`super::nodes`].
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::node::NodeOutcome;
 use super::prepare::{PlanRequest, Planned, prepare};
 use super::record::{Recorder, Recording, start};
-use super::replay::verify;
+use super::replay::verify_on;
 use super::saved::check_saved;
-use super::target::Target;
+use super::target::{Connection, Target};
+use super::write::{Written, write};
 use super::{EngineError, Observer};
-use crate::apply::{Applied, ApplyOptions, Failure, SessionExecutor, apply};
+use crate::apply::{Applied, ApplyOptions};
+use crate::graph::Schedule;
 use crate::ledger::{OutcomeCounts, RunResult};
 use crate::plan::file::PlanFile;
-use crate::plan::{PlanOptions, Summary, Verification};
+use crate::plan::{Plan, PlanOptions, Verification};
 use crate::secrets::Redactor;
 use crate::source::Source;
 
@@ -55,6 +57,9 @@ pub struct RunOutcome {
     pub message: Option<String>,
     /// The ledger run, when the run was recorded.
     pub run_id: Option<i64>,
+    /// Every node of an environment of several, the first one first (empty for one node,
+    /// which the other fields describe).
+    pub nodes: Vec<NodeOutcome>,
 }
 
 impl RunOutcome {
@@ -149,37 +154,28 @@ impl Reconciler {
             planned.close().await;
             return Err(refusal);
         }
+        if self.target.multi_node() {
+            return self.run_nodes(planned, &mode, recorder, started, redactor, observer).await;
+        }
         observer.planned(&planned);
         let replay = matches!(mode, Mode::Replay);
         let verifies = replay || matches!(mode, Mode::ApplySaved { verify: true, .. });
         if planned.plan.is_empty() && !replay {
-            let applied = Some(self.apply(&planned, recorder, started, observer).await);
+            let applied = Some(self.apply(&planned, recorder, started, observer).await.applied);
             return Ok(outcome(planned, applied, RunResult::Success, None));
         }
         if matches!(mode, Mode::Apply { prompt: true }) && !planned.plan.is_empty() && !observer.confirm(&planned) {
             return Ok(outcome(planned, None, RunResult::Cancelled, Some("the plan was not approved".into())));
         }
-        let applied = self.apply(&planned, recorder, started, observer).await;
+        let Written { applied, served } = self.apply(&planned, recorder, started, observer).await;
         if !verifies {
             let (result, message) = apply_result(&applied);
             return Ok(outcome(planned, Some(applied), result, message));
         }
         observer.verifying();
         let verify_started = Instant::now();
-        let verification = verify(&planned, redactor).await;
-        let plain_failure = applied.barrier.is_none() && !applied.report.cancelled;
-        let (result, message) = match (&verification, applied.success()) {
-            (_, false) if plain_failure => {
-                (RunResult::Failed, Some(format!("{} change(s) failed", applied.counts.failed)))
-            }
-            (_, false) => apply_result(&applied),
-            (Verification::Holds, true) => (RunResult::Success, None),
-            (Verification::Fails(left), true) => (
-                RunResult::VerificationFailed,
-                Some(format!("a fresh plan still has {} change(s)", left.changes.len())),
-            ),
-            (Verification::Error(e), true) => (RunResult::VerificationFailed, Some(format!("cannot verify: {e}"))),
-        };
+        let verification = verify_on(&planned.connection, &planned.desired, &planned.selection, redactor, served.as_deref()).await;
+        let (result, message) = verdict(&applied, &verification);
         let mut o = outcome(planned, Some(applied), result, message);
         o.verification = Some((verification, verify_started.elapsed()));
         Ok(o)
@@ -187,15 +183,29 @@ impl Reconciler {
 
     /// Applies `planned`'s schedule, then the session's barrier (when anything was written).
     /// The apply starts nothing new once the run is cancelled or its lock is lost.
-    async fn apply(
+    pub(super) async fn apply(
         &self,
         planned: &Planned,
         recorder: Option<&Recorder>,
         started: Instant,
         observer: &mut dyn Observer,
-    ) -> Applied {
-        let executor =
-            Arc::new(SessionExecutor { session: planned.connection.session.clone(), dialect: planned.dialect.clone() });
+    ) -> Written {
+        let mut on_event = |e: crate::apply::Event<'_>| observer.event(planned, e);
+        let work = (&planned.plan, &planned.schedule);
+        self.write_node(&planned.connection, work, 1, recorder, started, &mut on_event).await
+    }
+
+    /// Writes `work` to one node, stopping when the run is cancelled or its lock is lost;
+    /// `nodes` share the node's store (its group barrier runs when there are several).
+    pub(super) async fn write_node(
+        &self,
+        connection: &Connection,
+        work: (&Plan, &Schedule),
+        nodes: usize,
+        recorder: Option<&Recorder>,
+        started: Instant,
+        on_event: &mut (dyn FnMut(crate::apply::Event<'_>) + Send),
+    ) -> Written {
         let opts = ApplyOptions { cancel: self.settings.cancel.child_token(), ..self.settings.clone() };
         let watcher = recorder.map(|r| {
             let (mut lost, cancel) = (r.lost(), opts.cancel.clone());
@@ -204,22 +214,29 @@ impl Reconciler {
                 cancel.cancel();
             })
         });
-        let report = {
-            let mut on_event = |e: crate::apply::Event<'_>| observer.event(planned, e);
-            apply(executor, &planned.schedule, &opts, &mut on_event).await
-        };
+        let written = write(&connection.session, work, &opts, nodes, started, on_event).await;
         if let Some(w) = watcher {
             w.abort();
         }
-        let wrote = report.steps.contains(&crate::apply::StepOutcome::Applied);
-        let barrier = if wrote { planned.connection.session.barrier().await.err().map(Failure::Gateway) } else { None };
-        let (add, change, destroy) = report.counts(&planned.plan, &planned.schedule);
-        let counts = report.outcome_counts(&planned.plan, &planned.schedule);
-        Applied { summary: Summary { add, change, destroy }, counts, barrier, elapsed: started.elapsed(), report }
+        written
     }
 }
 
-fn apply_result(applied: &Applied) -> (RunResult, Option<String>) {
+/// The result of a verified run from its apply and its verification.
+pub(super) fn verdict(applied: &Applied, verification: &Verification) -> (RunResult, Option<String>) {
+    let plain_failure = applied.barrier.is_none() && !applied.report.cancelled;
+    match (verification, applied.success()) {
+        (_, false) if plain_failure => (RunResult::Failed, Some(format!("{} change(s) failed", applied.counts.failed))),
+        (_, false) => apply_result(applied),
+        (Verification::Holds, true) => (RunResult::Success, None),
+        (Verification::Fails(left), true) => {
+            (RunResult::VerificationFailed, Some(format!("a fresh plan still has {} change(s)", left.changes.len())))
+        }
+        (Verification::Error(e), true) => (RunResult::VerificationFailed, Some(format!("cannot verify: {e}"))),
+    }
+}
+
+pub(super) fn apply_result(applied: &Applied) -> (RunResult, Option<String>) {
     let c = applied.counts;
     if applied.report.cancelled && !applied.report.success() {
         let m = format!("interrupted: {} change(s) applied, {} not attempted", c.applied, c.not_attempted);
@@ -235,6 +252,11 @@ fn apply_result(applied: &Applied) -> (RunResult, Option<String>) {
     }
 }
 
-fn outcome(planned: Planned, applied: Option<Applied>, result: RunResult, message: Option<String>) -> RunOutcome {
-    RunOutcome { planned, applied, verification: None, result, message, run_id: None }
+pub(super) fn outcome(
+    planned: Planned,
+    applied: Option<Applied>,
+    result: RunResult,
+    message: Option<String>,
+) -> RunOutcome {
+    RunOutcome { planned, applied, verification: None, result, message, run_id: None, nodes: Vec::new() }
 }

@@ -1,8 +1,9 @@
 //! Where a run goes: a gateway of one dialect (or an empty in-process sandbox for a
-//! rehearsal), the environment it belongs to and the ownership scope; and the lock key
-//! and labels derived from them.
+//! rehearsal) and the environment's further nodes, the environment it belongs to and the
+//! ownership scope; and the lock key and labels derived from them.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::gateway::{Connector, GatewayTarget, SandboxHandle, Session};
 use crate::source::Input;
@@ -25,6 +26,32 @@ pub struct Target {
     /// Where `select_tags` came from, as messages name it (`--select-tag`, `` `select_tags`
     /// of the environment "prod" in gateform.toml ``).
     pub select_tags_from: String,
+    /// The environment's further nodes, and how a run writes to them.
+    pub nodes: Nodes,
+}
+
+/// The nodes of an environment beyond the first ([`Target::gateway`]), reached with the
+/// same headers and timeout, and how a run rolls out to them.
+#[derive(Debug, Clone)]
+pub struct Nodes {
+    /// Admin API addresses of the other nodes, in rollout order.
+    pub others: Vec<String>,
+    /// Nodes written at once when each node holds its own configuration (at least 1).
+    pub max_unavailable: usize,
+    /// How long a node is read again, every [`Nodes::POLL`], until it serves the result.
+    pub verify_timeout: Duration,
+}
+
+impl Nodes {
+    /// The pause between two reads of a node that does not serve the result yet.
+    pub const POLL: Duration = Duration::from_millis(500);
+}
+
+impl Default for Nodes {
+    /// No other node; one node written at a time; 30 s to serve the result.
+    fn default() -> Self {
+        Nodes { others: Vec::new(), max_unavailable: 1, verify_timeout: Duration::from_secs(30) }
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -34,11 +61,31 @@ impl std::fmt::Debug for Target {
             .field("url", &self.gateway.url)
             .field("environment", &self.environment)
             .field("select_tags", &self.select_tags)
+            .field("nodes", &self.nodes)
             .finish()
     }
 }
 
 impl Target {
+    /// Whether the environment has more than one node.
+    pub fn multi_node(&self) -> bool {
+        !self.nodes.others.is_empty()
+    }
+
+    /// The target of the other node at `address`: the same in every respect but the
+    /// address, and no further nodes.
+    pub fn node(&self, address: &str) -> Target {
+        let gateway = GatewayTarget { url: address.to_owned(), ..self.gateway.clone() };
+        Target { gateway, nodes: Nodes::default(), ..self.clone() }
+    }
+
+    /// Every node's address, the first one first.
+    pub fn addresses(&self) -> Vec<String> {
+        std::iter::once(self.address())
+            .chain(self.nodes.others.iter().map(|a| a.trim_end_matches('/').to_owned()))
+            .collect()
+    }
+
     /// Whether the run is a rehearsal on an in-process sandbox.
     pub fn is_sandbox(&self) -> bool {
         self.gateway.url == SANDBOX

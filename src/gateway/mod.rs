@@ -21,6 +21,6 @@ mod traits;
 
 pub use http::{Client, ClientConfig, HttpError, Response, api_message, install_crypto_provider, path_segment};
 pub use traits::{
-    Connector, Dialect, DumpOptions, DumpOutput, FieldShape, GatewayInfo, GatewayTarget, Live, Request, SandboxHandle,
-    Scope, Session, StepError, Write,
+    Connector, Dialect, DumpOptions, DumpOutput, EntityError, FieldShape, GatewayInfo, GatewayTarget, Live,
+    NodeSharing, Request, SandboxHandle, Scope, Session, StepError, Write,
 };

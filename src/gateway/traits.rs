@@ -296,6 +296,34 @@ pub trait SandboxHandle: Send + Sync {
     async fn shutdown(self: Box<Self>);
 }
 
+/// How the nodes of one environment hold their configuration, which decides how a run
+/// writes to several of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeSharing {
+    /// One store behind every node (Kong with a database; Tyk nodes loading the same
+    /// definitions): changes go through one node, [`Session::group_barrier`] makes them
+    /// effective on all, then every node is read until it serves the result.
+    #[default]
+    Shared,
+    /// Each node holds its own configuration (Kong DB-less): each node is planned, written
+    /// and verified on its own, a few at a time, and a failure leaves the rest untouched.
+    PerNode,
+}
+
+/// One entity a gateway refused while loading a whole configuration, as the gateway named
+/// it (Kong DB-less: one entry of `flattened_errors`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EntityError {
+    /// Its kind, when the gateway's name for it is known.
+    pub kind: Option<Kind>,
+    /// Its id, when the gateway gave one.
+    pub id: Option<String>,
+    /// Its name, when it has one.
+    pub name: Option<String>,
+    /// The gateway's messages, `field: message` for field errors.
+    pub messages: Vec<String>,
+}
+
 /// One open connection to one gateway.
 #[async_trait::async_trait]
 pub trait Session: Send + Sync {
@@ -323,6 +351,34 @@ pub trait Session: Send + Sync {
     /// by default, and none without a scope.
     async fn attached_outside(&self, _scope: &Scope, _live: &State) -> Result<Vec<Entity>, HttpError> {
         Ok(Vec::new())
+    }
+    /// The barrier of an apply to an environment of `nodes` nodes that share one store,
+    /// sent through this session's node (Tyk: a group reload); [`Session::barrier`] by
+    /// default.
+    async fn group_barrier(&self, _nodes: usize) -> Result<(), StepError> {
+        self.barrier().await
+    }
+    /// How this gateway's nodes hold their configuration; [`NodeSharing::Shared`] by
+    /// default.
+    fn sharing(&self) -> NodeSharing {
+        NodeSharing::Shared
+    }
+    /// Whether [`Session::execute`] only records the steps and the barrier carries them
+    /// out all at once (a gateway that loads whole configurations): when the barrier
+    /// fails, none of the steps took effect. `false` by default.
+    fn writes_at_barrier(&self) -> bool {
+        false
+    }
+    /// The entities a failed barrier names, with the gateway's messages; empty by default.
+    fn barrier_errors(&self, _error: &StepError) -> Vec<EntityError> {
+        Vec::new()
+    }
+    /// An identifier of the configuration the gateway serves, when it gives one (Kong
+    /// DB-less: `configuration_hash` of `GET /status`, 32 hex digits); `None` by default.
+    /// Read right after a barrier and again when verifying, it shows that the node still
+    /// serves what was pushed; across nodes, equal values mean equal configurations.
+    async fn served_version(&self) -> Result<Option<String>, HttpError> {
+        Ok(None)
     }
     /// Asks the gateway to validate a configuration, entity by entity; the problems found.
     async fn validate_online(&self, desired: &Desired) -> Vec<Diagnostic>;

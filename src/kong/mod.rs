@@ -5,6 +5,7 @@
 //! through [`crate::gateway`]'s traits.
 
 mod attached;
+mod dbless;
 pub mod deck;
 mod dialect;
 mod dump;

@@ -21,8 +21,12 @@ pub struct KongInfo {
     pub version: String,
     /// `configuration.database` (`postgres`, `off`, ...).
     pub database: String,
-    /// Whether the gateway runs without a database (entity writes are refused).
+    /// Whether the gateway runs without a database (entity writes are refused; whole
+    /// configurations are loaded through `POST /config`).
     pub db_less: bool,
+    /// Whether the node is a data plane of a hybrid deployment (`configuration.role =
+    /// "data_plane"`): it takes its configuration from its control plane only.
+    pub data_plane: bool,
     /// Plugin names the node can load (`plugins.available_on_server`).
     pub available_plugins: Vec<String>,
 }
@@ -47,7 +51,8 @@ pub async fn gateway_info(client: &KongClient) -> Result<KongInfo, KongError> {
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    Ok(KongInfo { db_less: database == "off", version, database, available_plugins })
+    let data_plane = root.pointer("/configuration/role").and_then(Value::as_str) == Some("data_plane");
+    Ok(KongInfo { db_less: database == "off", data_plane, version, database, available_plugins })
 }
 
 /// Reads every entity in scope: those carrying all `select_tags` (every entity when empty).

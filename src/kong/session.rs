@@ -1,6 +1,7 @@
 //! A session with a Kong Admin API: `GET /` when it opens, the gateway's schemas for what
 //! the configuration mentions, reading the live state in scope (with lookup entities and
-//! consumer-group memberships), and Kong's tolerance rules when a step is sent.
+//! consumer-group memberships), and Kong's tolerance rules when a step is sent. A DB-less
+//! node records the steps and loads them as one configuration in the barrier ([`Dbless`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
+use super::dbless::{Dbless, served_version};
 use super::dialect::KongDialect;
 use super::plugins::PluginNames;
 use super::read::{KongInfo, entity_from_json, gateway_info, list_all, read_live, read_memberships};
@@ -16,8 +18,8 @@ use super::sandbox::{Sandbox, SandboxOptions};
 use super::schema::Schemas;
 use super::{KongKind, validate};
 use crate::gateway::{
-    Client, ClientConfig, Connector, Dialect, GatewayInfo, GatewayTarget, HttpError, Live, Request, SandboxHandle,
-    Scope, Session, StepError,
+    Client, ClientConfig, Connector, Dialect, EntityError, GatewayInfo, GatewayTarget, HttpError, Live, NodeSharing,
+    Request, SandboxHandle, Scope, Session, StepError,
 };
 use crate::model::{Kind, State};
 use crate::source::Desired;
@@ -33,6 +35,8 @@ pub struct KongSession {
     kong: KongInfo,
     info: GatewayInfo,
     dialect: Arc<KongDialect>,
+    /// Set for a DB-less node.
+    dbless: Option<Dbless>,
 }
 
 impl KongSession {
@@ -45,12 +49,15 @@ impl KongSession {
     ) -> Result<KongSession, HttpError> {
         let kong = gateway_info(&client).await?;
         let schemas = gateway_schemas(&client, &kong, wanted).await;
-        let read_only = kong.db_less.then(|| {
-            "the gateway runs without a database (DB-less): its entities cannot be written one by one".to_owned()
+        let read_only = kong.data_plane.then(|| {
+            "the node is a data plane of a hybrid deployment: it takes its configuration from its control plane; \
+             apply to the control plane instead"
+                .to_owned()
         });
         let info = GatewayInfo { product: "Kong".into(), version: kong.version.clone(), read_only, node_id: None };
         let dialect = Arc::new(KongDialect::new(schemas).with_plugins(plugins.on_gateway(&kong.available_plugins)));
-        Ok(KongSession { client, kong, info, dialect })
+        let dbless = (kong.db_less && !kong.data_plane).then(Dbless::default);
+        Ok(KongSession { client, kong, info, dialect, dbless })
     }
 
     /// The HTTP client.
@@ -92,6 +99,9 @@ impl Session for KongSession {
     }
 
     async fn read(&self, scope: &Scope) -> Result<Live, HttpError> {
+        if let Some(d) = &self.dbless {
+            d.before_read(&self.client).await?;
+        }
         let mut live = read_live(&self.client, &scope.select_tags).await?;
         let lookup = self.read_lookup(&scope.lookup_tags).await?;
         // Memberships of lookup groups belong to the consumers in scope.
@@ -116,6 +126,9 @@ impl Session for KongSession {
             let extra = read_memberships(&self.client, &lookup_groups, &consumers).await?;
             live.state.entities.extend(extra);
         }
+        if let Some(d) = &self.dbless {
+            d.after_read(scope, &live.state);
+        }
         Ok(Live { info: self.info.clone(), state: live.state, lookup })
     }
 
@@ -133,6 +146,9 @@ impl Session for KongSession {
     /// `POST` that creates a target or a membership and meets 409 succeeds when the entity is
     /// already there (a retried request whose first answer was lost).
     async fn execute(&self, req: &Request) -> Result<(), StepError> {
+        if let Some(d) = &self.dbless {
+            return d.record(req);
+        }
         let method = Method::from_bytes(req.method.as_bytes())
             .map_err(|e| HttpError::Config(format!("invalid method {}: {e}", req.method)))?;
         match self.client.send(method.clone(), &req.path, req.body.as_ref()).await {
@@ -152,6 +168,33 @@ impl Session for KongSession {
 
     async fn attached_outside(&self, scope: &Scope, live: &State) -> Result<Vec<crate::model::Entity>, HttpError> {
         super::attached::outside_scope(&self.client, scope, live).await
+    }
+
+    /// A DB-less node loads the recorded steps as one configuration.
+    async fn barrier(&self) -> Result<(), StepError> {
+        match &self.dbless {
+            Some(d) => d.push(&self.client).await,
+            None => Ok(()),
+        }
+    }
+
+    fn sharing(&self) -> NodeSharing {
+        if self.dbless.is_some() { NodeSharing::PerNode } else { NodeSharing::Shared }
+    }
+
+    fn writes_at_barrier(&self) -> bool {
+        self.dbless.is_some()
+    }
+
+    fn barrier_errors(&self, error: &StepError) -> Vec<EntityError> {
+        self.dbless.as_ref().map(|d| d.errors(error)).unwrap_or_default()
+    }
+
+    async fn served_version(&self) -> Result<Option<String>, HttpError> {
+        match &self.dbless {
+            Some(_) => served_version(&self.client).await,
+            None => Ok(None),
+        }
     }
 
     async fn validate_online(&self, desired: &Desired) -> Vec<Diagnostic> {

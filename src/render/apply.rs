@@ -92,6 +92,8 @@ pub fn report(plan: &Plan, schedule: &Schedule, applied: &Applied) -> (String, S
     let mut err = String::new();
     if applied.report.cancelled {
         err.push_str("\nError: apply interrupted; requests in flight were finished, nothing new was started.\n");
+    } else if !applied.report.steps.contains(&crate::apply::StepOutcome::Applied) {
+        err.push_str("\nError: apply failed; the gateway was not changed.\n");
     } else {
         err.push_str("\nError: apply failed; the gateway was partly updated.\n");
     }

@@ -1,6 +1,7 @@
 //! The report of a replay (a restore and its proof): what was restored where, what was
 //! done, how long it took, and whether a fresh plan is empty. Text for people, one JSON
-//! document for schedulers.
+//! document for schedulers. "Restored" counts what the gateway holds as configured
+//! afterwards, out of what the configuration has.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,8 +24,12 @@ pub struct ReplayView<'a> {
     pub environment: Option<&'a str>,
     /// The gateway's version.
     pub version: &'a str,
-    /// Entities restored, by kind.
+    /// Entities restored (the gateway holds them as configured afterwards), by kind.
     pub restored: &'a BTreeMap<Kind, usize>,
+    /// Entities of the configuration, by kind.
+    pub desired: &'a BTreeMap<Kind, usize>,
+    /// The nodes, for an environment of several (empty for one).
+    pub nodes: &'a [super::nodes::NodeLine<'a>],
     /// The apply.
     pub applied: &'a Applied,
     /// The verification.
@@ -49,9 +54,7 @@ pub fn text(v: &ReplayView<'_>) -> String {
         Provenance::Git(i) => format!("{} ({}) {:?}", i.commit, i.reference, i.subject),
         Provenance::Files(files) => files.join(", "),
     };
-    let restored: Vec<String> = v.restored.iter().map(|(k, n)| format!("{n} {}", k.table())).collect();
-    let restored =
-        if restored.is_empty() { "nothing (the configuration is empty)".to_owned() } else { restored.join(", ") };
+    let restored = restored_line(v.restored, v.desired);
     let (s, c) = (v.applied.summary, v.applied.counts);
     let _ = writeln!(out, "  Commit:           {commit}");
     let _ = writeln!(out, "  Gateway:          {}", describe_target(v));
@@ -79,16 +82,35 @@ pub fn text(v: &ReplayView<'_>) -> String {
             let _ = writeln!(out, "  Verification:     FAILS: the gateway could not be planned against again: {e}");
         }
     }
+    if !v.nodes.is_empty() {
+        out.push_str(&super::nodes::block(v.nodes));
+    }
     if let Some(run) = v.run {
         let _ = writeln!(out, "  Ledger run:       #{run}");
     }
     out
 }
 
+/// `2 consumers, 1 of 2 services, 3 routes`: per kind of the configuration, what was
+/// restored, and out of how many when not all.
+pub fn restored_line(restored: &BTreeMap<Kind, usize>, desired: &BTreeMap<Kind, usize>) -> String {
+    let parts: Vec<String> = desired
+        .iter()
+        .map(|(k, want)| match restored.get(k).copied().unwrap_or(0) {
+            got if got == *want => format!("{want} {}", k.table()),
+            got => format!("{got} of {want} {}", k.table()),
+        })
+        .collect();
+    if parts.is_empty() { "nothing (the configuration is empty)".to_owned() } else { parts.join(", ") }
+}
+
+/// Counts by kind as a JSON object keyed by table.
+pub fn by_kind_json(counts: &BTreeMap<Kind, usize>) -> Value {
+    Value::Object(counts.iter().map(|(k, n)| (k.table().to_owned(), json!(n))).collect())
+}
+
 /// The JSON report.
 pub fn json(v: &ReplayView<'_>) -> Value {
-    let restored: serde_json::Map<String, Value> =
-        v.restored.iter().map(|(k, n)| (k.table().to_owned(), json!(n))).collect();
     let (verdict, leftover, error) = match v.verification {
         Verification::Holds => ("holds", Value::Null, Value::Null),
         Verification::Fails(left) => {
@@ -106,7 +128,8 @@ pub fn json(v: &ReplayView<'_>) -> Value {
             "version": v.version,
             "environment": v.environment,
         },
-        "restored": restored,
+        "restored": by_kind_json(v.restored),
+        "desired": by_kind_json(v.desired),
         "actions": v.applied.summary,
         "failed": v.applied.counts.failed,
         "not_attempted": v.applied.counts.not_attempted,
@@ -117,5 +140,6 @@ pub fn json(v: &ReplayView<'_>) -> Value {
             "leftover": leftover,
             "error": error,
         },
+        "nodes": super::nodes::json(v.nodes),
     })
 }

@@ -15,6 +15,10 @@
 //! options = { reload = "group" }     # settings of the dialect (Tyk: reload group|node;
 //!                                    # Kong: custom_plugins = "my-auth,my-log")
 //!
+//! [environments.prod]
+//! gateways = ["http://kong-1:8001", "http://kong-2:8001"]   # every node, instead of `gateway`
+//! rto = "15m"                        # the recovery-time objective `gateform drill` checks
+//!
 //! # Optional: where the history and locks live (default: .gateform/ledger.db).
 //! [ledger]
 //! url = "${GATEFORM_PG_URL}"         # postgres://user@host/db, or a SQLite file
@@ -83,8 +87,12 @@ pub enum SettingsError {
 pub struct Environment {
     /// Its name.
     pub name: String,
-    /// Admin API address (or `sandbox`).
+    /// Admin API address (or `sandbox`); with `gateways`, the first node's.
     pub gateway: Option<String>,
+    /// The addresses of the environment's other nodes (`gateways` after the first).
+    pub other_gateways: Vec<String>,
+    /// The recovery-time objective (`rto`): how long a verified restore may take.
+    pub rto: Option<std::time::Duration>,
     /// Sub-directory of the repository (or, without a repository, of the directory holding
     /// the settings file) that holds its configuration.
     pub path: Option<String>,
@@ -133,6 +141,8 @@ struct RawLedger {
 #[serde(deny_unknown_fields)]
 struct Raw {
     gateway: Option<Spanned<String>>,
+    gateways: Option<Spanned<Vec<Spanned<String>>>>,
+    rto: Option<Spanned<toml::Value>>,
     path: Option<String>,
     select_tags: Option<Vec<String>>,
     #[serde(default)]
@@ -223,8 +233,20 @@ impl Settings {
                 ))
             })
         };
-        let gateway = match env.gateway.as_ref().or(d.gateway.as_ref()) {
-            Some(g) => Some(expand(g, "gateway")?),
+        // The environment's `gateway` or `gateways`, else those of `[defaults]`.
+        let own = env.gateway.is_some() || env.gateways.is_some();
+        let (single, list) = if own { (&env.gateway, &env.gateways) } else { (&d.gateway, &d.gateways) };
+        let mut nodes = Vec::new();
+        for g in single.iter().chain(list.iter().flat_map(|l| l.get_ref())) {
+            nodes.push(expand(g, "gateway")?);
+        }
+        let mut nodes = nodes.into_iter();
+        let gateway = nodes.next();
+        let rto = match env.rto.as_ref().or(d.rto.as_ref()) {
+            Some(v) => Some(watch::duration(v, "rto", &format!("environment \"{name}\""), &|span, m| {
+                let input = Input::new(self.file.clone(), self.text.clone());
+                SettingsError::Invalid(Diagnostic::error(span.map(|s| origin(&input, s.start)), m))
+            })?),
             None => None,
         };
         let mut headers: IndexMap<String, &Spanned<String>> = IndexMap::new();
@@ -250,6 +272,8 @@ impl Settings {
         Ok(Environment {
             name: name.to_owned(),
             gateway,
+            other_gateways: nodes.collect(),
+            rto,
             path: env.path.clone().or_else(|| d.path.clone()),
             select_tags: env.select_tags.clone().or_else(|| d.select_tags.clone()),
             headers: expanded,
@@ -271,11 +295,25 @@ fn check(
     {
         return Err(at(Some(p.span()), format!("parallelism of {what} must be at least 1")));
     }
-    if let Some(g) = &env.gateway {
+    if let (Some(_), Some(list)) = (&env.gateway, &env.gateways) {
+        return Err(at(Some(list.span()), format!("{what} has both `gateway` and `gateways`: give one of them")));
+    }
+    if let Some(list) = &env.gateways
+        && list.get_ref().is_empty()
+    {
+        return Err(at(Some(list.span()), format!("gateways of {what} is empty: name at least one node")));
+    }
+    for g in env.gateway.iter().chain(env.gateways.iter().flat_map(|l| l.get_ref())) {
         references(g.get_ref()).map_err(|m| at(Some(g.span()), format!("gateway of {what}: {m}")))?;
         if g.get_ref().trim().is_empty() {
             return Err(at(Some(g.span()), format!("gateway of {what} is empty")));
         }
+        if g.get_ref().trim() == "sandbox" && env.gateways.is_some() {
+            return Err(at(Some(g.span()), format!("gateways of {what}: `sandbox` can only be a gateway of its own")));
+        }
+    }
+    if let Some(rto) = &env.rto {
+        watch::duration(rto, "rto", what, at)?;
     }
     if let Some(d) = &env.dialect {
         let name = d.get_ref().trim();
@@ -407,168 +445,4 @@ fn origin(input: &Input, offset: usize) -> Origin {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Settings, SettingsError> {
-        Settings::parse(&Input::new("gateform.toml", text))
-    }
-
-    fn vars(name: &str) -> Option<String> {
-        match name {
-            "TOKEN" => Some("s3cret".into()),
-            "HOST" => Some("kong.internal".into()),
-            _ => None,
-        }
-    }
-
-    const GOOD: &str = r#"
-[defaults]
-parallelism = 4
-select_tags = ["platform"]
-headers = { "X-Team" = "platform", "Kong-Admin-Token" = "${TOKEN}" }
-
-[environments.staging]
-gateway = "https://${HOST}:8444"
-path = "kong/staging"
-
-[environments.prod]
-gateway = "https://prod:8444"
-select_tags = ["prod"]
-parallelism = 2
-headers = { "kong-admin-token" = "Bearer ${TOKEN}" }
-"#;
-
-    #[test]
-    fn environments_merge_over_defaults_and_expand_variables() {
-        let s = parse(GOOD).unwrap();
-        assert_eq!(s.names(), vec!["prod", "staging"]);
-        let staging = s.environment("staging", &vars).unwrap();
-        assert_eq!(staging.gateway.as_deref(), Some("https://kong.internal:8444"));
-        assert_eq!(staging.path.as_deref(), Some("kong/staging"));
-        assert_eq!(staging.select_tags, Some(vec!["platform".to_owned()]));
-        assert_eq!(staging.parallelism, Some(4));
-        let sorted = |mut h: Vec<(String, String)>| {
-            h.sort();
-            h
-        };
-        assert_eq!(
-            sorted(staging.headers),
-            vec![("Kong-Admin-Token".to_owned(), "s3cret".to_owned()), ("X-Team".to_owned(), "platform".to_owned())]
-        );
-        let prod = s.environment("prod", &vars).unwrap();
-        assert_eq!(prod.parallelism, Some(2));
-        assert_eq!(prod.path, None);
-        assert_eq!(
-            sorted(prod.headers),
-            vec![
-                ("X-Team".to_owned(), "platform".to_owned()),
-                ("kong-admin-token".to_owned(), "Bearer s3cret".to_owned())
-            ]
-        );
-    }
-
-    #[test]
-    fn unknown_environments_list_the_known_ones() {
-        let err = parse(GOOD).unwrap().environment("qa", &vars).unwrap_err();
-        assert_eq!(err.to_string(), "gateform.toml defines no environment \"qa\" (defined: prod, staging)");
-        let empty = parse("").unwrap().environment("qa", &vars).unwrap_err();
-        assert!(empty.to_string().ends_with("(defined: none)"), "{empty}");
-    }
-
-    #[test]
-    fn unset_variables_are_errors_with_their_place() {
-        let s = parse("[environments.a]\nheaders = { Authorization = \"Bearer ${NOPE}\" }\n").unwrap();
-        let err = s.environment("a", &vars).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "gateform.toml:2:29: error: header `Authorization` of environment \"a\" uses ${NOPE}, which is not set"
-        );
-    }
-
-    #[test]
-    fn errors_carry_line_and_column() {
-        let cases = [
-            ("[environments.a]\ngatway = \"x\"\n", "gateform.toml:2:1: error: unknown field `gatway`"),
-            ("[environments.a]\nparallelism = \"ten\"\n", "gateform.toml:2:15: error: invalid type: string \"ten\""),
-            (
-                "[environments.a]\nparallelism = 0\n",
-                "gateform.toml:2:15: error: parallelism of environment \"a\" must be at least 1",
-            ),
-            ("[environments.a\n", "gateform.toml:1:16: error: "),
-            ("[environments.\"a b\"]\n", "gateform.toml:1:15: error: invalid environment name \"a b\""),
-            (
-                "[environments.a]\nheaders = { \"X\" = \"${1X}\" }\n",
-                "gateform.toml:2:19: error: header `X` of environment \"a\": invalid variable name",
-            ),
-            (
-                "[environments.a]\ngateway = \"${X\"\n",
-                "gateform.toml:2:11: error: gateway of environment \"a\": unterminated `${`",
-            ),
-            ("[defaults]\npath = 3\n", "gateform.toml:2:8: error: invalid type: integer `3`"),
-            ("[other]\n", "gateform.toml:1:2: error: unknown field `other`"),
-        ];
-        for (text, want) in cases {
-            let err = parse(text).unwrap_err().to_string();
-            assert!(err.starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
-        }
-    }
-
-    #[test]
-    fn inline_secrets_are_refused() {
-        let err =
-            parse("[environments.prod]\nheaders = { \"Kong-Admin-Token\" = \"hunter2\" }\n").unwrap_err().to_string();
-        assert!(
-            err.starts_with(
-                "gateform.toml:2:34: error: header `Kong-Admin-Token` of environment \"prod\" holds a literal value"
-            ),
-            "{err}"
-        );
-        assert!(err.contains("\"${KONG_ADMIN_TOKEN}\""), "{err}");
-        assert!(!err.contains("hunter2"), "the secret is not repeated: {err}");
-        for name in ["Authorization", "apikey", "X-Api-Key", "Cookie", "client-secret"] {
-            let text = format!("[defaults]\nheaders = {{ \"{name}\" = \"literal\" }}\n");
-            assert!(parse(&text).is_err(), "{name}");
-        }
-        assert!(parse("[defaults]\nheaders = { \"X-Team\" = \"literal\" }\n").is_ok());
-    }
-
-    #[test]
-    fn the_ledger_url_comes_from_variables_never_with_a_literal_password() {
-        let pg = |v: &str| match v {
-            "PG_URL" => Some("postgres://ci:s3cret@db/ledger".to_owned()),
-            "PG_PASSWORD" => Some("s3cret".to_owned()),
-            _ => None,
-        };
-        let url = |text: &str| parse(text).map(|s| s.ledger_url(&pg));
-        assert_eq!(url("").unwrap().unwrap(), None);
-        assert_eq!(
-            url("[ledger]\nurl = \"${PG_URL}\"\n").unwrap().unwrap().as_deref(),
-            Some("postgres://ci:s3cret@db/ledger")
-        );
-        assert_eq!(
-            url("[ledger]\nurl = \"postgres://ci:${PG_PASSWORD}@db/ledger\"\n").unwrap().unwrap().as_deref(),
-            Some("postgres://ci:s3cret@db/ledger")
-        );
-        assert!(url("[ledger]\nurl = \"postgres://ci@db/ledger?sslmode=require\"\n").is_ok());
-        for text in [
-            "[ledger]\nurl = \"postgres://ci:hunter2@db/ledger\"\n",
-            "[ledger]\nurl = \"postgres://ci:pre${PG_PASSWORD}@db/ledger\"\n",
-            "[ledger]\nurl = \"postgres://ci@db/ledger?password=hunter2\"\n",
-        ] {
-            let err = parse(text).unwrap_err().to_string();
-            assert!(err.starts_with("gateform.toml:2:7: error: [ledger] url holds a literal password"), "{err}");
-            assert!(!err.contains("hunter2"), "{err}");
-        }
-        let unset = parse("[ledger]\nurl = \"${NOPE}\"\n").unwrap().ledger_url(&pg).unwrap_err();
-        assert_eq!(unset.to_string(), "gateform.toml:2:7: error: [ledger] url uses ${NOPE}, which is not set");
-        assert!(parse("[ledger]\nuri = \"x\"\n").unwrap_err().to_string().contains("unknown field `uri`"));
-    }
-
-    #[test]
-    fn columns_count_characters() {
-        let input = Input::new("f", "é = 1\nab");
-        assert_eq!(origin(&input, input.text.len()).to_string(), "f:2:3");
-        assert_eq!(origin(&input, 2).to_string(), "f:1:2");
-    }
-}
+mod tests;

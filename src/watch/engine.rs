@@ -144,6 +144,7 @@ impl Followed {
             environment: Some(self.name.clone()),
             select_tags: env.select_tags.clone().unwrap_or_default(),
             select_tags_from: format!("`select_tags` of the environment {:?} in {FILE_NAME}", self.name),
+            nodes: crate::engine::Nodes { others: env.other_gateways.clone(), ..crate::engine::Nodes::default() },
         };
         Ok((Source { inputs, provenance: Provenance::Git(info) }, target, env.parallelism.unwrap_or(10)))
     }

@@ -7,6 +7,7 @@ mod common;
 mod deck_files;
 mod engine;
 mod gitops;
+mod nodes;
 mod parser_fuzz;
 mod plans;
 mod robustness;

@@ -326,6 +326,7 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
         }
     }
     items.sort_by_key(|it| it.kind.level());
+    let transform = doc.get("_transform") != Some(&Value::Bool(false));
     let mut store = Store::new();
     let mut failed: std::collections::HashSet<(KongKind, String)> = std::collections::HashSet::new();
     for it in items {
@@ -347,7 +348,10 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                 super::store::fk_id(&it.data, fk.field).is_some_and(|pid| failed.contains(&(fk.parent, pid.to_owned())))
             });
         let mut path = it.path.clone();
-        let result = load_item(&ctx.inner.env, &store, &it, &id, orphan, &mut path);
+        let result = load_item(&ctx.inner.env, &store, &it, &id, orphan, &mut path).map(|loaded| match loaded {
+            Some((row, snis)) if !transform => Some((untransformed(row, &it), snis)),
+            other => other,
+        });
         match result {
             Ok(None) => {
                 failed.insert((it.kind, id.clone()));
@@ -457,6 +461,21 @@ fn load_item(
     }
     entity::check_db(env, store, it.kind, &p.row.data, true)?;
     Ok(Some((Arc::new(p.row), p.snis)))
+}
+
+/// A row loaded with `_transform: false`: the values Kong transforms on write (a basic-auth
+/// `password`, a hashed OAuth2 `client_secret`) are stored as the document gives them, as
+/// Kong's own `GET /config` export expects when it is loaded again.
+fn untransformed(row: Arc<Row>, it: &Item) -> Arc<Row> {
+    let field = match it.kind {
+        KongKind::BasicauthCredential => "password",
+        KongKind::Oauth2Credential => "client_secret",
+        _ => return row,
+    };
+    let Some(given) = it.data.get(field) else { return row };
+    let mut row = Arc::unwrap_or_clone(row);
+    row.data.insert(field.into(), given.clone());
+    Arc::new(row)
 }
 
 /// The SNI row a declarative certificate's `snis` entry becomes.

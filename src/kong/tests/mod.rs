@@ -1,5 +1,6 @@
 //! The core (plan, graph, renderers) driven through the Kong dialect.
 
+mod drill_reports;
 mod graph;
 mod plan;
 mod reconciler;

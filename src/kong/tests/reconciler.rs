@@ -31,6 +31,7 @@ fn target(url: &str) -> Target {
         environment: None,
         select_tags: Vec::new(),
         select_tags_from: "--select-tag".into(),
+        nodes: crate::engine::Nodes::default(),
     }
 }
 

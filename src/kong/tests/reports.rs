@@ -102,6 +102,7 @@ fn replay_reports() {
     let (_, _, applied) = partly_failed();
     let source = git_source();
     let restored = BTreeMap::from([(KongKind::Service.kind(), 2), (KongKind::Route.kind(), 1)]);
+    let desired = BTreeMap::from([(KongKind::Service.kind(), 3), (KongKind::Route.kind(), 1)]);
     let left = Plan { changes: vec![change(Action::Create, KongKind::Service, "\"billing\"", "b")], ..Plan::default() };
     let verification = Verification::Fails(left);
     let view = replay::ReplayView {
@@ -110,6 +111,8 @@ fn replay_reports() {
         environment: Some("prod"),
         version: "3.9.3",
         restored: &restored,
+        desired: &desired,
+        nodes: &[],
         applied: &applied,
         verification: &verification,
         verify_time: Duration::from_millis(120),

@@ -474,7 +474,7 @@ fn percent(text: &str) -> Option<u8> {
 }
 
 /// An integer of seconds or a text like `"90s"`, `"5m"`, `"1h 30m"`; at least one second.
-fn duration(v: &Spanned<toml::Value>, key: &str, what: &str, at: At<'_>) -> Result<Duration, SettingsError> {
+pub(super) fn duration(v: &Spanned<toml::Value>, key: &str, what: &str, at: At<'_>) -> Result<Duration, SettingsError> {
     let d = match v.get_ref() {
         toml::Value::Integer(n) if *n >= 1 => Some(Duration::from_secs(*n as u64)),
         toml::Value::String(s) => humantime::parse_duration(s).ok(),
