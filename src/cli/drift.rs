@@ -102,7 +102,12 @@ async fn attached_outside(planned: &Planned) -> Vec<(String, Vec<String>)> {
 
 /// Plans the configuration against every node (nothing written).
 async fn survey(settings: &Settings) -> anyhow::Result<Survey> {
-    let reconciler = Reconciler { target: settings.target()?, settings: ApplyOptions::default(), env: process_env(), plan: report_only() };
+    let reconciler = Reconciler {
+        target: settings.target()?,
+        settings: ApplyOptions::default(),
+        env: process_env(),
+        plan: report_only(),
+    };
     let redactor = super::output::redactor();
     Ok(reconciler.survey(settings.source.clone(), &redactor, &mut Printer::new(Show::Plan)).await?)
 }

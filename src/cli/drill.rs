@@ -13,7 +13,9 @@ use super::args::{GatewayArgs, GitArgs, LedgerLocationArgs, ReportFormat, WriteA
 use super::observer::{Printer, Show, node_line};
 use super::output::{errln, out, outln};
 use super::run::{open_ledger, process_env, reconciler};
-use super::settings::{GatewaySettings, Request, Settings, gateway_target, guess_dialect, ledger_location, parse_header, resolve};
+use super::settings::{
+    GatewaySettings, Request, Settings, gateway_target, guess_dialect, ledger_location, parse_header, resolve,
+};
 use crate::engine::drill::{Drill, DrillRequest};
 use crate::engine::{ApplyOptions, Reconciler, SANDBOX};
 use crate::render::drill::{DrillView, ExposureView, json, text};

@@ -213,7 +213,16 @@ impl Reconciler {
             let planned_node = async {
                 let connection = Connection::open(&self.target.node(address), &planned.source.inputs).await?;
                 let dialect = connection.session.dialect();
-                match plan_against(&connection, &*dialect, &planned.desired, redactor, &planned.selection, &mut super::Quiet).await {
+                match plan_against(
+                    &connection,
+                    &*dialect,
+                    &planned.desired,
+                    redactor,
+                    &planned.selection,
+                    &mut super::Quiet,
+                )
+                .await
+                {
                     Ok((live, plan, schedule)) => Ok((connection, live, plan, schedule)),
                     Err(e) => {
                         connection.close().await;
@@ -320,7 +329,8 @@ impl Reconciler {
                 outcome: node(NodeStatus::Failed(reason), None),
             };
         }
-        let verification = verify_on(job.connection, &planned.desired, &planned.selection, redactor, served.as_deref()).await;
+        let verification =
+            verify_on(job.connection, &planned.desired, &planned.selection, redactor, served.as_deref()).await;
         let status = status_of(&verification);
         Done { applied: Some(applied), verification: Some(verification), outcome: node(status, served) }
     }

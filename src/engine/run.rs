@@ -174,7 +174,8 @@ impl Reconciler {
         }
         observer.verifying();
         let verify_started = Instant::now();
-        let verification = verify_on(&planned.connection, &planned.desired, &planned.selection, redactor, served.as_deref()).await;
+        let verification =
+            verify_on(&planned.connection, &planned.desired, &planned.selection, redactor, served.as_deref()).await;
         let (result, message) = verdict(&applied, &verification);
         let mut o = outcome(planned, Some(applied), result, message);
         o.verification = Some((verification, verify_started.elapsed()));

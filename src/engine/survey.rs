@@ -100,7 +100,16 @@ impl Reconciler {
             }
         };
         let dialect = connection.session.dialect();
-        let node = match plan_against(&connection, &*dialect, &planned.desired, redactor, &planned.selection, &mut super::Quiet).await {
+        let node = match plan_against(
+            &connection,
+            &*dialect,
+            &planned.desired,
+            redactor,
+            &planned.selection,
+            &mut super::Quiet,
+        )
+        .await
+        {
             Ok((live, plan, _)) => {
                 let print = Fingerprint::of(&live.state, &live.lookup, &*dialect);
                 let served = connection.session.served_version().await.ok().flatten();

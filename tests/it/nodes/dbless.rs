@@ -63,26 +63,27 @@ fn a_refused_configuration_names_the_entity_at_its_line_and_changes_nothing() {
     ])
     .ok();
     let before = hash(&sb);
-    // A certificate whose key is another certificate's: only the gateway finds out.
-    let (a, b) = (
-        rcgen::generate_simple_self_signed(vec!["a.dbless.test".into()]).unwrap(),
-        rcgen::generate_simple_self_signed(vec!["b.dbless.test".into()]).unwrap(),
-    );
-    let key = b.signing_key.serialize_pem();
+    // A route with nothing to match on (Kong's entity check, which only the gateway runs),
+    // next to a certificate whose key must never be shown.
+    let a = rcgen::generate_simple_self_signed(vec!["a.dbless.test".into()]).unwrap();
+    let key = a.signing_key.serialize_pem();
     let text = format!(
-        "{V1}certificates:\n  - cert: |\n{}    key: |\n{}    snis: [a.dbless.test]\n",
+        "{V1}certificates:\n  - cert: |\n{}    key: |\n{}    snis: [a.dbless.test]\nroutes:\n  - name: nowhere\n    protocols: [http]\n    plugins:\n      - name: cors\n",
         indent(&a.cert.pem(), 6),
         indent(&key, 6)
     );
-    let line = text.lines().position(|l| l == "certificates:").unwrap() + 2;
+    let line = text.lines().position(|l| l == "routes:").unwrap() + 2;
     let file = write(dir.path(), "kong.yaml", &text);
     let run = gateform(&["apply", "-s", &file, "--gateway", &sb.url, "--auto-approve", "--ledger", &ledger]);
     run.expect_code(1);
     let err = &run.stderr;
-    assert!(err.contains(&format!("{file}:{line}:")), "the certificate's place:\n{err}");
-    assert!(err.contains("certificate does not match key"), "{err}");
+    assert!(err.contains(&format!("{file}:{line}:")), "the route's place:\n{err}");
+    assert!(err.contains("must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"), "{err}");
     assert!(err.contains("Error: apply failed; the gateway was not changed."), "{err}");
-    assert!(err.contains("Not attempted:\n  - snis \"a.dbless.test\""), "{err}");
+    // One configuration: nothing of it was taken, the independent certificate included.
+    let not_attempted = err.split("Not attempted:\n").nth(1).unwrap_or_default();
+    assert!(not_attempted.contains("  - plugins \"cors\" (route \"nowhere\") (create)"), "{err}");
+    assert!(not_attempted.contains("  - snis \"a.dbless.test\""), "{err}");
     assert_eq!(hash(&sb), before, "the node keeps its configuration");
     assert!(sb.list("/certificates").is_empty());
     for l in key.lines().filter(|l| !l.starts_with("-----") && l.len() > 16) {
