@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +24,10 @@ use gateform::kong::sandbox::{self, Sandbox, SandboxOptions};
 use gateform::model::State;
 use gateform::plan::{PlanInput, build};
 use gateform::source::Input;
+
+#[path = "common/measure.rs"]
+mod measure;
+use measure::measure;
 
 const PARALLELISM: usize = 10;
 const COLLECTIONS: &[&str] = &["services", "routes", "plugins", "consumers", "key-auths", "acls"];
@@ -48,36 +51,6 @@ fn config(n: usize) -> String {
         );
     }
     out
-}
-
-/// Runs the binary, sampling its peak resident memory (VmHWM, KiB) until it exits.
-fn measure(args: &[&str]) -> (Duration, u64, String) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateform"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run gateform");
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    let stdout = child.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    loop {
-        if let Ok(status) = std::fs::read_to_string(&status_path) {
-            for line in status.lines() {
-                if let Some(v) = line.strip_prefix("VmHWM:") {
-                    peak_kb = peak_kb.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
-                }
-            }
-        }
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (started.elapsed(), peak_kb, reader.join().unwrap_or_default())
 }
 
 /// Every page of every collection, kinds in parallel, bodies not parsed (the next offset is
@@ -119,7 +92,7 @@ async fn floor_read(url: &str) -> (Duration, u64, u64) {
     (started.elapsed(), bytes, requests)
 }
 
-/// The requests an apply from empty sends, grouped by rank (parents before children).
+/// The requests an apply from empty sends, in waves: each after every step it depends on.
 fn plan_requests(text: &str) -> Vec<Vec<Request>> {
     let dialect = KongDialect::bundled();
     let desired = dialect.load(&[Input::new("kong.yaml", text)], &BTreeMap::new()).expect("config loads");
@@ -133,12 +106,22 @@ fn plan_requests(text: &str) -> Vec<Vec<Request>> {
     })
     .expect("plan");
     let schedule = gateform::graph::schedule(&plan, &empty, &dialect).expect("schedule");
-    let mut by_rank: BTreeMap<u16, Vec<Request>> = BTreeMap::new();
-    for step in &schedule.steps {
-        let kind = plan.changes[step.change].kind;
-        by_rank.entry(kind.rank()).or_default().push((*step.request).clone());
+    // A step's wave: one past the deepest step it waits for.
+    let deps = schedule.dependencies();
+    let mut depth: Vec<Option<usize>> = vec![None; schedule.steps.len()];
+    fn wave(i: usize, deps: &[Vec<usize>], depth: &mut [Option<usize>]) -> usize {
+        if let Some(d) = depth[i] {
+            return d;
+        }
+        let d = deps[i].iter().map(|&j| wave(j, deps, depth) + 1).max().unwrap_or(0);
+        depth[i] = Some(d);
+        d
     }
-    by_rank.into_values().collect()
+    let mut by_wave: BTreeMap<usize, Vec<Request>> = BTreeMap::new();
+    for (i, step) in schedule.steps.iter().enumerate() {
+        by_wave.entry(wave(i, &deps, &mut depth)).or_default().push((*step.request).clone());
+    }
+    by_wave.into_values().collect()
 }
 
 /// Sends `waves` to `url`, `PARALLELISM` requests at once, wave after wave.
@@ -159,8 +142,9 @@ async fn raw_writes(url: &str, waves: Vec<Vec<Request>>) -> (Duration, usize) {
                 if let Some(body) = &r.body {
                     req = req.header("content-type", "application/json").body(body.to_string());
                 }
-                let status = req.send().await.expect("send").status();
-                assert!(status.is_success(), "{url}: {status}");
+                let resp = req.send().await.expect("send");
+                let status = resp.status();
+                assert!(status.is_success(), "{url}: {status} {}", resp.text().await.unwrap_or_default());
             });
         }
         while let Some(r) = tasks.join_next().await {
@@ -170,8 +154,10 @@ async fn raw_writes(url: &str, waves: Vec<Vec<Request>>) -> (Duration, usize) {
     (started.elapsed(), sent)
 }
 
+/// An empty sandbox. It serves the Enterprise fields too: the raw writer sends the plan's
+/// bodies as the bundled schemas render them (plugins carry `consumer_group`).
 async fn empty_sandbox() -> Sandbox {
-    sandbox::start(SandboxOptions::default()).await.expect("sandbox")
+    sandbox::start(SandboxOptions { enterprise: true, ..SandboxOptions::default() }).await.expect("sandbox")
 }
 
 fn mb(kb: u64) -> f64 {
@@ -202,7 +188,7 @@ async fn one_size(services: usize) {
     let before = sb.request_count();
     let (u, f) = (url.clone(), file.clone());
     let (apply_time, apply_kb, out) =
-        tokio::task::spawn_blocking(move || measure(&["apply", "--gateway", &u, "-s", &f, "--auto-approve"]))
+        tokio::task::spawn_blocking(move || measure(&["apply", "--gateway", &u, "-s", &f, "--auto-approve"], &[]))
             .await
             .expect("apply");
     assert!(out.contains("Apply complete!"), "apply failed");
@@ -213,7 +199,7 @@ async fn one_size(services: usize) {
     let before = sb.request_count();
     let (u, f) = (url.clone(), file.clone());
     let (plan_time, plan_kb, out) =
-        tokio::task::spawn_blocking(move || measure(&["plan", "--gateway", &u, "-s", &f])).await.expect("plan");
+        tokio::task::spawn_blocking(move || measure(&["plan", "--gateway", &u, "-s", &f], &[])).await.expect("plan");
     assert!(out.contains("No changes."), "the no-op plan is not empty");
     let plan_requests = sb.request_count() - before;
     sb.shutdown().await;
@@ -242,6 +228,7 @@ async fn one_size(services: usize) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    gateform::gateway::install_crypto_provider();
     let sizes: Vec<usize> = std::env::var("GATEFORM_BENCH_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
