@@ -280,3 +280,68 @@ fn two_replicas_elect_one_leader_and_the_other_takes_over_when_it_dies() {
     let (code, log) = second.terminate();
     assert_eq!(code, 0, "{log}");
 }
+
+/// A TCP proxy in front of the sandbox that can be cut: while down, it drops every
+/// connection as it arrives, as a gateway that is restarting or unreachable would.
+struct Outage {
+    url: String,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Outage {
+    fn to(sb: &TestSandbox) -> Outage {
+        let backend = sb.url.trim_start_matches("http://").to_owned();
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let listener = sb.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let cut = down.clone();
+        sb.block_on(async move {
+            tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if cut.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue; // dropped: the client sees the connection closed
+                    }
+                    let backend = backend.clone();
+                    tokio::spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(&backend).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                }
+            });
+        });
+        Outage { url, down }
+    }
+
+    fn restore(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_gateway_down_for_a_while_is_retried_with_backoff_then_converges() {
+    let sb = TestSandbox::start();
+    let gateway = Outage::to(&sb);
+    let repo = Repo::new();
+    let c1 =
+        repo.commit(&[("gateform.toml", Some(&settings(&gateway.url, "1"))), ("kong/kong.yaml", Some(V1))], "orders");
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&repo, &dir.path().join("ledger.db"), &[]);
+    // Failures back off: the commit is tried again 5 s after the first failure, though the
+    // branch is polled every second; each failure is reported.
+    d.wait_for(&sb, 30, "the first failed attempt", |s| s["consecutive_failures"].as_u64() >= Some(1));
+    let first = Instant::now();
+    let s = d.wait_for(&sb, 30, "the second failed attempt", |s| s["consecutive_failures"].as_u64() >= Some(2));
+    assert!(first.elapsed() >= Duration::from_secs(4), "retried after {:?}, not backed off: {s}", first.elapsed());
+    assert_eq!(s["last_error"]["kind"], "gateway", "{s}");
+    assert!(s["last_error"]["message"].as_str().is_some_and(|m| m.contains("cannot read the gateway")), "{s}");
+    assert_eq!(s["sync_status"], "Failed", "{s}");
+    assert!(sb.list("/services").is_empty());
+    // The gateway is back: the next attempt converges and the failures are forgotten.
+    gateway.restore();
+    let s = d.wait_for(&sb, 40, "convergence", |s| applied_commit(s) == c1 && s["sync_status"] == "Synced");
+    assert_eq!(s["consecutive_failures"], 0, "{s}");
+    assert_eq!(sb.get("/services/orders")["name"], "orders");
+    let (code, log) = d.terminate();
+    assert_eq!(code, 0, "{log}");
+}
