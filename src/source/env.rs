@@ -121,6 +121,65 @@ impl SourceMap {
     }
 }
 
+/// The rendered text as it grows, with where each piece came from.
+#[derive(Default)]
+struct Rendering {
+    text: String,
+    segments: Vec<Segment>,
+    env_ranges: Vec<Range<usize>>,
+    env_values: Vec<String>,
+}
+
+impl Rendering {
+    /// Copies `source[range]` as it is.
+    fn literal(&mut self, source: &str, range: Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        self.segments.push(Segment {
+            rendered: self.text.len(),
+            len: range.len(),
+            original: range.start,
+            literal: true,
+        });
+        self.text.push_str(&source[range]);
+    }
+
+    /// Appends what the expression at byte `original` rendered to.
+    fn expansion(&mut self, original: usize, rendered: &str, env_used: Vec<String>) {
+        let start = self.text.len();
+        if !rendered.is_empty() {
+            self.segments.push(Segment { rendered: start, len: rendered.len(), original, literal: false });
+            self.text.push_str(rendered);
+        }
+        if !env_used.is_empty() {
+            self.env_ranges.push(start..self.text.len());
+            self.env_values.extend(env_used);
+        }
+    }
+}
+
+/// `range` of `text` without its leading whitespace (`trim_start`) and trailing whitespace
+/// (`trim_end`): the `{{-` and `-}}` of the expressions around it.
+fn trimmed(text: &str, mut range: Range<usize>, trim_start: bool, trim_end: bool) -> Range<usize> {
+    if trim_start {
+        range.start += text[range.clone()].len() - text[range.clone()].trim_start().len();
+    }
+    if trim_end {
+        range.end = range.start + text[range.clone()].trim_end().len();
+    }
+    range
+}
+
+/// The end of the line holding byte `at` when that line is a YAML comment (its expressions
+/// are not rendered), else `None`.
+fn comment_line_end(text: &str, lines: &LineIndex, at: usize) -> Option<usize> {
+    let starts = &lines.starts;
+    let line = starts.partition_point(|&s| s <= at) - 1;
+    let line_end = starts.get(line + 1).copied().unwrap_or(text.len());
+    text[starts[line]..line_end].trim_start().starts_with('#').then_some(line_end)
+}
+
 /// Renders `text`, whose template expressions may read the variables of `env`.
 /// All errors are returned, each at the start of its expression.
 pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Vec<EnvError>> {
@@ -134,29 +193,13 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
     }
     let original_lines = LineIndex::new(text);
     let pos_at = |byte: usize| original_lines.pos_of(text, byte);
-    let mut out = String::with_capacity(text.len());
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut env_ranges = Vec::new();
-    let mut env_values = Vec::new();
+    let mut out = Rendering { text: String::with_capacity(text.len()), ..Rendering::default() };
     let mut errors = Vec::new();
-
-    let push_literal = |out: &mut String, segments: &mut Vec<Segment>, range: Range<usize>| {
-        if range.is_empty() {
-            return;
-        }
-        segments.push(Segment { rendered: out.len(), len: range.len(), original: range.start, literal: true });
-        out.push_str(&text[range]);
-    };
-
     let mut cursor = 0; // start of text not yet copied
     let mut trim_next = false; // the previous action ended with ` -}}`
     let mut search = 0;
     while let Some(found) = text[search..].find("${{").map(|i| i + search) {
-        let starts = &original_lines.starts;
-        let line = starts.partition_point(|&s| s <= found) - 1;
-        let line_start = starts[line];
-        let line_end = starts.get(line + 1).copied().unwrap_or(text.len());
-        if text[line_start..line_end].trim_start().starts_with('#') {
+        if let Some(line_end) = comment_line_end(text, &original_lines, found) {
             search = line_end;
             continue;
         }
@@ -167,19 +210,11 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
             });
             break;
         };
-        let mut literal = cursor..found;
-        if trim_next {
-            literal.start += text[literal.clone()].len() - text[literal.clone()].trim_start().len();
-        }
-        if action.trim_left {
-            literal.end = literal.start + text[literal.clone()].trim_end().len();
-        }
-        push_literal(&mut out, &mut segments, literal);
+        out.literal(text, trimmed(text, cursor..found, trim_next, action.trim_left));
         trim_next = action.trim_right;
-        let start = out.len();
         match eval_action(&text[action.body.clone()], env) {
             Ok(Output { text: rendered, env_used }) => {
-                if out.len() + rendered.len() > text.len().saturating_add(MAX_GROWTH_BYTES) {
+                if out.text.len() + rendered.len() > text.len().saturating_add(MAX_GROWTH_BYTES) {
                     errors.push(EnvError {
                         message: format!(
                             "template expressions make this file more than {MAX_GROWTH_BYTES} bytes longer; \
@@ -189,39 +224,29 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> Result<Rendered, Ve
                     });
                     break;
                 }
-                if !rendered.is_empty() {
-                    segments.push(Segment { rendered: start, len: rendered.len(), original: found, literal: false });
-                    out.push_str(&rendered);
-                }
-                if !env_used.is_empty() {
-                    env_ranges.push(start..out.len());
-                    env_values.extend(env_used);
-                }
+                out.expansion(found, &rendered, env_used);
             }
             Err(message) => errors.push(EnvError { message, pos: pos_at(found) }),
         }
         cursor = action.end;
         search = action.end;
     }
-    let mut tail = cursor..text.len();
-    if trim_next {
-        tail.start += text[tail.clone()].len() - text[tail.clone()].trim_start().len();
-    }
-    push_literal(&mut out, &mut segments, tail);
+    out.literal(text, trimmed(text, cursor..text.len(), trim_next, false));
     if !errors.is_empty() {
         return Err(errors);
     }
+    let Rendering { text: rendered, mut segments, env_ranges, env_values } = out;
     if segments.is_empty() {
         segments.push(Segment { rendered: 0, len: 0, original: 0, literal: true });
     }
     let map = SourceMap {
         segments,
-        rendered_lines: LineIndex::new(&out),
+        rendered_lines: LineIndex::new(&rendered),
         original_lines,
         original: text.to_owned(),
-        rendered: out.clone(),
+        rendered: rendered.clone(),
     };
-    Ok(Rendered { text: out, map, env_ranges, env_values })
+    Ok(Rendered { text: rendered, map, env_ranges, env_values })
 }
 
 #[cfg(test)]
