@@ -2,6 +2,7 @@
 //! binary and the sandbox over real HTTP.
 
 mod architecture;
+mod cli;
 mod common;
 mod deck_files;
 mod engine;
