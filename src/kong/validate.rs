@@ -61,7 +61,7 @@ pub fn offline(schemas: &Schemas, desired: &Desired) -> Vec<Diagnostic> {
         let name = c.body.get("name").and_then(Value::as_str).unwrap_or_default();
         if c.kind == KongKind::Plugin && schemas.plugin(name).is_none() {
             if warned.insert(name.to_owned()) {
-                let msg = match super::deck::suggest::nearest(name, schemas.plugin_names()) {
+                let msg = match crate::source::suggest::nearest(name, schemas.plugin_names()) {
                     Some(near) => format!(
                         "plugin {name:?} is not bundled with Kong; did you mean `{near}`? (a custom plugin must be installed on the gateway)"
                     ),

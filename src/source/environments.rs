@@ -140,7 +140,8 @@ impl Settings {
         let at = |span: Option<Range<usize>>, message: String| {
             SettingsError::Invalid(Diagnostic::error(span.map(|s| origin(input, s.start)), message))
         };
-        let raw: RawFile = toml::from_str(&input.text).map_err(|e| at(e.span(), e.message().trim().to_owned()))?;
+        let raw: RawFile = toml::from_str(&input.text)
+            .map_err(|e| at(e.span(), super::suggest::unknown_field_message(e.message().trim())))?;
         let mut environments = BTreeMap::new();
         for (name, env) in raw.environments {
             let valid = !name.get_ref().is_empty()
@@ -457,7 +458,10 @@ headers = { "kong-admin-token" = "Bearer ${TOKEN}" }
     #[test]
     fn errors_carry_line_and_column() {
         let cases = [
-            ("[environments.a]\ngatway = \"x\"\n", "gateform.toml:2:1: error: unknown field `gatway`"),
+            (
+                "[environments.a]\ngatway = \"x\"\n",
+                "gateform.toml:2:1: error: unknown field `gatway`; did you mean `gateway`?",
+            ),
             ("[environments.a]\nparallelism = \"ten\"\n", "gateform.toml:2:15: error: invalid type: string \"ten\""),
             (
                 "[environments.a]\nparallelism = 0\n",

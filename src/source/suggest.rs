@@ -21,9 +21,33 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
     nearest(word, candidates).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default()
 }
 
+/// serde's ``unknown field `x`, expected one of `a`, `b` `` (or ``expected `a` or `b` ``)
+/// with the list replaced by the nearest name when one is close
+/// (``unknown field `x`; did you mean `a`?``); any other message as it is.
+pub fn unknown_field_message(message: &str) -> String {
+    let parsed = message.strip_prefix("unknown field `").and_then(|rest| rest.split_once("`, expected "));
+    let Some((word, expected)) = parsed else { return message.to_owned() };
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match nearest(word, names) {
+        Some(name) => format!("unknown field `{word}`; did you mean `{name}`?"),
+        None => message.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_unknown_fields_get_the_nearest_name() {
+        let one_of = "unknown field `paralelism`, expected one of `gateway`, `path`, `parallelism`";
+        assert_eq!(unknown_field_message(one_of), "unknown field `paralelism`; did you mean `parallelism`?");
+        let two = "unknown field `uri`, expected `url` or `schema`";
+        assert_eq!(unknown_field_message(two), "unknown field `uri`; did you mean `url`?");
+        let far = "unknown field `colour`, expected one of `gateway`, `path`";
+        assert_eq!(unknown_field_message(far), far);
+        assert_eq!(unknown_field_message("invalid type: integer `3`"), "invalid type: integer `3`");
+    }
 
     #[test]
     fn close_names_are_suggested_and_far_ones_are_not() {
