@@ -1,12 +1,13 @@
 //! "Did you mean ...?" for a name that is not one: the nearest valid name by edit distance
 //! (Damerau–Levenshtein, so a swapped pair of letters counts once), as clap suggests flags.
 //! A name is suggested only when it is close: at most a third of the typed name's length
-//! apart (at least one edit).
+//! apart (at least one edit, at most three: a longer name is not a typo of another that
+//! merely shares a long suffix).
 
 /// The candidate nearest to `word`, if one is close enough; ties go to the first in
 /// alphabetical order.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
         .filter(|c| *c != word)
@@ -55,6 +56,8 @@ mod tests {
         assert_eq!(nearest("retires", fields), Some("retries"));
         assert_eq!(nearest("prot", fields), Some("port"));
         assert_eq!(nearest("colour", fields), None);
+        let oauth2 = ["reuse_refresh_token", "refresh_token_ttl"];
+        assert_eq!(nearest("persistent_refresh_token", oauth2), None, "a shared suffix is no typo");
         assert_eq!(nearest("retries", fields), None, "a valid name needs no suggestion");
         assert_eq!(nearest("rate-limit", ["rate-limiting", "request-termination"]), Some("rate-limiting"));
         assert_eq!(did_you_mean("servicess", ["services", "routes"]), "; did you mean `services`?");

@@ -11,9 +11,8 @@ use crate::common::{TestSandbox, write};
 
 const KONG: &str = "_format_version: \"3.0\"\nservices:\n  - name: slow\n    host: slow.internal\n";
 
-/// A create that takes 10.5 s is reported once, at 10 s, before it completes.
-#[test]
-fn a_long_change_is_reported_every_ten_seconds() {
+/// A sandbox whose first `PUT /services/...` takes `delay_ms` to answer.
+fn slow_sandbox(delay_ms: u64) -> TestSandbox {
     let sb = TestSandbox::start();
     sb.sandbox().inject_fault(FaultRule {
         method: Some("PUT".into()),
@@ -22,8 +21,15 @@ fn a_long_change_is_reported_every_ten_seconds() {
         body: None,
         headers: BTreeMap::new(),
         times: Some(1),
-        delay_ms: 10_500,
+        delay_ms,
     });
+    sb
+}
+
+/// A create that takes 10.5 s is reported once, at 10 s, before it completes.
+#[test]
+fn a_long_change_is_reported_every_ten_seconds() {
+    let sb = slow_sandbox(10_500);
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "kong.yaml", KONG);
     let run = gateform_in(dir.path(), &["apply", "--gateway", &sb.url, "-s", "kong.yaml", "--auto-approve"], &[]);
@@ -45,11 +51,20 @@ fn on_a_terminal(args: &str, no_color: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Whether util-linux's `script` can make a terminal; `test` says `SKIPPED` when not (and
+/// fails under CI, which has it).
+fn terminals_can_be_made(test: &str) -> bool {
+    if std::process::Command::new("script").arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI has util-linux's script");
+    eprintln!("SKIPPED {test}: no `script` to make a terminal");
+    false
+}
+
 #[test]
 fn colours_on_a_terminal_unless_no_color() {
-    if std::process::Command::new("script").arg("--version").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI has util-linux's script");
-        eprintln!("SKIPPED colours_on_a_terminal_unless_no_color: no `script` to make a terminal");
+    if !terminals_can_be_made("colours_on_a_terminal_unless_no_color") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -62,4 +77,20 @@ fn colours_on_a_terminal_unless_no_color() {
         assert!(!plain.contains('\u{1b}'), "{plain:?}");
         assert!(plain.contains("  + services \"slow\" {"), "{plain:?}");
     }
+}
+
+/// On a terminal, a live count of the changes (and the oldest still in flight) is drawn on
+/// stderr while the apply runs, and cleared when it ends.
+#[test]
+fn a_terminal_shows_a_live_count_while_applying() {
+    if !terminals_can_be_made("a_terminal_shows_a_live_count_while_applying") {
+        return;
+    }
+    let sb = slow_sandbox(1_500);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kong.yaml", KONG);
+    let shown = on_a_terminal(&format!("apply --gateway {} -s '{file}' --auto-approve", sb.url), Some("1"));
+    assert!(shown.contains("Applying 0/1 changes [00:00:0"), "{shown:?}");
+    assert!(shown.contains("changes [00:00:01] services \"slow\""), "the change in flight is named: {shown:?}");
+    assert!(shown.contains("Apply complete! Resources: 1 added"), "{shown:?}");
 }
