@@ -58,7 +58,7 @@ fn terminals_can_be_made(test: &str) -> bool {
         return true;
     }
     assert!(std::env::var("CI").as_deref() != Ok("true"), "CI has util-linux's script");
-    eprintln!("SKIPPED {test}: no `script` to make a terminal");
+    crate::common::skipped(test, "no `script` to make a terminal");
     false
 }
 

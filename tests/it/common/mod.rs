@@ -168,7 +168,7 @@ pub fn real_configs_beside(root: &Path, dialect: &str, test: &str, ci: bool) -> 
     if found.is_none() {
         let why = format!("{rel} was not found beside or above {}", root.display());
         assert!(!ci, "{test}: {why}; CI must run with the real configurations");
-        eprintln!("SKIPPED {test}: {why}");
+        skipped(test, &why);
     }
     found
 }
@@ -176,4 +176,11 @@ pub fn real_configs_beside(root: &Path, dialect: &str, test: &str, ci: bool) -> 
 /// [`real_configs`] of Kong.
 pub fn real_configs_dir(test: &str) -> Option<PathBuf> {
     real_configs("kong", test)
+}
+
+/// Says `SKIPPED <test>: <why>` on the test process's stderr itself, not through the
+/// `eprintln!` that `cargo test` captures and hides for passing tests, so a skip is seen.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
