@@ -133,3 +133,21 @@ fn print_live_at(args: &HistoryArgs, target: &str, at: &str, live: &LiveAt) -> E
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_at;
+
+    #[test]
+    fn at_takes_rfc3339_a_plain_date_and_time_and_a_time_ago() {
+        let noon = 1_793_534_400_000; // 2026-11-01T12:00:00Z
+        assert_eq!(parse_at("2026-11-01T12:00:00Z", 0), Ok(noon));
+        assert_eq!(parse_at("2026-11-01 12:00", 0), Ok(noon));
+        assert_eq!(parse_at("2026-11-01 12:00:30", 0), Ok(noon + 30_000));
+        assert_eq!(parse_at("2h ago", noon), Ok(noon - 7_200_000));
+        assert_eq!(parse_at("1h 30m ago", noon), Ok(noon - 5_400_000));
+        assert_eq!(parse_at("3 days ago", noon), Ok(noon - 3 * 86_400_000));
+        assert!(parse_at("ago", noon).is_err());
+        assert!(parse_at("soon", noon).unwrap_err().contains("YYYY-MM-DD HH:MM[:SS] in UTC"));
+    }
+}

@@ -46,7 +46,12 @@ pub async fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
                 "Saved plan {name}, made {} by gateform {}.\n{}",
                 saved.created_at,
                 saved.gateform_version,
-                render::text::header(&source_line(&saved.source), &g.address, &g.version, g.environment.as_deref())
+                render::text::header(
+                    &source_line(&saved.source),
+                    &g.address,
+                    format!("{} {}", g.product, g.version).trim_start(),
+                    g.environment.as_deref()
+                )
             ));
             out_plan(&render::text::saved(&saved.changes, &saved.labels, &saved.names));
             out(&format!("\nApply exactly this plan with: gateform apply {name}\n"));

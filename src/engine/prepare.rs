@@ -52,6 +52,7 @@ impl Planned {
     pub fn gateway_record(&self) -> GatewayRecord {
         GatewayRecord {
             address: self.target.address(),
+            product: self.live.info.product.clone(),
             version: self.live.info.version.clone(),
             workspace: self.desired.workspace.clone(),
             select_tags: self.desired.select_tags.clone(),
@@ -134,10 +135,9 @@ pub fn load(
     if !tags.is_empty() {
         if !desired.select_tags.is_empty() && sorted(&desired.select_tags) != sorted(tags) {
             return Err(EngineError::Refused(format!(
-                "{} {} differ from _info.select_tags {} in the configuration",
-                target.select_tags_from,
-                tags.join(","),
-                desired.select_tags.join(",")
+                "{} {:?} differ from _info.select_tags {:?} in the configuration; a run has one \
+                 ownership scope, so make them equal or drop one",
+                target.select_tags_from, tags, desired.select_tags
             )));
         }
         if desired.select_tags.is_empty() {

@@ -50,7 +50,7 @@ impl PluginNames {
         match &self.available {
             Some(available) if available.contains(name) => None,
             Some(available) => {
-                let near = super::deck::suggest::nearest(name, available.iter().map(String::as_str))
+                let near = crate::source::suggest::nearest(name, available.iter().map(String::as_str))
                     .map(|n| format!("did you mean `{n}`? "))
                     .unwrap_or_default();
                 Some(format!(
@@ -60,7 +60,7 @@ impl PluginNames {
             }
             None if schemas.plugin(name).is_some() || self.custom.contains(name) => None,
             None => {
-                let near = super::deck::suggest::nearest(name, schemas.plugin_names())
+                let near = crate::source::suggest::nearest(name, schemas.plugin_names())
                     .map(|n| format!("did you mean `{n}`? "))
                     .unwrap_or_default();
                 Some(format!(

@@ -28,6 +28,9 @@ pub const PLAN_FILE_VERSION: &str = "2";
 pub struct GatewayRecord {
     /// Admin API address as given (`http://kong:8001`).
     pub address: String,
+    /// The product the gateway reported (`Kong`); empty in files that predate it.
+    #[serde(default)]
+    pub product: String,
     /// The gateway's version (Kong's `GET /`).
     pub version: String,
     /// Workspace (`_workspace`), when one was named.
@@ -269,6 +272,7 @@ mod tests {
     fn sample() -> PlanFile {
         let gw = GatewayRecord {
             address: "http://k:8001".into(),
+            product: "Kong".into(),
             version: "3.9.3".into(),
             workspace: None,
             select_tags: vec![],

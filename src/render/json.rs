@@ -1,13 +1,13 @@
 //! The machine-readable plan: one JSON document, described by `schemas/plan.schema.json`.
 //!
-//! Wire format (version `1`):
+//! Wire format (version `2`; version `1` quoted the names in `key`: `"\"svc-a\""`):
 //!
 //! ```json
 //! {
-//!   "format_version": "1",
+//!   "format_version": "2",
 //!   "summary": {"add": 1, "change": 0, "destroy": 0},
 //!   "changes": [
-//!     {"action": "create", "kind": "services", "key": "\"svc-a\"", "id": "<uuid>",
+//!     {"action": "create", "kind": "services", "key": "svc-a", "id": "<uuid>",
 //!      "fields": [{"path": "host", "before": null, "after": "a.test", "sensitive": false}],
 //!      "before": null, "after": {"host": "a.test", ...}, "origin": {"file": "kong.yaml", "line": 3, "column": 5}}
 //!   ]
@@ -52,4 +52,19 @@ pub fn plan(plan: &Plan, source: Option<Value>, gateway: Option<Value>) -> Strin
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::plain_key;
+
+    #[test]
+    fn keys_lose_their_quoting_and_keep_their_text() {
+        assert_eq!(plain_key("\"svc-a\""), "svc-a");
+        assert_eq!(plain_key("\"cors\" (service \"svc-a\")"), "cors (service svc-a)");
+        assert_eq!(plain_key("\"a\\\"b\" (global)"), "a\"b (global)");
+        assert_eq!(plain_key("\"x\\u{e9}\\ny\""), "x\u{e9}\ny");
+        assert_eq!(plain_key("consumer \"bob\" in consumer_group \"gold\""), "consumer bob in consumer_group gold");
+        assert_eq!(plain_key("3f1c0000-0000-4000-8000-000000000000"), "3f1c0000-0000-4000-8000-000000000000");
+    }
 }

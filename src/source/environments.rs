@@ -160,7 +160,8 @@ impl Settings {
         let at = |span: Option<Range<usize>>, message: String| {
             SettingsError::Invalid(Diagnostic::error(span.map(|s| origin(input, s.start)), message))
         };
-        let raw: RawFile = toml::from_str(&input.text).map_err(|e| at(e.span(), e.message().trim().to_owned()))?;
+        let raw: RawFile = toml::from_str(&input.text)
+            .map_err(|e| at(e.span(), super::suggest::unknown_field_message(e.message().trim())))?;
         let mut environments = BTreeMap::new();
         for (name, env) in raw.environments {
             let valid = !name.get_ref().is_empty()

@@ -13,6 +13,7 @@ pub mod environments;
 pub mod git;
 pub mod inputs;
 mod provenance;
+pub(crate) mod suggest;
 pub mod yaml;
 
 pub use desired::Desired;

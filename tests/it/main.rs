@@ -3,6 +3,7 @@
 
 mod architecture;
 mod ci;
+mod cli;
 mod common;
 mod deck_files;
 mod engine;

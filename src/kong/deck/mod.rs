@@ -5,6 +5,5 @@ pub mod convert;
 pub mod placeholder;
 pub mod read;
 mod shape;
-pub(crate) mod suggest;
 pub mod write;
 mod yaml_out;

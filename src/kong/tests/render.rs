@@ -156,7 +156,7 @@ fn renderings_never_show_secrets() {
 #[test]
 fn json_matches_its_schema_shape() {
     let v: Value = serde_json::from_str(&json_view::plan(&sample_plan(), None, None)).unwrap();
-    assert_eq!(v["format_version"], "1");
+    assert_eq!(v["format_version"], "2");
     for key in ["add", "change", "destroy"] {
         assert!(v["summary"][key].is_u64());
     }

@@ -8,7 +8,8 @@ use crate::ledger::LedgerError;
 /// The variable naming the test server: a URL of a role that may create databases.
 pub const TEST_URL_VAR: &str = "GATEFORM_TEST_POSTGRES_URL";
 
-/// The test server's URL; `None` (after printing `SKIPPED <test>: …` on stderr) when
+/// The test server's URL; `None` (after printing `SKIPPED <test>: …` on the process's stderr
+/// itself, which `cargo test` does not capture, so the skip is seen) when
 /// [`TEST_URL_VAR`] is unset. Panics instead when `CI=true`: CI must run these tests.
 pub fn test_server(test: &str) -> Option<String> {
     match std::env::var(TEST_URL_VAR) {
@@ -17,7 +18,9 @@ pub fn test_server(test: &str) -> Option<String> {
             panic!("{test}: {TEST_URL_VAR} is not set and CI=true; .ci/run starts a PostgreSQL cluster and sets it")
         }
         _ => {
-            eprintln!(
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: no PostgreSQL; set {TEST_URL_VAR}=postgres://USER@127.0.0.1:PORT/postgres \
                  (a role that may create databases) to run it"
             );

@@ -78,7 +78,10 @@ fn unset_variables_are_errors_with_their_place() {
 #[test]
 fn errors_carry_line_and_column() {
     let cases = [
-        ("[environments.a]\ngatway = \"x\"\n", "gateform.toml:2:1: error: unknown field `gatway`"),
+        (
+            "[environments.a]\ngatway = \"x\"\n",
+            "gateform.toml:2:1: error: unknown field `gatway`; did you mean `gateway`?",
+        ),
         ("[environments.a]\nparallelism = \"ten\"\n", "gateform.toml:2:15: error: invalid type: string \"ten\""),
         (
             "[environments.a]\nparallelism = 0\n",

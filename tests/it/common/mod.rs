@@ -110,6 +110,13 @@ impl From<Output> for Run {
 /// `.gateform/` of the current directory, unless a test names another with `--ledger`.
 pub fn gateform_cmd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateform"));
+    hermetic(&mut cmd);
+    cmd
+}
+
+/// Makes `cmd` hermetic as [`gateform_cmd`] is: no inherited `GATEFORM_*` or `DECK_*`,
+/// no colours, UTC, warnings only, the test ledger.
+pub fn hermetic(cmd: &mut Command) {
     for (k, _) in std::env::vars() {
         if k.starts_with("GATEFORM_") || k.starts_with("DECK_") {
             cmd.env_remove(k);
@@ -117,7 +124,6 @@ pub fn gateform_cmd() -> Command {
     }
     cmd.env("NO_COLOR", "1").env("TZ", "UTC").env("RUST_LOG", "warn");
     cmd.env("GATEFORM_LEDGER", Path::new(env!("CARGO_TARGET_TMPDIR")).join("it-ledger.db"));
-    cmd
 }
 
 /// Runs `gateform args...` to completion with stdin closed.
@@ -151,16 +157,18 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
 /// stderr (`SKIPPED <test>: ...`) and gets `None`, so a fresh clone passes its tests; under
 /// `CI=true` (`.ci/run`, which has the corpus) an absent corpus fails the test instead.
 pub fn real_configs(dialect: &str, test: &str) -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    real_configs_beside(Path::new(env!("CARGO_MANIFEST_DIR")), dialect, test, ci)
+}
+
+/// [`real_configs`] for a checkout at `root`, `ci` saying whether an absent corpus fails.
+pub fn real_configs_beside(root: &Path, dialect: &str, test: &str, ci: bool) -> Option<PathBuf> {
     let rel = format!("shared/real-configs/{dialect}");
     let found = root.ancestors().skip(1).take(3).map(|a| a.join(&rel)).find(|d| d.is_dir());
     if found.is_none() {
         let why = format!("{rel} was not found beside or above {}", root.display());
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: {why}; CI must run with the real configurations"
-        );
-        eprintln!("SKIPPED {test}: {why}");
+        assert!(!ci, "{test}: {why}; CI must run with the real configurations");
+        skipped(test, &why);
     }
     found
 }
@@ -194,4 +202,11 @@ fn collect_plugin_names(v: &Value, in_plugins: bool, out: &mut std::collections:
         Value::Array(items) => items.iter().for_each(|i| collect_plugin_names(i, in_plugins, out)),
         _ => {}
     }
+}
+
+/// Says `SKIPPED <test>: <why>` on the test process's stderr itself, not through the
+/// `eprintln!` that `cargo test` captures and hides for passing tests, so a skip is seen.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }

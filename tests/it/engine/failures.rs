@@ -131,7 +131,7 @@ services:
 fn refuse_service(sb: &TestSandbox, file: &str, name: &str) {
     let run = crate::common::gateform(&["plan", "--gateway", &sb.url, "-s", file, "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let change = doc["changes"].as_array().unwrap().iter().find(|c| c["key"] == format!("\"{name}\"")).unwrap();
+    let change = doc["changes"].as_array().unwrap().iter().find(|c| c["key"] == name).unwrap();
     sb.sandbox().inject_fault(FaultRule {
         method: Some("PUT".into()),
         path: format!("/services/{}", change["id"].as_str().unwrap()),

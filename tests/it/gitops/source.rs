@@ -270,7 +270,12 @@ fn invalid_settings_files_are_refused_with_line_and_column() {
     );
     let run = gateform(&["validate", "--repo", &repo.path_str(), "--env", "prod"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("Error: HEAD:gateform.toml:3:1: error: unknown field `paralelism`"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("HEAD:gateform.toml:3:1: error: unknown field `paralelism`"),
+        "the diagnostic, then one closing line: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\nError: 1 error in HEAD:gateform.toml."), "{}", run.stderr);
     repo.commit(
         &[("gateform.toml", Some("[environments.prod]\nheaders = { Authorization = \"Bearer abc\" }\n"))],
         "Secret",

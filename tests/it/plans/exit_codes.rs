@@ -29,7 +29,7 @@ fn drift_reports_in_text_and_json() {
     converge(&sb, &file);
     let run = gateform(&["drift", "--gateway", &sb.url, "-s", &file]);
     run.expect_code(0);
-    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    assert!(run.stdout.contains("No drift."), "{}", run.stdout);
 
     // Someone edits the service by hand: drift.
     sb.send("PATCH", "/services/s", Some(serde_json::json!({"retries": 9}))).unwrap();

@@ -4,7 +4,6 @@
 //! set is one repository, rebuilt in memory with its paths.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use gateform::tyk::files::{DocKind, FileSet, ReadOptions, read_set};
 
@@ -42,14 +41,6 @@ const EXPECTED: &[(&str, DocKind, &str)] = &[
     ("rewsmith/tyk-github-actions-example", DocKind::Policy, "655f3feb7197c000017a90cb"),
 ];
 
-/// `../shared/real-configs/tyk`, when it is there.
-pub fn shared_dir() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [root.join("../shared/real-configs/tyk"), root.join("../../shared/real-configs/tyk")]
-        .into_iter()
-        .find(|p| p.is_dir())
-}
-
 /// The sets: `"owner/repo"` → relative path → text.
 pub fn sets(dir: &std::path::Path) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -85,9 +76,8 @@ fn check(set: &str, part: &str, fs: &FileSet, failures: &mut Vec<String>) -> Opt
 
 #[test]
 fn every_real_tyk_file_set_reads_or_is_refused_with_its_reason() {
-    let Some(dir) = shared_dir() else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "../shared/real-configs/tyk is missing under CI");
-        eprintln!("skipped: ../shared/real-configs/tyk not found");
+    let Some(dir) = crate::common::real_configs("tyk", "every_real_tyk_file_set_reads_or_is_refused_with_its_reason")
+    else {
         return;
     };
     let mut failures = Vec::new();

@@ -10,10 +10,10 @@ use super::refs::{Target, parse_ref};
 use crate::kong::KongKind;
 use crate::kong::deck::convert::{looks_unconverted, upgrade_path};
 use crate::kong::deck::shape::{Extra, Nest, describe, extra, is_uuid, label, nested, nested_keys};
-use crate::kong::deck::suggest::did_you_mean;
 use crate::kong::schema::{Schema, Schemas};
 use crate::model::{Entity, Origin};
 use crate::source::diag::Diagnostic;
+use crate::source::suggest::did_you_mean;
 use crate::source::yaml::{Node, NodeValue};
 use serde_json::Value;
 

@@ -143,7 +143,7 @@ impl<'f> Checker<'f> {
 
     /// Records `unknown field` at the key `node`, suggesting the nearest of `known`.
     pub fn unknown_field<'k>(&mut self, node: &Node, path: &str, known: impl IntoIterator<Item = &'k str>) {
-        let hint = crate::kong::deck::suggest::did_you_mean(&node.key_text(), known);
+        let hint = crate::source::suggest::did_you_mean(&node.key_text(), known);
         self.problems.push(Problem { pos: node.pos, path: path.to_owned(), message: "unknown field".into(), hint });
     }
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::kong::KongKind;
 use crate::kong::deck::convert::FormatVersion;
-use crate::kong::deck::suggest::did_you_mean;
 use crate::model::Origin;
 use crate::source::diag::Diagnostic;
 use crate::source::env::{SourceMap, render};
+use crate::source::suggest::did_you_mean;
 use crate::source::yaml::{Node, NodeValue, Pos, parse, parse_json};
 
 /// A parsed input: its rendered YAML tree (positions in rendered text) and the way back

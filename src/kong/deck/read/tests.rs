@@ -138,7 +138,7 @@ fn top_level_keys_are_checked() {
     assert_eq!(
         errs,
         vec![
-            "kong.yaml:2:1: error: unknown top-level key `service`",
+            "kong.yaml:2:1: error: unknown top-level key `service`; did you mean `services`?",
             "kong.yaml:4:1: error: unknown top-level key `_extra`",
             "kong.yaml:5:1: error: `filter_chains` are not supported by gateform",
         ]

@@ -11,7 +11,7 @@ use gateform::tyk::sandbox::TykSandboxOptions;
 use serde_json::Value;
 
 use super::{TykBox, run, run_env};
-use crate::tyk::real_configs::{sets, shared_dir};
+use crate::tyk::real_configs::sets;
 
 /// `(set, whole set "" or one file, the refusal's text)`; everything else must go through.
 const REFUSED: &[(&str, &str, &str)] = &[
@@ -142,9 +142,10 @@ fn check(set: &str, part: &str, files: &BTreeMap<String, String>, failures: &mut
 
 #[test]
 fn every_real_tyk_file_set_applies_plans_empty_and_dumps_or_is_refused_with_its_reason() {
-    let Some(dir) = shared_dir() else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "../shared/real-configs/tyk is missing under CI");
-        eprintln!("SKIPPED: ../shared/real-configs/tyk not found");
+    let Some(dir) = crate::common::real_configs(
+        "tyk",
+        "every_real_tyk_file_set_applies_plans_empty_and_dumps_or_is_refused_with_its_reason",
+    ) else {
         return;
     };
     let mut failures = Vec::new();
