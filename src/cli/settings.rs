@@ -121,10 +121,13 @@ impl Settings {
 /// header already is (the name Tyk itself reads the `secret` of `tyk.conf` from).
 pub const TYK_SECRET_VARIABLE: &str = "TYK_GW_SECRET";
 
-/// The dialect of configuration texts that are clearly in Tyk's formats: a tyk-sync
-/// `.tyk.json` index, or JSON with `x-tyk-api-gateway`, `api_id`, `access_rights` or
-/// `openapi` (an OpenAPI document is no decK file either).
+/// The dialect of configuration texts whose format says it: Tyk for a tyk-sync `.tyk.json`
+/// index, or JSON with `x-tyk-api-gateway`, `api_id`, `access_rights` or `openapi` (an
+/// OpenAPI document is no decK file either); Kong for decK files stating their
+/// `_format_version` (the gateway then need not be asked).
 pub fn guess_dialect(inputs: &[Input]) -> Option<&'static str> {
+    let deck =
+        |i: &Input| i.text.lines().any(|l| l.starts_with("_format_version:")) || i.text.contains("\"_format_version\"");
     let tyk = inputs.iter().any(|i| {
         i.name.ends_with(".tyk.json")
             || (i.name.ends_with(".json")
@@ -132,7 +135,13 @@ pub fn guess_dialect(inputs: &[Input]) -> Option<&'static str> {
                     .iter()
                     .any(|k| i.text.contains(k)))
     });
-    tyk.then_some("tyk")
+    if tyk {
+        Some("tyk")
+    } else if !inputs.is_empty() && inputs.iter().all(deck) {
+        Some("kong")
+    } else {
+        None
+    }
 }
 
 /// A target from gateway settings. The dialect: the one named (flag, environment), else

@@ -64,7 +64,7 @@ impl PluginNames {
                     .map(|n| format!("did you mean `{n}`? "))
                     .unwrap_or_default();
                 Some(format!(
-                    "plugin `{name}` is not bundled with Kong and not declared custom; {near}declare a custom plugin with `--custom-plugin {name}` or `options = {{ {CUSTOM_PLUGINS_OPTION} = \"{name}\" }}` in the environment's table of gateform.toml"
+                    "plugin `{name}` is neither bundled with Kong nor declared custom; {near}declare a custom one with `--custom-plugin {name}` or the option `{CUSTOM_PLUGINS_OPTION}` in gateform.toml"
                 ))
             }
         }

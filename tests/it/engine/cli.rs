@@ -52,7 +52,7 @@ fn validate_online_asks_the_gateway() {
     let file = write(dir.path(), "kong.yaml", "_format_version: \"3.0\"\nplugins:\n  - name: my-custom-plugin\n");
     let run = gateform(&["validate", "-s", &file]);
     run.expect_code(1);
-    assert!(run.stderr.contains("kong.yaml:3:11: error: plugins[0]: plugin `my-custom-plugin` is not bundled with Kong and not declared custom"), "{}", run.stderr);
+    assert!(run.stderr.contains("kong.yaml:3:11: error: plugins[0]: plugin `my-custom-plugin` is neither bundled with Kong nor declared custom"), "{}", run.stderr);
     assert!(run.stderr.contains("--custom-plugin my-custom-plugin"), "{}", run.stderr);
     gateform(&["validate", "-s", &file, "--custom-plugin", "my-custom-plugin"]).ok();
     let run =

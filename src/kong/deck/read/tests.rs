@@ -114,7 +114,7 @@ fn undeclared_plugins_kong_does_not_bundle_are_refused_at_their_name() {
     assert_eq!(
         errs,
         vec![
-            "kong.yaml:6:11: error: services[0].plugins[0]: plugin `rate-limitting` is not bundled with Kong and not declared custom; did you mean `rate-limiting`? declare a custom plugin with `--custom-plugin rate-limitting` or `options = { custom_plugins = \"rate-limitting\" }` in the environment's table of gateform.toml"
+            "kong.yaml:6:11: error: services[0].plugins[0]: plugin `rate-limitting` is neither bundled with Kong nor declared custom; did you mean `rate-limiting`? declare a custom one with `--custom-plugin rate-limitting` or the option `custom_plugins` in gateform.toml"
         ]
     );
 }
