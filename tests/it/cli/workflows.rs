@@ -74,6 +74,8 @@ fn dumps_take_env_and_json_dumps_plan_back() {
     let plan = gateform_in(p, &["plan", "--env", "staging", "-s", "dump.json"], &[(var, "k\"ey\\with-quote")]);
     plan.ok();
     assert!(plan.stdout.contains("No changes."), "{}{}", plan.stdout, plan.stderr);
+    let filters = [(sb.url.as_str(), "[SANDBOX]"), (var, "[VARIABLE]")];
+    insta::assert_snapshot!("dump_env_json", [&dump, &plan].map(|r| normalized(r, &filters)).join("\n"));
 }
 
 /// Item 10: drift says drift, and warns of an untagged plugin on a managed service.
