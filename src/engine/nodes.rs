@@ -89,8 +89,15 @@ impl Reconciler {
         observer.planned(&planned);
         let replay = matches!(mode, Mode::Replay);
         if planned.plan.is_empty() && !replay {
-            let applied = Some(self.apply(&planned, recorder, started, observer).await.applied);
-            return outcome(planned, applied, RunResult::Success, None);
+            if self.others_hold(&planned, redactor).await {
+                let applied = Some(self.apply(&planned, recorder, started, observer).await.applied);
+                return outcome(planned, applied, RunResult::Success, None);
+            }
+            // Nothing to write, but a node serves something else: have them catch up, then
+            // verify every node as after a write.
+            if let Err(e) = planned.connection.session.catch_up().await {
+                tracing::warn!("the nodes could not be made to catch up: {e}");
+            }
         }
         if matches!(mode, Mode::Apply { prompt: true }) && !planned.plan.is_empty() && !observer.confirm(&planned) {
             return outcome(planned, None, RunResult::Cancelled, Some("the plan was not approved".into()));
@@ -135,6 +142,22 @@ impl Reconciler {
         o.verification = Some((first, verify_started.elapsed()));
         o.nodes = nodes;
         o
+    }
+
+    /// Whether every further node already serves the configuration of `planned` (one read
+    /// each, no waiting).
+    async fn others_hold(&self, planned: &Planned, redactor: &Redactor) -> bool {
+        for address in &self.target.nodes.others {
+            let Ok(c) = Connection::open(&self.target.node(address), &planned.source.inputs).await else {
+                return false;
+            };
+            let v = verify_on(&c, &planned.desired, &planned.selection, redactor, None).await;
+            c.close().await;
+            if !matches!(v, Verification::Holds) {
+                return false;
+            }
+        }
+        true
     }
 
     async fn run_per_node(

@@ -358,6 +358,12 @@ pub trait Session: Send + Sync {
     async fn group_barrier(&self, _nodes: usize) -> Result<(), StepError> {
         self.barrier().await
     }
+    /// Makes every node of a shared store load what the store holds, when a run has nothing
+    /// to write but some node serves something else (Tyk: a group reload). Nothing by
+    /// default: nodes of a shared database catch up by themselves.
+    async fn catch_up(&self) -> Result<(), StepError> {
+        Ok(())
+    }
     /// How this gateway's nodes hold their configuration; [`NodeSharing::Shared`] by
     /// default.
     fn sharing(&self) -> NodeSharing {

@@ -275,6 +275,11 @@ impl Session for TykSession {
         until_served(&self.client, &written, self.patience, Duration::from_millis(200)).await.map_err(HttpError::Config)
     }
 
+    /// A group reload: every node loads what the shared store holds (`tyk.md` §2).
+    async fn catch_up(&self) -> Result<(), StepError> {
+        self.client.get(Reload::Group.path()).await.map(|_| ())
+    }
+
     async fn validate_online(&self, _desired: &Desired) -> Vec<Diagnostic> {
         // The Gateway API validates only on write; everything it checks is checked offline.
         Vec::new()

@@ -234,3 +234,49 @@ fn plans_render_as_json_and_markdown_and_the_dialect_is_asked_of_the_gateway() {
     let kong = run(&tb, &["dump", "--dialect", "kong"]);
     kong.expect_code(1);
 }
+
+/// Several nodes of one Tyk cluster (issue "DB-less, several nodes"): one group reload through
+/// the first, then every node is verified; a node that did not reload shows in `drift`.
+#[test]
+fn an_environment_of_three_tyk_nodes_reloads_once_and_verifies_each() {
+    let tb = TykBox::start_with(TykSandboxOptions { nodes: 3, ..Default::default() });
+    let (_tmp, dir, d) = super::scratch();
+    let nodes = tb.sb().node_urls();
+    let mut gateways: Vec<&str> = Vec::new();
+    for n in &nodes {
+        gateways.extend(["--gateway", n.as_str()]);
+    }
+    let with_nodes = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(&gateways);
+        crate::common::gateform_env(&all, &[("TYK_GW_SECRET", super::SECRET)])
+    };
+    write_set(&dir, &[("apps/a.json", classic("a", "A", "/a/"))]);
+    let apply = with_nodes(&["apply", "-s", &d, "--auto-approve"]);
+    apply.ok();
+    assert_eq!(tb.reloads(), 1, "one group reload for the cluster: {}", apply.stdout);
+    for i in 0..3 {
+        assert_eq!(tb.call_on(i, "GET", "/tyk/apis/a", None).0, 200, "node {i} serves it");
+    }
+    let drift = with_nodes(&["drift", "-s", &d]);
+    assert_eq!(drift.code, 0, "{}{}", drift.stdout, drift.stderr);
+
+    // Node 0 alone reloads a new API: the other two diverge from Git and from node 0.
+    write_set(&dir, &[("apps/a.json", classic("a", "A", "/a/")), ("apps/b.json", classic("b", "B", "/b/"))]);
+    run(&tb, &["apply", "-s", &d, "--auto-approve", "--option", "reload=node"]).ok();
+    let drift = with_nodes(&["drift", "-s", &d, "--format", "json"]);
+    assert_eq!(drift.code, 2, "{}{}", drift.stdout, drift.stderr);
+    let report: Value = serde_json::from_str(&drift.stdout).unwrap();
+    let text = report.to_string();
+    for n in &nodes[1..] {
+        assert!(text.contains(n.as_str()), "{n} is named: {report:#}");
+    }
+    // Applying to the environment heals them with one more group reload.
+    let before = tb.reloads();
+    let heal = with_nodes(&["apply", "-s", &d, "--auto-approve"]);
+    heal.ok();
+    assert_eq!(tb.reloads(), before + 1, "{}{}", heal.stdout, heal.stderr);
+    for i in 0..3 {
+        assert_eq!(tb.call_on(i, "GET", "/tyk/apis/b", None).0, 200, "node {i} serves b");
+    }
+}
