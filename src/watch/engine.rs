@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::leader::Leaders;
 use super::metrics::AdminApiCounter;
-use super::target::{Applied, Commit, ErrorKind, Planned, Target, TargetError};
+use super::target::{Applied, Commit, ErrorKind, NodeState, Planned, Target, TargetError};
 use crate::engine::{ApplyOptions, EngineError, Mode, Quiet, Reconciler, Recording, Target as EngineTarget, drain_for};
 use crate::gateway::{GatewayTarget, Session, registry};
 use crate::ledger::{AnyLedger, Holder, LedgerLocation, PgOptions};
@@ -265,6 +265,15 @@ impl Target for EngineWatch {
             not_attempted: counts.not_attempted,
             cancelled,
             message: outcome.message.clone().map(|m| redactor.scrub(&m)),
+            nodes: outcome
+                .nodes
+                .iter()
+                .map(|n| NodeState {
+                    address: n.address.clone(),
+                    status: n.status.as_str(),
+                    reason: n.status.reason().map(|r| redactor.scrub(r)),
+                })
+                .collect(),
         };
         outcome.planned.close().await;
         Ok(applied)

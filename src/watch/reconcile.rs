@@ -332,6 +332,7 @@ impl EnvLoop {
         self.handle.update(|s| {
             s.last_applied = Some(record);
             s.drift_entities = 0;
+            s.nodes = applied.nodes.clone();
         });
         self.last_applied = Some(head.clone());
         self.refused = None;
@@ -385,6 +386,9 @@ impl EnvLoop {
             self.attempted(c, "failed", SyncStatus::Failed);
         } else {
             self.handle.update(|s| s.sync_status = SyncStatus::Failed);
+        }
+        if let Some((a, _)) = &applied {
+            self.handle.update(|s| s.nodes = a.nodes.clone());
         }
         // One event per run, or one per failure streak when no run was recorded.
         let (id, run_id, counts, outcomes) = match &applied {

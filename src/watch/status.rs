@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::target::{Commit, ErrorKind};
+use super::target::{Commit, ErrorKind, NodeState};
 
 /// An environment's sync status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,6 +93,8 @@ pub struct EnvStatus {
     pub first_poll_done: bool,
     /// Rewinds (commits not descending from the last applied one) seen.
     pub rewinds: u64,
+    /// The nodes of the last applied or attempted run, for an environment of several.
+    pub nodes: Vec<NodeState>,
 }
 
 impl EnvStatus {
@@ -109,6 +111,7 @@ impl EnvStatus {
             next_run: None,
             first_poll_done: false,
             rewinds: 0,
+            nodes: Vec::new(),
         }
     }
 
@@ -128,6 +131,7 @@ impl EnvStatus {
             "next_run": next.map(|d| rfc3339(SystemTime::now() + d)),
             "next_run_in_seconds": next.map(|d| d.as_secs_f64()),
             "rewinds": self.rewinds,
+            "nodes": self.nodes,
             "leader": leader,
         })
     }

@@ -92,6 +92,19 @@ pub struct Applied {
     pub cancelled: bool,
     /// A short summary of what failed (no secret bytes), when anything did.
     pub message: Option<String>,
+    /// Each node of an environment of several and how it ended; empty for one node.
+    pub nodes: Vec<NodeState>,
+}
+
+/// One node of a run over several ([`crate::engine::NodeOutcome`]), as `/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeState {
+    /// Its Admin API address.
+    pub address: String,
+    /// `verified`, `unchanged`, `failed`, `not-verified` or `untouched`.
+    pub status: &'static str,
+    /// Why, for failed and unverified nodes (no secret bytes).
+    pub reason: Option<String>,
 }
 
 impl Applied {

@@ -178,6 +178,7 @@ impl Target for Fake {
             not_attempted: 0,
             cancelled,
             message: (failed > 0).then(|| format!("{failed} change(s) failed")),
+            nodes: Vec::new(),
         })
     }
 }

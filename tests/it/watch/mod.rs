@@ -345,3 +345,30 @@ fn a_gateway_down_for_a_while_is_retried_with_backoff_then_converges() {
     let (code, log) = d.terminate();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn status_reports_each_node_of_an_environment_of_several() {
+    let sb = TestSandbox::start();
+    let second = Outage::to(&sb); // another node of the same store
+    second.restore();
+    let repo = Repo::new();
+    let toml = settings(&sb.url, "1")
+        .replace(&format!("gateway = \"{}\"", sb.url), &format!("gateways = [\"{}\", \"{}\"]", sb.url, second.url));
+    let c1 = repo.commit(&[("gateform.toml", Some(&toml)), ("kong/kong.yaml", Some(V1))], "orders");
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&repo, &dir.path().join("ledger.db"), &[]);
+    let s = d.wait_for(&sb, 30, "the first commit", |s| applied_commit(s) == c1);
+    let nodes: Vec<(String, String)> = s["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["address"].as_str().unwrap().to_owned(), n["status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        nodes,
+        vec![(sb.url.clone(), "verified".to_owned()), (second.url.clone(), "verified".to_owned())],
+        "{s}"
+    );
+    let (code, log) = d.terminate();
+    assert_eq!(code, 0, "{log}");
+}
