@@ -17,6 +17,10 @@ use super::store::{Change, Row, Store, unique_constraints};
 use crate::kong::KongKind;
 use crate::kong::schema::is_uuid;
 
+mod errors;
+
+use errors::{flatten_fields, set_error, top_error};
+
 const BASE_NS: &str = "fd02801f-0957-4a15-a55a-c8d9606f30b5";
 
 /// Children a declarative entity may nest: (parent, key in the document, child kind).
@@ -190,67 +194,6 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
         *h = hash;
     }
     Ok((StatusCode::CREATED, Some(Value::Object(out))))
-}
-
-fn top_error(errors: &mut Value, top: &mut Value, path: &[Value], err: Value) {
-    set_error(errors, path, err.clone());
-    set_error(top, path, err);
-}
-
-fn set_error(errors: &mut Value, path: &[Value], err: Value) {
-    let Some((first, rest)) = path.split_first() else {
-        *errors = err;
-        return;
-    };
-    match first {
-        Value::String(k) => {
-            if !errors.is_object() {
-                *errors = json!({});
-            }
-            let slot = errors.as_object_mut().map(|o| o.entry(k.clone()).or_insert(Value::Null));
-            if let Some(slot) = slot {
-                set_error(slot, rest, err);
-            }
-        }
-        Value::Number(n) => {
-            let i = n.as_u64().unwrap_or(0) as usize;
-            if !errors.is_array() {
-                *errors = json!([]);
-            }
-            if let Some(a) = errors.as_array_mut() {
-                while a.len() <= i {
-                    a.push(Value::Null);
-                }
-                set_error(&mut a[i], rest, err);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn flatten_fields(prefix: &str, v: &Value, out: &mut Vec<Value>) {
-    match v {
-        Value::String(m) if prefix == "@entity" || prefix.is_empty() => {
-            out.push(json!({"type": "entity", "message": m}))
-        }
-        Value::String(m) => out.push(json!({"type": "field", "field": prefix, "message": m})),
-        Value::Array(a) if prefix == "@entity" => {
-            a.iter().for_each(|m| out.push(json!({"type": "entity", "message": m})))
-        }
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .filter(|(_, x)| !x.is_null())
-            .for_each(|(i, x)| flatten_fields(&format!("{prefix}.{}", i + 1), x, out)),
-        Value::Object(o) => o.iter().for_each(|(k, x)| {
-            flatten_fields(
-                &if prefix.is_empty() || k == "@entity" { k.clone() } else { format!("{prefix}.{k}") },
-                x,
-                out,
-            )
-        }),
-        _ => {}
-    }
 }
 
 fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Store> {
