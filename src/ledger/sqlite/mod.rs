@@ -94,6 +94,23 @@ impl SqliteLedger {
     }
 }
 
+/// Switches `conn` to WAL. SQLite answers a journal-mode change that another connection's
+/// lock blocks with `SQLITE_BUSY` at once, without its busy handler (two processes opening a
+/// new file together), so the switch is retried for up to 10 s.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn open_file(path: &Path) -> Result<Connection, LedgerError> {
     let err = |source| LedgerError::Sqlite { path: path.to_path_buf(), source };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -106,7 +123,7 @@ fn open_file(path: &Path) -> Result<Connection, LedgerError> {
     }
     let mut conn = Connection::open(path).map_err(err)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
+    let mode = wal_mode(&conn).map_err(err)?;
     tracing::debug!("ledger journal mode: {mode}");
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
