@@ -5,6 +5,11 @@
 //!
 //! Run: `cargo bench --bench engine` (set `GATEFORM_BENCH_SCALE=0.1` for a quick run).
 
+/// The allocator of the `gateform` binary, so that the in-process sandbox serves as
+/// `gateform sandbox` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::time::Instant;
 

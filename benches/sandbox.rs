@@ -3,6 +3,11 @@
 //!
 //! Run: `cargo bench --bench sandbox`
 
+/// The allocator of the `gateform` binary, so that the in-process sandbox serves as
+/// `gateform sandbox` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::Instant;
 

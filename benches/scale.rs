@@ -13,6 +13,11 @@
 //!
 //! Run: `cargo bench --bench scale` (`GATEFORM_BENCH_SIZES=10000,30000` to choose sizes).
 
+/// The allocator of the `gateform` binary, so that the in-process sandbox serves as
+/// `gateform sandbox` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;

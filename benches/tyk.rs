@@ -6,6 +6,11 @@
 //!
 //! Run: `cargo bench --bench tyk` (set `GATEFORM_BENCH_SCALE=0.1` for a quick run).
 
+/// The allocator of the `gateform` binary, so that the in-process sandbox serves as
+/// `gateform sandbox` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::time::Instant;
 
