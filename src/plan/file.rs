@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Plan, Selection, Summary};
 use crate::gateway::Dialect;
-use crate::model::State;
+use crate::model::{Entity, State};
 
 /// Version of the JSON plan format (`--format json`, and the plan inside a saved plan).
 /// `2`: a change's `key` holds no quotes (`cors (service svc-a)`, was `"cors" (service
@@ -55,21 +55,25 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// Fingerprints `live` (and the lookup-only entities, prefixed `lookup:`).
+    /// Fingerprints `live` (and the lookup-only entities, prefixed `lookup:`). Entities are
+    /// hashed independently, split over the machine's cores (at most 8 threads).
     pub fn of(live: &State, lookup: &State, dialect: &dyn Dialect) -> Fingerprint {
-        let mut entities = BTreeMap::new();
-        for (prefix, state) in [("", live), ("lookup:", lookup)] {
-            for e in &state.entities {
-                let id = e.id.clone().unwrap_or_default();
-                // Secret values are masked before hashing: a saved plan is shared, and a hash
-                // of a body holding a key would let anyone confirm a guessed key. A change of
-                // a secret alone still shows, as a change of the plan computed again.
-                let body = dialect.comparable(e.kind, &dialect.live_body(e));
-                let body = super::mask_map(&body, "", &*dialect.sensitivity(e.kind, &body));
-                let h = hex::encode(Sha256::digest(canonical(&Value::Object(body)).as_bytes()));
-                entities.insert(format!("{prefix}{}/{id}", e.kind), h[..16].to_owned());
-            }
-        }
+        let all: Vec<(&str, &Entity)> = [("", live), ("lookup:", lookup)]
+            .into_iter()
+            .flat_map(|(prefix, state)| state.entities.iter().map(move |e| (prefix, e)))
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+        let chunk = all.len().div_ceil(threads).max(1);
+        let hashed: Vec<(String, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = all
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(|(p, e)| entity_hash(p, e, dialect)).collect::<Vec<_>>())
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        });
+        let entities: BTreeMap<String, String> = hashed.into_iter().collect();
         let mut all = Sha256::new();
         for (k, v) in &entities {
             all.update(k.as_bytes());
@@ -100,19 +104,58 @@ impl Fingerprint {
     }
 }
 
-/// JSON with object keys sorted, for hashing.
+/// One entity's fingerprint entry: `(prefix + kind/id, 16 hex digits)`.
+fn entity_hash(prefix: &str, e: &Entity, dialect: &dyn Dialect) -> (String, String) {
+    let id = e.id.as_deref().unwrap_or_default();
+    // Secret values are masked before hashing: a saved plan is shared, and a hash of a body
+    // holding a key would let anyone confirm a guessed key. A change of a secret alone still
+    // shows, as a change of the plan computed again.
+    let body = dialect.comparable(e.kind, &dialect.live_body(e));
+    let body = super::mask_map(&body, "", &*dialect.sensitivity(e.kind, &body));
+    let mut text = String::new();
+    write_canonical_object(&body, &mut text);
+    let h = hex::encode(Sha256::digest(text.as_bytes()));
+    (format!("{prefix}{}/{id}", e.kind), h[..16].to_owned())
+}
+
+/// JSON with object keys sorted (by their bytes), compact, for hashing.
 pub fn canonical(v: &Value) -> String {
-    fn sort(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sort(v))).collect();
-                serde_json::to_value(sorted).unwrap_or(Value::Null)
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+/// Appends the canonical JSON of `v` ([`canonical`]) to `out`.
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => write_canonical_object(m, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
             }
-            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
-            other => other.clone(),
+            out.push(']');
         }
+        scalar => out.push_str(&serde_json::to_string(scalar).unwrap_or_default()),
     }
-    serde_json::to_string(&sort(v)).unwrap_or_default()
+}
+
+fn write_canonical_object(m: &serde_json::Map<String, Value>, out: &mut String) {
+    let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(k).unwrap_or_default());
+        out.push(':');
+        write_canonical(v, out);
+    }
+    out.push('}');
 }
 
 /// SHA-256 (hex) of a plan's changes, as serialised (masked): the canonical JSON of the
@@ -296,5 +339,34 @@ mod tests {
         assert!(matches!(PlanFile::parse("p.json", &edited), Err(PlanFileError::Tampered(_))));
         let truncated = &text[..text.len() / 2];
         assert!(matches!(PlanFile::parse("p.json", truncated), Err(PlanFileError::Unreadable(..))));
+    }
+
+    /// The form hashed before canonical JSON was written directly: keys sorted through a
+    /// `BTreeMap`, then serialised. Saved plans hold hashes of this form, so both must agree.
+    fn reference(v: &Value) -> String {
+        fn sort(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sort(v))).collect();
+                    serde_json::to_value(sorted).unwrap()
+                }
+                Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+                other => other.clone(),
+            }
+        }
+        serde_json::to_string(&sort(v)).unwrap()
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_by_bytes_and_escapes_like_serde() {
+        let v = json!({
+            "zeta": [3, 1.5, -2, 1e300, {"b": null, "a": true, "B": "x"}],
+            "Alpha": "quote \" and \\ and \n and \u{1} and é and 🦀",
+            "é": {"": [], "nested": {"z": {}, "a": [[]]}},
+            "a\"b": 18446744073709551615u64,
+            "10": 10, "9": 9
+        });
+        assert_eq!(canonical(&v), reference(&v));
+        assert!(canonical(&v).starts_with(r#"{"10":10,"9":9,"Alpha":"#), "{}", canonical(&v));
     }
 }
