@@ -4,7 +4,13 @@
 //! sandbox. 20 times: commit a one-line change, send a signed GitHub webhook, and time until
 //! `/status` reports the commit applied. Prints the median and p95.
 //!
-//! Run: `cargo bench --bench watch` (set `GATEFORM_BENCH_SCALE=0.1` for a quick run).
+//! Run: `cargo bench --bench watch` (set `GATEFORM_BENCH_SCALE=0.1` for a quick run, and
+//! `GATEFORM_BENCH_LOG=info` to see the daemon's log on stderr).
+
+/// The allocator of the `gateform` binary, so that the in-process sandbox serves as
+/// `gateform sandbox` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
@@ -83,7 +89,7 @@ fn main() {
         .args(["--listen", "127.0.0.1:0", "--ledger"])
         .arg(dir.path().join("ledger.db"))
         .env("BENCH_GH_SECRET", "bench-secret")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("GATEFORM_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -95,7 +101,8 @@ fn main() {
             break a.trim().to_owned();
         }
     };
-    std::thread::spawn(move || lines.for_each(drop));
+    let echo = std::env::var_os("GATEFORM_BENCH_LOG").is_some();
+    std::thread::spawn(move || lines.map_while(Result::ok).filter(|_| echo).for_each(|l| eprintln!("{l}")));
     let http = reqwest::Client::new();
     let applied = |commit: &str| -> bool {
         runtime.block_on(async {

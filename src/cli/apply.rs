@@ -118,7 +118,7 @@ fn prepare(args: &ApplyArgs) -> anyhow::Result<(Settings, Mode, String)> {
         }
         None => {
             let settings = resolve(&Request::new(&args.state, &args.gateway, args.write.parallelism))?;
-            (settings, Mode::Apply { prompt: !args.auto_approve }, String::new())
+            (settings, Mode::Apply { prompt: !args.auto_approve, verify: false }, String::new())
         }
     })
 }

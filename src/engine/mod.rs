@@ -90,6 +90,10 @@ pub trait Observer: Send {
     fn confirm(&mut self, _planned: &Planned) -> bool {
         true
     }
+    /// Why [`Observer::confirm`] said no, as the ledger records it.
+    fn declined(&mut self) -> String {
+        "the plan was not approved".into()
+    }
     /// A step started, succeeded, failed or was skipped.
     fn event(&mut self, _planned: &Planned, _event: Event<'_>) {}
     /// The apply is over; the verification starts.

@@ -99,8 +99,8 @@ impl Reconciler {
                 tracing::warn!("the nodes could not be made to catch up: {e}");
             }
         }
-        if matches!(mode, Mode::Apply { prompt: true }) && !planned.plan.is_empty() && !observer.confirm(&planned) {
-            return outcome(planned, None, RunResult::Cancelled, Some("the plan was not approved".into()));
+        if matches!(mode, Mode::Apply { prompt: true, .. }) && !planned.plan.is_empty() && !observer.confirm(&planned) {
+            return outcome(planned, None, RunResult::Cancelled, Some(observer.declined()));
         }
         let count = 1 + self.target.nodes.others.len();
         let Written { applied, .. } = {
@@ -184,10 +184,10 @@ impl Reconciler {
         }
         let replay = matches!(mode, Mode::Replay);
         let nothing = planned.plan.is_empty() && others.iter().all(|o| o.plan.is_empty());
-        let refused = matches!(mode, Mode::Apply { prompt: true }) && !nothing && !observer.confirm(&planned);
+        let refused = matches!(mode, Mode::Apply { prompt: true, .. }) && !nothing && !observer.confirm(&planned);
         if refused {
             close_all(others).await;
-            return Ok(outcome(planned, None, RunResult::Cancelled, Some("the plan was not approved".into())));
+            return Ok(outcome(planned, None, RunResult::Cancelled, Some(observer.declined())));
         }
         if nothing && !replay {
             close_all(others).await;

@@ -25,10 +25,13 @@ use crate::source::Source;
 pub enum Mode {
     /// Plan only: no lock, no ledger, nothing written.
     Plan,
-    /// Plan, show the plan, ask when `prompt`, apply.
+    /// Plan, show the plan, ask when `prompt`, apply, and when `verify` prove the result
+    /// with a fresh plan.
     Apply {
         /// Ask [`Observer::confirm`] before writing.
         prompt: bool,
+        /// Prove the result with a fresh plan afterwards (as a replay does).
+        verify: bool,
     },
     /// Apply a saved plan exactly as reviewed, or refuse when anything moved since.
     ApplySaved {
@@ -159,13 +162,14 @@ impl Reconciler {
         }
         observer.planned(&planned);
         let replay = matches!(mode, Mode::Replay);
-        let verifies = replay || matches!(mode, Mode::ApplySaved { verify: true, .. });
+        let verifies =
+            replay || matches!(mode, Mode::ApplySaved { verify: true, .. } | Mode::Apply { verify: true, .. });
         if planned.plan.is_empty() && !replay {
             let applied = Some(self.apply(&planned, recorder, started, observer).await.applied);
             return Ok(outcome(planned, applied, RunResult::Success, None));
         }
-        if matches!(mode, Mode::Apply { prompt: true }) && !planned.plan.is_empty() && !observer.confirm(&planned) {
-            return Ok(outcome(planned, None, RunResult::Cancelled, Some("the plan was not approved".into())));
+        if matches!(mode, Mode::Apply { prompt: true, .. }) && !planned.plan.is_empty() && !observer.confirm(&planned) {
+            return Ok(outcome(planned, None, RunResult::Cancelled, Some(observer.declined())));
         }
         let Written { applied, served } = self.apply(&planned, recorder, started, observer).await;
         if !verifies {

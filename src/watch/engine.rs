@@ -1,8 +1,11 @@
 //! The [`Target`] of one environment over the engine: Git gives the commit and its
 //! configuration (and the `gateform.toml` at that commit gives the environment's gateway,
-//! path, scope and headers), [`Reconciler`] plans it, and applies a plan as a saved plan —
-//! re-read under the environment's lock, refused as stale when the gateway moved, applied
-//! exactly, verified with a fresh plan and recorded as a `watch` run.
+//! path, scope and headers), and [`Reconciler`] runs it. A new commit is deployed in one
+//! locked run — planned under the environment's lock, checked by the daemon's guards through
+//! the engine's confirmation, applied, verified with a fresh plan and recorded as a `watch`
+//! run. A drift check plans without the lock, and its correction applies that plan as a
+//! saved plan: re-read under the lock, refused as stale when the gateway moved, applied
+//! exactly and verified.
 //!
 //! Every run has a redactor of its own: it starts from the daemon's base secrets, learns the
 //! run's, and is registered with the log scrubber for the run's duration only.
@@ -16,10 +19,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::leader::Leaders;
 use super::metrics::AdminApiCounter;
-use super::target::{Applied, Commit, ErrorKind, NodeState, Planned, Target, TargetError};
-use crate::engine::{ApplyOptions, EngineError, Mode, Quiet, Reconciler, Recording, Target as EngineTarget, drain_for};
+use super::target::{Applied, Commit, Deployed, ErrorKind, Guard, NodeState, Planned, Target, TargetError};
+use crate::engine::{
+    ApplyOptions, EngineError, Mode, Observer, Quiet, Reconciler, Recording, RunOutcome, Target as EngineTarget,
+    drain_for,
+};
 use crate::gateway::{GatewayTarget, Session, registry};
-use crate::ledger::{AnyLedger, Holder, LedgerLocation, PgOptions};
+use crate::ledger::{AnyLedger, Holder, LedgerLocation, PgOptions, RunResult};
 use crate::plan::PlanOptions;
 use crate::plan::file::{PlanFile, plan_digest};
 use crate::secrets::{ActiveRedactors, Redactor};
@@ -105,6 +111,43 @@ impl EngineWatch {
         }
     }
 
+    /// The ledger recording of a `watch` run (no wait for the lock: a held lock is an error).
+    async fn recording(&self, redactor: &Redactor) -> Result<Recording, TargetError> {
+        let ledger = AnyLedger::open(&self.ledger, &self.pg)
+            .await
+            .map_err(|e| TargetError::new(ErrorKind::Other, redactor.scrub(&format!("the ledger: {e}"))))?;
+        Ok(Recording {
+            ledger,
+            holder: self.holder.clone(),
+            command: "watch".into(),
+            lock_timeout: Duration::ZERO,
+            drain: drain_for(self.followed.timeout),
+        })
+    }
+
+    /// What a run did, as the daemon reports it (messages scrubbed).
+    fn applied(&self, outcome: &RunOutcome, redactor: &Redactor) -> Applied {
+        self.count_requests(&*outcome.planned.connection.session);
+        let counts = outcome.applied.as_ref().map(|a| a.counts).unwrap_or_default();
+        Applied {
+            run_id: outcome.run_id.unwrap_or_default(),
+            applied: counts.applied,
+            failed: counts.failed,
+            not_attempted: counts.not_attempted,
+            cancelled: outcome.applied.as_ref().is_some_and(|a| a.report.cancelled),
+            message: outcome.message.clone().map(|m| redactor.scrub(&m)),
+            nodes: outcome
+                .nodes
+                .iter()
+                .map(|n| NodeState {
+                    address: n.address.clone(),
+                    status: n.status.as_str(),
+                    reason: n.status.reason().map(|r| redactor.scrub(r)),
+                })
+                .collect(),
+        }
+    }
+
     fn reconciler(&self, target: EngineTarget, parallelism: usize, cancel: CancellationToken) -> Reconciler {
         let settings = ApplyOptions { parallelism, fail_fast: false, cancel };
         Reconciler { target, settings, env: self.followed.env.clone(), plan: PlanOptions::default() }
@@ -147,6 +190,55 @@ impl Followed {
             nodes: crate::engine::Nodes { others: env.other_gateways.clone(), ..crate::engine::Nodes::default() },
         };
         Ok((Source { inputs, provenance: Provenance::Git(info) }, target, env.parallelism.unwrap_or(10)))
+    }
+}
+
+/// The daemon's view of an engine plan of `commit`.
+fn summary_of(commit: &Commit, planned: &crate::engine::Planned) -> Planned {
+    let s = planned.plan.summary();
+    Planned {
+        commit: commit.clone(),
+        add: s.add,
+        change: s.change,
+        destroy: s.destroy,
+        live_entities: planned.live.state.entities.len(),
+        desired_entities: planned.desired.state.entities.len(),
+        digest: plan_digest(&planned.plan),
+        engine: Box::new(()),
+    }
+}
+
+/// The daemon's guard as the engine's [`Observer`]: it approves the plan made under the
+/// lock only when the guard lets it and the daemon is not stopping.
+struct Guarded<'a> {
+    commit: &'a Commit,
+    guard: &'a Guard<'a>,
+    stop: &'a CancellationToken,
+    summary: Option<Planned>,
+    refusal: Option<String>,
+    stopped: bool,
+}
+
+impl Observer for Guarded<'_> {
+    fn planned(&mut self, planned: &crate::engine::Planned) {
+        self.summary = Some(summary_of(self.commit, planned));
+    }
+
+    fn confirm(&mut self, planned: &crate::engine::Planned) -> bool {
+        let summary = self.summary.get_or_insert_with(|| summary_of(self.commit, planned));
+        if let Some(reason) = (self.guard)(summary) {
+            self.refusal = Some(reason);
+            return false;
+        }
+        self.stopped = self.stop.is_cancelled();
+        !self.stopped
+    }
+
+    fn declined(&mut self) -> String {
+        match &self.refusal {
+            Some(reason) => format!("refused by the watch guards: {reason}"),
+            None => "not applied: the daemon was stopping".into(),
+        }
     }
 }
 
@@ -212,7 +304,6 @@ impl Target for EngineWatch {
         let planned = reconciler.plan(source.clone(), &redactor, &mut Quiet).await;
         let planned = planned.map_err(|e| engine_error(&e, &redactor))?;
         self.count_requests(&*planned.connection.session);
-        let s = planned.plan.summary();
         let file = PlanFile::new(
             &planned.plan,
             planned.source.to_json(),
@@ -220,16 +311,8 @@ impl Target for EngineWatch {
             planned.fingerprint(),
             humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         );
-        let result = Planned {
-            commit: commit.clone(),
-            add: s.add,
-            change: s.change,
-            destroy: s.destroy,
-            live_entities: planned.live.state.entities.len(),
-            desired_entities: planned.desired.state.entities.len(),
-            digest: plan_digest(&planned.plan),
-            engine: Box::new(Saved { source, file, target, parallelism }),
-        };
+        let result =
+            Planned { engine: Box::new(Saved { source, file, target, parallelism }), ..summary_of(commit, &planned) };
         planned.close().await;
         Ok(result)
     }
@@ -240,42 +323,52 @@ impl Target for EngineWatch {
         };
         let Saved { source, file, target, parallelism } = *saved;
         let (redactor, _registration) = self.run_redactor();
-        let ledger = AnyLedger::open(&self.ledger, &self.pg)
-            .await
-            .map_err(|e| TargetError::new(ErrorKind::Other, redactor.scrub(&format!("the ledger: {e}"))))?;
-        let recording = Recording {
-            ledger,
-            holder: self.holder.clone(),
-            command: "watch".into(),
-            lock_timeout: Duration::ZERO,
-            drain: drain_for(self.followed.timeout),
-        };
+        let recording = self.recording(&redactor).await?;
         let name = format!("the plan of commit {}", planned.commit.short());
         let mode = Mode::ApplySaved { name, file: Box::new(file), verify: true };
         let reconciler = self.reconciler(target, parallelism, cancel);
         let outcome = reconciler.run(source, mode, Some(recording), &redactor, &mut Quiet).await;
         let outcome = outcome.map_err(|e| engine_error(&e, &redactor))?;
-        self.count_requests(&*outcome.planned.connection.session);
-        let counts = outcome.applied.as_ref().map(|a| a.counts).unwrap_or_default();
-        let cancelled = outcome.applied.as_ref().is_some_and(|a| a.report.cancelled);
-        let applied = Applied {
-            run_id: outcome.run_id.unwrap_or_default(),
-            applied: counts.applied,
-            failed: counts.failed,
-            not_attempted: counts.not_attempted,
-            cancelled,
-            message: outcome.message.clone().map(|m| redactor.scrub(&m)),
-            nodes: outcome
-                .nodes
-                .iter()
-                .map(|n| NodeState {
-                    address: n.address.clone(),
-                    status: n.status.as_str(),
-                    reason: n.status.reason().map(|r| redactor.scrub(r)),
-                })
-                .collect(),
-        };
+        let applied = self.applied(&outcome, &redactor);
         outcome.planned.close().await;
         Ok(applied)
+    }
+
+    /// One locked run: the plan is made under the lock, checked by `guard` through the
+    /// engine's confirmation, applied and verified; the configuration is read and the
+    /// gateway planned once.
+    async fn deploy(
+        &self,
+        commit: &Commit,
+        guard: &Guard<'_>,
+        stop: &CancellationToken,
+        cancel: CancellationToken,
+    ) -> Result<Deployed, TargetError> {
+        let (redactor, _registration) = self.run_redactor();
+        let (source, target, parallelism) = {
+            let (followed, commit) = (self.followed.clone(), commit.clone());
+            blocking(ErrorKind::Config, &redactor, move || followed.read(&commit)).await?
+        };
+        let recording = self.recording(&redactor).await?;
+        let reconciler = self.reconciler(target, parallelism, cancel);
+        let mut observer = Guarded { commit, guard, stop, summary: None, refusal: None, stopped: false };
+        let mode = Mode::Apply { prompt: true, verify: true };
+        let outcome = reconciler.run(source, mode, Some(recording), &redactor, &mut observer).await;
+        let (summary, refusal, stopped) = (observer.summary, observer.refusal, observer.stopped);
+        let (planned, outcome) = match (summary, outcome) {
+            (None, Err(e)) => return Err(engine_error(&e, &redactor)),
+            (Some(planned), Err(e)) => {
+                return Ok(Deployed::Applied { planned, result: Err(engine_error(&e, &redactor)) });
+            }
+            (summary, Ok(o)) => (summary.unwrap_or_else(|| summary_of(commit, &o.planned)), o),
+        };
+        let declined = outcome.result == RunResult::Cancelled && outcome.applied.is_none();
+        let applied = self.applied(&outcome, &redactor);
+        outcome.planned.close().await;
+        Ok(match (declined, refusal) {
+            (true, Some(reason)) => Deployed::Refused { planned, reason },
+            (true, None) if stopped => Deployed::Stopped,
+            _ => Deployed::Applied { planned, result: Ok(applied) },
+        })
     }
 }

@@ -15,7 +15,7 @@ use super::metrics::{self, Metrics};
 use super::notify::{Counts, Event, Notifier};
 use super::schedule::{Action, Jitter, backoff};
 use super::status::{AppliedRecord, AttemptRecord, EnvHandle, ErrorRecord, SyncStatus, now};
-use super::target::{Applied, Commit, ErrorKind, Planned, Target, TargetError};
+use super::target::{Applied, Commit, Deployed, ErrorKind, Planned, Target, TargetError};
 use crate::source::environments::{DriftMode, EventKind, WatchPolicy};
 
 /// A failure being backed off.
@@ -224,12 +224,18 @@ impl EnvLoop {
             }
         }
         tracing::info!(environment = self.name(), "new commit {} ({}): planning", head.short(), head.subject);
-        let planned = match self.target.plan(&head).await {
-            Ok(p) => p,
+        let policy = self.policy.clone();
+        let check = move |planned: &Planned| guard(&policy, planned);
+        let deployed = match self.target.deploy(&head, &check, &self.stop, self.cancel.clone()).await {
+            Ok(d) => d,
             Err(e) => return self.fail(Some(&head), e, None),
         };
         self.next_drift = Instant::now() + self.policy.drift_interval;
-        self.execute(head, planned, Purpose::Deploy).await
+        match deployed {
+            Deployed::Refused { planned, reason } => self.refuse(&head, &planned, &reason),
+            Deployed::Stopped => Action::await_change(),
+            Deployed::Applied { planned, result } => self.finish(head, &planned, result, Purpose::Deploy),
+        }
     }
 
     /// Plans the applied commit again, and heals or reports its drift.
@@ -279,8 +285,20 @@ impl EnvLoop {
         if self.stop.is_cancelled() {
             return Action::await_change();
         }
-        let counts = Counts { add: planned.add, change: planned.change, destroy: planned.destroy };
+        let summary = planned.summary();
         let result = self.target.apply(planned, self.cancel.clone()).await;
+        self.finish(head, &summary, result, purpose)
+    }
+
+    /// Reports and counts the apply of `planned`.
+    fn finish(
+        &mut self,
+        head: Commit,
+        planned: &Planned,
+        result: Result<Applied, TargetError>,
+        purpose: Purpose,
+    ) -> Action {
+        let counts = Counts { add: planned.add, change: planned.change, destroy: planned.destroy };
         match result {
             Ok(applied) if applied.success() => self.applied(head, applied, counts, purpose),
             Ok(applied) => {

@@ -52,6 +52,20 @@ pub struct Planned {
 }
 
 impl Planned {
+    /// The same counts, commit and digest without the engine's value.
+    pub fn summary(&self) -> Planned {
+        Planned {
+            commit: self.commit.clone(),
+            add: self.add,
+            change: self.change,
+            destroy: self.destroy,
+            live_entities: self.live_entities,
+            desired_entities: self.desired_entities,
+            digest: self.digest.clone(),
+            engine: Box::new(()),
+        }
+    }
+
     /// Whether the plan changes nothing.
     pub fn is_empty(&self) -> bool {
         self.add + self.change + self.destroy == 0
@@ -168,7 +182,7 @@ impl TargetError {
 /// One environment followed by the daemon, as the engine offers it.
 ///
 /// The daemon calls one method at a time per target (never two concurrently on the same
-/// target) and always `plan` before `apply` with that plan. Every method may block on
+/// target) and always `plan` before `apply` with that plan; `deploy` does both. Every method may block on
 /// network or disk; none may panic on bad input. Messages of errors hold no secret byte.
 #[async_trait::async_trait]
 pub trait Target: Send + Sync {
@@ -203,4 +217,53 @@ pub trait Target: Send + Sync {
     /// written. When `cancel` fires it starts no new change, lets the ones in flight
     /// finish, records the run as cancelled and returns promptly.
     async fn apply(&self, planned: Planned, cancel: CancellationToken) -> Result<Applied, TargetError>;
+
+    /// Plans `commit` and applies the plan when `guard` lets it (returns `None`) and `stop`
+    /// has not fired: [`Target::plan`] then [`Target::apply`], as one step. A target may do
+    /// both in one locked run, planning once (the engine's does); the plan is then made
+    /// under the environment's lock, and a refused plan is recorded as a cancelled run.
+    /// `Err` means nothing was planned; errors after the plan come in
+    /// [`Deployed::Applied`].
+    async fn deploy(
+        &self,
+        commit: &Commit,
+        guard: &Guard<'_>,
+        stop: &CancellationToken,
+        cancel: CancellationToken,
+    ) -> Result<Deployed, TargetError> {
+        let planned = self.plan(commit).await?;
+        if let Some(reason) = guard(&planned) {
+            return Ok(Deployed::Refused { planned, reason });
+        }
+        if stop.is_cancelled() {
+            return Ok(Deployed::Stopped);
+        }
+        let summary = planned.summary();
+        let result = self.apply(planned, cancel).await;
+        Ok(Deployed::Applied { planned: summary, result })
+    }
+}
+
+/// A guard of [`Target::deploy`]: why a plan must not be applied, or `None`.
+pub type Guard<'a> = dyn for<'p> Fn(&'p Planned) -> Option<String> + Send + Sync + 'a;
+
+/// What [`Target::deploy`] did.
+#[derive(Debug)]
+pub enum Deployed {
+    /// The guard refused the plan (the reason); nothing was written.
+    Refused {
+        /// The plan refused.
+        planned: Planned,
+        /// Why, from the guard.
+        reason: String,
+    },
+    /// The daemon began stopping before anything was written.
+    Stopped,
+    /// The plan was applied, or its apply failed.
+    Applied {
+        /// The plan (its counts; no engine value).
+        planned: Planned,
+        /// The apply, as [`Target::apply`] returns it.
+        result: Result<Applied, TargetError>,
+    },
 }

@@ -140,7 +140,10 @@ async fn a_refused_service_stops_only_its_own_routes() {
 
     let mut seen = Seen { confirm: true, ..Seen::default() };
     let r = reconciler(&sb.url(), false);
-    let out = r.run(source(THREE), Mode::Apply { prompt: true }, None, &Redactor::new(), &mut seen).await.unwrap();
+    let out = r
+        .run(source(THREE), Mode::Apply { prompt: true, verify: false }, None, &Redactor::new(), &mut seen)
+        .await
+        .unwrap();
     let applied = out.applied.as_ref().unwrap();
     let outcomes = applied.report.changes(&out.planned.plan, &out.planned.schedule);
     let by_key = |key: &str| {
@@ -166,7 +169,8 @@ async fn fail_fast_starts_nothing_after_the_first_failure() {
     let mut r = reconciler(&sb.url(), true);
     r.settings.parallelism = 1;
     let (redactor, mut seen) = (Redactor::new(), Seen::default());
-    let out = r.run(source(THREE), Mode::Apply { prompt: false }, None, &redactor, &mut seen).await.unwrap();
+    let out =
+        r.run(source(THREE), Mode::Apply { prompt: false, verify: false }, None, &redactor, &mut seen).await.unwrap();
     let counts = out.applied.as_ref().unwrap().counts;
     assert_eq!((counts.applied, counts.failed, counts.not_attempted), (0, 1, 5));
     assert_eq!(sb.request_counts().get("PUT").copied().unwrap_or(0), 1, "one write, then nothing");
@@ -183,7 +187,10 @@ async fn a_plan_writes_nothing_and_a_declined_one_is_cancelled() {
     assert!(out.applied.is_none());
     out.planned.close().await;
     let mut declined = Seen::default();
-    let out = r.run(source(CONFIG), Mode::Apply { prompt: true }, None, &Redactor::new(), &mut declined).await.unwrap();
+    let out = r
+        .run(source(CONFIG), Mode::Apply { prompt: true, verify: false }, None, &Redactor::new(), &mut declined)
+        .await
+        .unwrap();
     assert_eq!(out.result, RunResult::Cancelled);
     out.planned.close().await;
     let writes: u64 = sb.request_counts().iter().filter(|(m, _)| *m != "GET").map(|(_, n)| n).sum();
@@ -231,7 +238,7 @@ async fn a_saved_plan_is_refused_when_the_gateway_moved_and_runs_are_recorded() 
     let out = r
         .run(
             source(CONFIG),
-            Mode::Apply { prompt: false },
+            Mode::Apply { prompt: false, verify: false },
             Some(recording(open().await.unwrap())),
             &redactor,
             &mut seen,

@@ -236,6 +236,17 @@ fn a_commit_that_would_empty_the_gateway_is_refused_and_the_next_good_one_applie
     assert_eq!(applied_commit(&d.status(&sb)), c3, "a change freeze");
     let (code, log) = d.terminate();
     assert_eq!(code, 0, "{log}");
+    // The refused commit was planned under the lock, in a run of its own, recorded as cancelled.
+    let ledger = dir.path().join("ledger.db");
+    let history = crate::common::gateform(&["history", "--ledger", ledger.to_str().unwrap(), "--format", "json"]);
+    history.ok();
+    let doc: Value = serde_json::from_str(&history.stdout).unwrap();
+    let runs = doc["runs"].as_array().unwrap();
+    let refused: Vec<&Value> = runs.iter().filter(|r| r["source"]["commit"] == c2.as_str()).collect();
+    assert_eq!(refused.len(), 1, "{doc:#}");
+    assert_eq!(refused[0]["result"], "cancelled", "{doc:#}");
+    let message = refused[0]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("refused by the watch guards: the plan would destroy every entity"), "{doc:#}");
 }
 
 #[test]
