@@ -195,7 +195,7 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         }
     }
     for r in &resolved {
-        labels.insert(r.kind, &r.id, &r.fields);
+        labels.insert(r.kind, &r.id, r.fields);
     }
 
     let mut matched = vec![false; input.live.entities.len()];
@@ -227,6 +227,8 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let Some(id) = e.id.clone() else { continue };
         let body = dialect.live_body(e);
         let sensitive = dialect.sensitivity(e.kind, &body);
+        let mut before = dialect.comparable(e.kind, &body);
+        mask_in_place(&mut before, &*sensitive);
         let parents = ref_ids(&e.refs);
         changes.push(Change {
             action: Action::Delete,
@@ -234,7 +236,7 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             key: labels.label(e.kind, &id, &e.fields, &parents),
             id,
             fields: Vec::new(),
-            before: Some(mask_map(&dialect.comparable(e.kind, &body), "", &*sensitive)),
+            before: Some(before),
             after: None,
             origin: None,
             body: None,
@@ -270,9 +272,14 @@ impl DefaultsCache {
 }
 
 /// The change one desired entity needs, if any.
-fn change_for(input: &PlanInput<'_>, labels: &Labels, defaults: &mut DefaultsCache, r: &Resolved) -> Option<Change> {
+fn change_for(
+    input: &PlanInput<'_>,
+    labels: &Labels,
+    defaults: &mut DefaultsCache,
+    r: &Resolved<'_>,
+) -> Option<Change> {
     let dialect = input.dialect;
-    let body = dialect.desired_body(r.kind, &r.fields, &r.parents);
+    let body = dialect.desired_body(r.kind, r.fields, &r.parents);
     let schema_sensitive = dialect.sensitivity(r.kind, &body);
     let after = dialect.comparable(r.kind, &body);
     let secret_paths: Vec<&str> = input
@@ -292,19 +299,22 @@ fn change_for(input: &PlanInput<'_>, labels: &Labels, defaults: &mut DefaultsCac
     match r.live {
         Some(j) => {
             let live_e = &input.live.entities[j];
-            let before = dialect.comparable(r.kind, &dialect.live_body(live_e));
+            let mut before = dialect.comparable(r.kind, &dialect.live_body(live_e));
             let fields = diff(&after, &before, &ctx);
             if fields.is_empty() {
                 return None;
             }
+            let mut after = after;
+            mask_in_place(&mut before, &sensitive);
+            mask_in_place(&mut after, &sensitive);
             Some(Change {
                 action: Action::Update,
                 kind: r.kind,
-                key: labels.label(r.kind, &r.id, &r.fields, &r.parents),
+                key: labels.label(r.kind, &r.id, r.fields, &r.parents),
                 id: r.id.clone(),
                 fields: fields.into_iter().map(mask_field).collect(),
-                before: Some(mask_map(&before, "", &sensitive)),
-                after: Some(mask_map(&after, "", &sensitive)),
+                before: Some(before),
+                after: Some(after),
                 origin: r.origin.clone(),
                 body: Some(body),
                 parents: r.parents.clone(),
@@ -312,18 +322,20 @@ fn change_for(input: &PlanInput<'_>, labels: &Labels, defaults: &mut DefaultsCac
             })
         }
         None => {
-            let mut fields = diff(&after, defaults.get(dialect, r.kind, &r.fields), &ctx);
+            let mut fields = diff(&after, defaults.get(dialect, r.kind, r.fields), &ctx);
             for f in &mut fields {
                 f.before = None;
             }
+            let mut after = after;
+            mask_in_place(&mut after, &sensitive);
             Some(Change {
                 action: Action::Create,
                 kind: r.kind,
-                key: labels.label(r.kind, &r.id, &r.fields, &r.parents),
+                key: labels.label(r.kind, &r.id, r.fields, &r.parents),
                 id: r.id.clone(),
                 fields: fields.into_iter().map(mask_field).collect(),
                 before: None,
-                after: Some(mask_map(&after, "", &sensitive)),
+                after: Some(after),
                 origin: r.origin.clone(),
                 body: Some(body),
                 parents: r.parents.clone(),
@@ -350,20 +362,37 @@ fn mask_field(mut f: FieldChange) -> FieldChange {
     f
 }
 
-/// A copy of `map` with the values at sensitive paths replaced by [`SENSITIVE`].
+/// A copy of `map` with the values at sensitive paths replaced by [`SENSITIVE`]
+/// ([`mask_in_place`]); paths below `prefix` (`config.redis` → `config.redis.password`).
 pub fn mask_map(map: &Map<String, Value>, prefix: &str, sensitive: &dyn Fn(&str) -> bool) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (k, v) in map {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-        let masked = match v {
-            Value::Null => Value::Null,
-            Value::Object(inner) => Value::Object(mask_map(inner, &path, sensitive)),
-            _ if sensitive(&path) => Value::String(SENSITIVE.into()),
-            _ => v.clone(),
-        };
-        out.insert(k.clone(), masked);
-    }
+    let mut out = map.clone();
+    let mut path = prefix.to_owned();
+    mask_at(&mut out, &mut path, sensitive);
     out
+}
+
+/// Replaces the values at sensitive paths of `map` by [`SENSITIVE`]: a non-null value that
+/// is not an object, at a dotted path (`config.password`) `sensitive` holds. Objects are
+/// masked field by field; `null` stays `null`, so an unset secret shows as unset.
+pub fn mask_in_place(map: &mut Map<String, Value>, sensitive: &dyn Fn(&str) -> bool) {
+    mask_at(map, &mut String::new(), sensitive);
+}
+
+fn mask_at(map: &mut Map<String, Value>, path: &mut String, sensitive: &dyn Fn(&str) -> bool) {
+    for (k, v) in map.iter_mut() {
+        let len = path.len();
+        if len > 0 {
+            path.push('.');
+        }
+        path.push_str(k);
+        match v {
+            Value::Null => {}
+            Value::Object(inner) => mask_at(inner, path, sensitive),
+            _ if sensitive(path) => *v = Value::String(SENSITIVE.into()),
+            _ => {}
+        }
+        path.truncate(len);
+    }
 }
 
 #[cfg(test)]
@@ -392,5 +421,35 @@ pub(crate) mod tests_support {
             parents: BTreeMap::new(),
             live_parents: BTreeMap::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn masking_replaces_set_values_at_sensitive_paths_only() {
+        let Value::Object(mut map) = json!({
+            "name": "p",
+            "config": {"password": "hunter2", "redis": {"password": null, "host": "r"}, "keys": ["a", "b"]},
+            "password": 5
+        }) else {
+            unreachable!()
+        };
+        let sensitive = |p: &str| matches!(p, "config.password" | "config.redis.password" | "config.keys" | "password");
+        let copy = mask_map(&map, "", &sensitive);
+        mask_in_place(&mut map, &sensitive);
+        let want = json!({
+            "name": "p",
+            "config": {"password": SENSITIVE, "redis": {"password": null, "host": "r"}, "keys": SENSITIVE},
+            "password": SENSITIVE
+        });
+        assert_eq!(Value::Object(map), want);
+        assert_eq!(Value::Object(copy), want);
+        let Value::Object(inner) = json!({"password": "x", "user": "u"}) else { unreachable!() };
+        let under = mask_map(&inner, "config", &sensitive);
+        assert_eq!(Value::Object(under), json!({"password": SENSITIVE, "user": "u"}), "paths below the prefix");
     }
 }
