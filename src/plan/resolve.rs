@@ -19,13 +19,13 @@ const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6761_7465_666f_726d_8000_0000_0000_
 
 /// A desired entity with its id decided and its references resolved to ids.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Resolved {
+pub struct Resolved<'a> {
     /// The kind.
     pub kind: Kind,
     /// The id it has (matched live entity's) or will have (explicit or deterministic).
     pub id: String,
-    /// Fields as the files give them (foreign keys excluded).
-    pub fields: Map<String, Value>,
+    /// Fields as the files give them (foreign keys excluded), borrowed from the desired state.
+    pub fields: &'a Map<String, Value>,
     /// Foreign keys: field name → parent id.
     pub parents: BTreeMap<&'static str, String>,
     /// Where it was written.
@@ -102,12 +102,12 @@ impl<'a> LiveIndex<'a> {
 /// Resolves every desired entity against the live state. `lookup` holds live entities read
 /// only for reference resolution (`_info.default_lookup_tags`), never owned. All errors are
 /// collected, in desired order.
-pub fn resolve(
+pub fn resolve<'d>(
     dialect: &dyn Dialect,
-    desired: &State,
+    desired: &'d State,
     live: &State,
     lookup: &State,
-) -> Result<Vec<Resolved>, Vec<ResolveError>> {
+) -> Result<Vec<Resolved<'d>>, Vec<ResolveError>> {
     let mut r = Resolver {
         dialect,
         desired,
@@ -136,12 +136,12 @@ pub fn resolve(
 }
 
 /// The state of one resolution, entity after entity (parents first).
-struct Resolver<'a> {
-    dialect: &'a dyn Dialect,
-    desired: &'a State,
-    index: LiveIndex<'a>,
-    lookup_index: LiveIndex<'a>,
-    desired_ids: HashSet<(Kind, &'a str)>,
+struct Resolver<'d, 'l> {
+    dialect: &'l dyn Dialect,
+    desired: &'d State,
+    index: LiveIndex<'l>,
+    lookup_index: LiveIndex<'l>,
+    desired_ids: HashSet<(Kind, &'d str)>,
     /// The id given to each desired entity so far.
     ids: Vec<Option<String>>,
     /// Live entity → the desired entity that matched it.
@@ -152,10 +152,10 @@ struct Resolver<'a> {
     seen_content: HashMap<String, usize>,
 }
 
-impl Resolver<'_> {
+impl<'d> Resolver<'d, '_> {
     /// Resolves desired entity `i`: its parents, its match, its id.
-    fn one(&mut self, i: usize) -> Result<Resolved, Vec<String>> {
-        let e = &self.desired.entities[i];
+    fn one(&mut self, i: usize) -> Result<Resolved<'d>, Vec<String>> {
+        let e: &'d Entity = &self.desired.entities[i];
         let parents = self.parents(e)?;
         let parent_of = |f: &str| parents.get(f).cloned();
         let key = self.dialect.natural_key(e.kind, &e.fields, &parent_of);
@@ -191,7 +191,7 @@ impl Resolver<'_> {
         Ok(Resolved {
             kind: e.kind,
             id,
-            fields: e.fields.clone(),
+            fields: &e.fields,
             parents,
             origin: e.origin.clone(),
             live: matched,
