@@ -159,9 +159,12 @@ async fn plan_on(
     req: &PlanRequest<'_>,
     observer: &mut dyn Observer,
 ) -> Result<(Desired, Live, Plan, Schedule), EngineError> {
+    let early = EarlyRead::start(connection, &req.target);
     let desired = load(dialect, &req.source, &req.target, req.env, req.redactor, observer)?;
+    let early = early.and_then(|e| e.matching(&scope_of(&desired)));
     let selection = &req.options.selection;
-    let (live, plan, schedule) = plan_against(connection, dialect, &desired, req.redactor, selection, observer).await?;
+    let (live, plan, schedule) =
+        plan_with(connection, dialect, &desired, early, req.redactor, selection, observer).await?;
     if let Some(refusal) = guard::check(&plan, &live.state, dialect, &req.options.guards) {
         return Err(EngineError::Refused(refusal));
     }
@@ -178,10 +181,67 @@ pub async fn plan_against(
     selection: &Selection,
     observer: &mut dyn Observer,
 ) -> Result<(Live, Plan, Schedule), EngineError> {
-    let started = Instant::now();
+    plan_with(connection, dialect, desired, None, redactor, selection, observer).await
+}
+
+/// The scope of a run over `desired`.
+fn scope_of(desired: &Desired) -> Scope {
     let declared = desired.state.entities.iter().filter_map(|e| Some((e.kind, e.id.clone()?))).collect();
-    let scope = Scope { select_tags: desired.select_tags.clone(), lookup_tags: desired.lookup_tags.clone(), declared };
-    let mut live = connection.session.read(&scope).await.map_err(EngineError::from)?;
+    Scope { select_tags: desired.select_tags.clone(), lookup_tags: desired.lookup_tags.clone(), declared }
+}
+
+/// A read of the live state started before the configuration is loaded, in the scope the
+/// run was given outside the files (its select tags, no lookup tags), for sessions whose
+/// reads ignore [`Scope::declared`].
+struct EarlyRead {
+    scope: Scope,
+    read: tokio::task::JoinHandle<Result<Live, crate::gateway::HttpError>>,
+}
+
+impl EarlyRead {
+    fn start(connection: &Connection, target: &Target) -> Option<EarlyRead> {
+        if connection.session.reads_declared() {
+            return None;
+        }
+        let scope = Scope { select_tags: target.select_tags.clone(), ..Scope::default() };
+        let (session, guess) = (connection.session.clone(), scope.clone());
+        let read = tokio::spawn(async move { session.read(&guess).await });
+        Some(EarlyRead { scope, read })
+    }
+
+    /// The read, when it is of `scope`'s entities; else it is stopped.
+    fn matching(self, scope: &Scope) -> Option<Self> {
+        let same = self.scope.select_tags == scope.select_tags && self.scope.lookup_tags == scope.lookup_tags;
+        if same {
+            Some(self)
+        } else {
+            self.read.abort();
+            None
+        }
+    }
+}
+
+impl Drop for EarlyRead {
+    fn drop(&mut self) {
+        self.read.abort();
+    }
+}
+
+async fn plan_with(
+    connection: &Connection,
+    dialect: &dyn Dialect,
+    desired: &Desired,
+    early: Option<EarlyRead>,
+    redactor: &Redactor,
+    selection: &Selection,
+    observer: &mut dyn Observer,
+) -> Result<(Live, Plan, Schedule), EngineError> {
+    let started = Instant::now();
+    let read = match early {
+        Some(mut e) => (&mut e.read).await.unwrap_or_else(|j| Err(crate::gateway::HttpError::Config(j.to_string()))),
+        None => connection.session.read(&scope_of(desired)).await,
+    };
+    let mut live = read.map_err(EngineError::from)?;
     preflight::resolve_outside_references(connection, desired, &mut live).await?;
     let problems: Vec<_> = dialect.check_live(&desired.state, &live).into_iter().filter(|d| d.is_error()).collect();
     if !problems.is_empty() {

@@ -335,6 +335,12 @@ pub trait Session: Send + Sync {
     fn url(&self) -> &str;
     /// Reads the live state in scope.
     async fn read(&self, scope: &Scope) -> Result<Live, HttpError>;
+    /// Whether [`Session::read`] looks at [`Scope::declared`]. When it does not, the engine
+    /// starts reading while the configuration loads, in the scope the run was given, and
+    /// keeps that read when the configuration names the same scope.
+    fn reads_declared(&self) -> bool {
+        true
+    }
     /// Reads one entity of `kind` by an address of [`Dialect::addresses`] (its id, or a
     /// unique name), whatever the ownership scope; `None` when the gateway has none.
     async fn lookup(&self, kind: Kind, address: &str) -> Result<Option<Entity>, HttpError>;

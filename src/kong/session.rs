@@ -98,6 +98,10 @@ impl Session for KongSession {
         self.client.base_url()
     }
 
+    fn reads_declared(&self) -> bool {
+        false
+    }
+
     async fn read(&self, scope: &Scope) -> Result<Live, HttpError> {
         if let Some(d) = &self.dbless {
             d.before_read(&self.client).await?;

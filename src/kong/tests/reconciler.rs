@@ -267,3 +267,25 @@ async fn a_rehearsal_starts_its_own_sandbox() {
     assert_eq!(out.planned.target.key(), "sandbox");
     out.planned.close().await;
 }
+
+/// The live state is read while the files load, in the run's own scope; files that name
+/// another scope (`_info.select_tags`) are planned against a read of that scope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_started_before_the_files_load_is_kept_only_for_the_same_scope() {
+    let sb = sandbox().await;
+    sb_write(&sb, "/services", json!({"name": "theirs", "host": "t.internal"})).await;
+    sb_write(&sb, "/services", json!({"name": "ours", "host": "o.internal", "tags": ["team-a"]})).await;
+    let r = reconciler(&sb.url(), false);
+    let scoped =
+        "_format_version: \"3.0\"\n_info:\n  select_tags: [team-a]\nservices:\n  - name: ours\n    host: o.internal\n";
+    let planned = r.plan(source(scoped), &Redactor::new(), &mut Seen::default()).await.unwrap();
+    assert!(planned.plan.is_empty(), "{:#?}", planned.plan.changes);
+    assert_eq!(planned.live.state.entities.len(), 1, "only the files' scope was read");
+    planned.close().await;
+    let unscoped = "_format_version: \"3.0\"\nservices:\n  - name: ours\n    host: o.internal\n    tags: [team-a]\n";
+    let planned = r.plan(source(unscoped), &Redactor::new(), &mut Seen::default()).await.unwrap();
+    let destroyed: Vec<&str> = planned.plan.changes.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(destroyed, ["\"theirs\""], "no scope: every service is in it");
+    planned.close().await;
+    sb.shutdown().await;
+}
