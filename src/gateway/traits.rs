@@ -188,6 +188,11 @@ pub trait Dialect: Send + Sync {
     /// The comparable form of a body: server-owned fields removed, sets sorted, numbers
     /// canonical.
     fn comparable(&self, kind: Kind, body: &Map<String, Value>) -> Map<String, Value>;
+    /// [`Dialect::comparable`] of a body the caller no longer needs: a dialect may reuse it
+    /// rather than copy it.
+    fn comparable_owned(&self, kind: Kind, body: Map<String, Value>) -> Map<String, Value> {
+        self.comparable(kind, &body)
+    }
     /// The fields of `fields` that select its schema (a plugin's `name`): creates show only
     /// fields that differ from the defaults of that minimal entity.
     fn minimal(&self, _kind: Kind, _fields: &Map<String, Value>) -> Map<String, Value> {

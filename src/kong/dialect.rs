@@ -150,6 +150,10 @@ impl Dialect for KongDialect {
         normalize::comparable(&self.schemas, kong(kind), body)
     }
 
+    fn comparable_owned(&self, kind: Kind, body: Map<String, Value>) -> Map<String, Value> {
+        normalize::comparable_owned(&self.schemas, kong(kind), body)
+    }
+
     fn minimal(&self, kind: Kind, fields: &Map<String, Value>) -> Map<String, Value> {
         let mut out = Map::new();
         if kind == KongKind::Plugin

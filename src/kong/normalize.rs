@@ -100,7 +100,13 @@ pub fn live_body(e: &Entity) -> Map<String, Value> {
 /// The comparable form of a body: server-owned fields and read-side shorthand echoes
 /// removed, sets sorted, integral floats written as integers.
 pub fn comparable(schemas: &Schemas, kind: Kind, body: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = body.clone();
+    comparable_owned(schemas, kind, body.clone())
+}
+
+/// [`comparable`] of a body given up by the caller (made in place).
+pub fn comparable_owned(schemas: &Schemas, kind: Kind, body: Map<String, Value>) -> Map<String, Value> {
+    let schema = schema_for(schemas, kind, &body);
+    let mut out = body;
     for f in SERVER_OWNED {
         out.remove(*f);
     }
@@ -114,7 +120,7 @@ pub fn comparable(schemas: &Schemas, kind: Kind, body: &Map<String, Value>) -> M
     {
         ids.sort_by_key(|v| v.to_string());
     }
-    match schema_for(schemas, kind, body) {
+    match schema {
         Some(schema) => {
             strip_shorthands(&schema.fields, &mut out);
             canonical_record(&schema.fields, &mut out);

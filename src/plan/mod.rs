@@ -281,7 +281,13 @@ fn change_for(
     let dialect = input.dialect;
     let body = dialect.desired_body(r.kind, r.fields, &r.parents);
     let schema_sensitive = dialect.sensitivity(r.kind, &body);
-    let after = dialect.comparable(r.kind, &body);
+    let shape = dialect.shape(r.kind, &body);
+    // A matched entity seldom changes: its body becomes its comparable form, and is made
+    // again only when it differs.
+    let (after, body) = match r.live {
+        Some(_) => (dialect.comparable_owned(r.kind, body), None),
+        None => (dialect.comparable(r.kind, &body), Some(body)),
+    };
     let secret_paths: Vec<&str> = input
         .secret_fields
         .range((r.desired, String::new())..)
@@ -295,15 +301,16 @@ fn change_for(
                 .any(|p| path == *p || path.starts_with(&format!("{p}.")) || p.starts_with(&format!("{path}.")))
     };
     let equal = |path: &str, d: &Value, l: &Value| dialect.equal(r.kind, path, d, l, &r.parents);
-    let ctx = DiffContext { shape: dialect.shape(r.kind, &body), sensitive: &sensitive, equal: &equal };
+    let ctx = DiffContext { shape, sensitive: &sensitive, equal: &equal };
     match r.live {
         Some(j) => {
             let live_e = &input.live.entities[j];
-            let mut before = dialect.comparable(r.kind, &dialect.live_body(live_e));
+            let mut before = dialect.comparable_owned(r.kind, dialect.live_body(live_e));
             let fields = diff(&after, &before, &ctx);
             if fields.is_empty() {
                 return None;
             }
+            let body = body.unwrap_or_else(|| dialect.desired_body(r.kind, r.fields, &r.parents));
             let mut after = after;
             mask_in_place(&mut before, &sensitive);
             mask_in_place(&mut after, &sensitive);
@@ -337,7 +344,7 @@ fn change_for(
                 before: None,
                 after: Some(after),
                 origin: r.origin.clone(),
-                body: Some(body),
+                body,
                 parents: r.parents.clone(),
                 live_parents: BTreeMap::new(),
             })
