@@ -182,8 +182,9 @@ impl TargetError {
 /// One environment followed by the daemon, as the engine offers it.
 ///
 /// The daemon calls one method at a time per target (never two concurrently on the same
-/// target) and always `plan` before `apply` with that plan; `deploy` does both. Every method may block on
-/// network or disk; none may panic on bad input. Messages of errors hold no secret byte.
+/// target) and always `plan` before `apply` with that plan; `deploy` does both. Every
+/// method may block on network or disk; none may panic on bad input. Messages of errors
+/// hold no secret byte.
 #[async_trait::async_trait]
 pub trait Target: Send + Sync {
     /// The environment's name (the lock key and the `environment` label of metrics).
