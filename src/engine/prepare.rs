@@ -209,15 +209,10 @@ impl EarlyRead {
         Some(EarlyRead { scope, read })
     }
 
-    /// The read, when it is of `scope`'s entities; else it is stopped.
+    /// The read, when it is of `scope`'s entities; else it is stopped (when dropped).
     fn matching(self, scope: &Scope) -> Option<Self> {
         let same = self.scope.select_tags == scope.select_tags && self.scope.lookup_tags == scope.lookup_tags;
-        if same {
-            Some(self)
-        } else {
-            self.read.abort();
-            None
-        }
+        same.then_some(self)
     }
 }
 

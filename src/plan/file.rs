@@ -111,8 +111,9 @@ fn entity_hash(prefix: &str, e: &Entity, dialect: &dyn Dialect) -> (String, Stri
     // holding a key would let anyone confirm a guessed key. A change of a secret alone still
     // shows, as a change of the plan computed again.
     let live = dialect.live_body(e);
-    let mut body = dialect.comparable(e.kind, &live);
-    super::mask_in_place(&mut body, &*dialect.sensitivity(e.kind, &live));
+    let sensitive = dialect.sensitivity(e.kind, &live);
+    let mut body = dialect.comparable_owned(e.kind, live);
+    super::mask_in_place(&mut body, &*sensitive);
     let mut text = String::new();
     write_canonical_object(&body, &mut text);
     let h = hex::encode(Sha256::digest(text.as_bytes()));

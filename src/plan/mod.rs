@@ -227,7 +227,7 @@ pub fn build(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let Some(id) = e.id.clone() else { continue };
         let body = dialect.live_body(e);
         let sensitive = dialect.sensitivity(e.kind, &body);
-        let mut before = dialect.comparable(e.kind, &body);
+        let mut before = dialect.comparable_owned(e.kind, body);
         mask_in_place(&mut before, &*sensitive);
         let parents = ref_ids(&e.refs);
         changes.push(Change {

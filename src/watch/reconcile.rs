@@ -224,8 +224,7 @@ impl EnvLoop {
             }
         }
         tracing::info!(environment = self.name(), "new commit {} ({}): planning", head.short(), head.subject);
-        let policy = self.policy.clone();
-        let check = move |planned: &Planned| guard(&policy, planned);
+        let check = |planned: &Planned| guard(&self.policy, planned);
         let deployed = match self.target.deploy(&head, &check, &self.stop, self.cancel.clone()).await {
             Ok(d) => d,
             Err(e) => return self.fail(Some(&head), e, None),
