@@ -318,7 +318,17 @@ impl Client {
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Response, HttpError> {
         let policy = RetryPolicy::of(&self.inner.config);
         let body = body.map(|b| ("application/json", b.to_string()));
-        retrying(&policy, || self.attempt(&method, path, body.as_ref())).await
+        retrying(&policy, || self.attempt(&method, path, body.as_ref(), true)).await
+    }
+
+    /// [`Client::send`] for a write whose successful answer is not needed: a 2xx or 304
+    /// answer's body is not parsed, and the status alone is returned. Failed answers carry
+    /// their body in [`HttpError::Api`] as with `send`.
+    pub async fn send_for_status(&self, method: Method, path: &str, body: Option<&Value>) -> Result<u16, HttpError> {
+        let policy = RetryPolicy::of(&self.inner.config);
+        let body = body.map(|b| ("application/json", b.to_string()));
+        let answer = retrying(&policy, || self.attempt(&method, path, body.as_ref(), false)).await?;
+        Ok(answer.status)
     }
 
     /// Sends one request whose body is `text` of `content_type` (a PEM certificate, say),
@@ -332,14 +342,17 @@ impl Client {
     ) -> Result<Response, HttpError> {
         let policy = RetryPolicy::of(&self.inner.config);
         let body = Some((content_type, text.to_owned()));
-        retrying(&policy, || self.attempt(&method, path, body.as_ref())).await
+        retrying(&policy, || self.attempt(&method, path, body.as_ref(), true)).await
     }
 
+    /// One try of a request; `parse_success` says whether a successful answer's body is
+    /// parsed (else it reads as `null`).
     async fn attempt(
         &self,
         method: &Method,
         path: &str,
         body: Option<&(&'static str, String)>,
+        parse_success: bool,
     ) -> Result<Response, Attempt> {
         let url = format!("{}{}", self.inner.base, path);
         let mut req = self.inner.http.request(method.clone(), &url);
@@ -369,15 +382,15 @@ impl Client {
             .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1.0e9)
             .map(Duration::from_secs_f64);
         let bytes = resp.bytes().await.map_err(no_answer)?;
-        let body: Value = if bytes.is_empty() {
+        let success = status.is_success() || status == StatusCode::NOT_MODIFIED;
+        let body: Value = if bytes.is_empty() || (success && !parse_success) {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            super::json::parse(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         // Response bodies are never logged: they hold the gateway's secrets.
         tracing::debug!("{method} {path} -> {} ({} bytes)", status.as_u16(), bytes.len());
-        if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        if success {
             return Ok(Response { status: status.as_u16(), body });
         }
         let error = HttpError::Api { method: method.to_string(), path: path.to_owned(), status: status.as_u16(), body };

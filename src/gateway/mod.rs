@@ -16,6 +16,7 @@
 //! `render`, `secrets`, `ledger`, `engine`) import nothing from a dialect.
 
 pub mod http;
+mod json;
 pub mod registry;
 mod traits;
 

@@ -155,7 +155,7 @@ impl Session for KongSession {
         }
         let method = Method::from_bytes(req.method.as_bytes())
             .map_err(|e| HttpError::Config(format!("invalid method {}: {e}", req.method)))?;
-        match self.client.send(method.clone(), &req.path, req.body.as_ref()).await {
+        match self.client.send_for_status(method.clone(), &req.path, req.body.as_ref()).await {
             Ok(_) => Ok(()),
             Err(HttpError::Api { status: 404, .. }) if method == Method::DELETE => Ok(()),
             Err(e @ HttpError::Api { status: 409, .. }) if method == Method::POST => {
