@@ -106,7 +106,7 @@ impl Redactor {
         if let Ok(inner) = self.inner.read()
             && let Some(m) = &inner.matcher
         {
-            return m.replace_all(text, &vec![SENSITIVE; inner.values.len()]);
+            return mask(m, text);
         }
         let Ok(mut inner) = self.inner.write() else { return text.to_owned() };
         if inner.values.is_empty() {
@@ -127,10 +127,22 @@ impl Redactor {
             }
         }
         match &inner.matcher {
-            Some(m) => m.replace_all(text, &vec![SENSITIVE; inner.values.len()]),
+            Some(m) => mask(m, text),
             None => SENSITIVE.to_owned(),
         }
     }
+}
+
+/// `text` with every match of `matcher` replaced by [`SENSITIVE`]. The replacement is
+/// written per match: a slice of one replacement per value would cost as many pointers as
+/// there are secrets, on every line printed.
+fn mask(matcher: &AhoCorasick, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    matcher.replace_all_with(text, &mut out, |_, _, dst| {
+        dst.push_str(SENSITIVE);
+        true
+    });
+    out
 }
 
 #[cfg(test)]
