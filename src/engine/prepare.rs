@@ -12,7 +12,7 @@ use super::preflight;
 use super::target::{Connection, Target};
 use super::{EngineError, Observer};
 use crate::gateway::{Dialect, Live, Scope};
-use crate::graph::{Schedule, schedule};
+use crate::graph::{Schedule, schedule, schedule_taking_bodies};
 use crate::plan::file::{Fingerprint, GatewayRecord};
 use crate::plan::{Plan, PlanInput, PlanOptions, Selection, build, guard, select};
 use crate::secrets::{self, Redactor};
@@ -256,21 +256,18 @@ async fn plan_with(
     tracing::info!("planned {} changes in {:.2}s", plan.changes.len(), started.elapsed().as_secs_f64());
     preflight::check_scope(connection, dialect, &plan, &desired.select_tags, &live.state).await?;
     let started = Instant::now();
-    let mut schedule = schedule(&plan, &live.state, dialect)?;
     let mut plan = plan;
     if !selection.is_empty() {
+        let all = schedule(&plan, &live.state, dialect)?;
         let selected =
-            select::select(plan, selection, dialect, &change_dependencies(&schedule)).map_err(EngineError::Refused)?;
+            select::select(plan, selection, dialect, &change_dependencies(&all)).map_err(EngineError::Refused)?;
         for w in &selected.warnings {
             observer.warning(w);
         }
         plan = selected.plan;
-        schedule = crate::graph::schedule(&plan, &live.state, dialect)?;
     }
-    // The request bodies now live in the schedule; keep one copy of each, not two.
-    for c in &mut plan.changes {
-        c.body = None;
-    }
+    // The request bodies move into the schedule: one copy of each, not two.
+    let schedule = schedule_taking_bodies(&mut plan, &live.state, dialect)?;
     tracing::info!("scheduled {} steps in {:.2}s", schedule.steps.len(), started.elapsed().as_secs_f64());
     Ok((live, plan, schedule))
 }

@@ -1,5 +1,6 @@
 //! The traits a dialect implements, and the plain data that crosses the seam.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -73,7 +74,7 @@ impl Request {
 }
 
 /// What a dialect needs to know about one change to build its request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Write<'a> {
     /// Create, update or delete.
     pub action: Action,
@@ -81,8 +82,9 @@ pub struct Write<'a> {
     pub kind: Kind,
     /// The entity's id.
     pub id: &'a str,
-    /// The body to send (creates and updates).
-    pub body: Option<&'a Map<String, Value>>,
+    /// The body to send (creates and updates): borrowed from a change that keeps it, or
+    /// given up by one that does not (the request then owns it, uncopied).
+    pub body: Option<Cow<'a, Map<String, Value>>>,
     /// Parent ids by foreign-key field: the desired ones, else the live ones.
     pub parents: &'a BTreeMap<&'static str, String>,
 }

@@ -15,6 +15,7 @@
 
 mod unique;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -112,21 +113,40 @@ fn write_parents(c: &Change) -> BTreeMap<&'static str, String> {
     parents
 }
 
-/// The request that carries out `c`, as the dialect builds it.
-pub fn request_for(dialect: &dyn Dialect, c: &Change) -> Request {
+/// The request that carries out `c` with `body` (`c`'s own, borrowed or given up), as the
+/// dialect builds it.
+fn request_for(dialect: &dyn Dialect, c: &Change, body: Option<Cow<'_, Map<String, Value>>>) -> Request {
     let parents = write_parents(c);
-    let mut r =
-        dialect.request(Write { action: c.action, kind: c.kind, id: &c.id, body: c.body.as_ref(), parents: &parents });
+    let mut r = dialect.request(Write { action: c.action, kind: c.kind, id: &c.id, body, parents: &parents });
     r.kind = Some(c.kind);
     r
 }
 
-/// Builds the schedule of `plan` against the live state it was computed from.
+/// Builds the schedule of `plan` against the live state it was computed from. The request
+/// bodies are copies of the changes' bodies.
 pub fn schedule(plan: &Plan, live: &crate::model::State, dialect: &dyn Dialect) -> Result<Schedule, GraphError> {
-    let mut steps: Vec<Step> = Vec::with_capacity(plan.changes.len());
-    for (i, c) in plan.changes.iter().enumerate() {
-        steps.push(Step { change: i, request: Arc::new(request_for(dialect, c)), finalize: false });
-    }
+    let bodies = plan.changes.iter().map(|c| c.body.as_ref().map(Cow::Borrowed)).collect();
+    build(plan, bodies, live, dialect)
+}
+
+/// [`schedule`], moving each change's body into its request instead of copying it: the
+/// changes are left with `body: None` (also when the schedule fails). For a plan whose
+/// bodies are needed only to be sent.
+pub fn schedule_taking_bodies(
+    plan: &mut Plan,
+    live: &crate::model::State,
+    dialect: &dyn Dialect,
+) -> Result<Schedule, GraphError> {
+    let bodies: Vec<_> = plan.changes.iter_mut().map(|c| c.body.take().map(Cow::Owned)).collect();
+    build(plan, bodies, live, dialect)
+}
+
+fn build(
+    plan: &Plan,
+    bodies: Vec<Option<Cow<'_, Map<String, Value>>>>,
+    live: &crate::model::State,
+    dialect: &dyn Dialect,
+) -> Result<Schedule, GraphError> {
     let by_id: HashMap<(Kind, &str), usize> =
         plan.changes.iter().enumerate().map(|(i, c)| ((c.kind, c.id.as_str()), i)).collect();
     let deleted =
@@ -135,7 +155,7 @@ pub fn schedule(plan: &Plan, live: &crate::model::State, dialect: &dyn Dialect) 
         |kind: Kind, id: &str| by_id.get(&(kind, id)).copied().filter(|&i| plan.changes[i].action == Action::Create);
     let mut edges: Vec<(usize, usize, EdgeKind)> = Vec::new();
 
-    for (i, c) in plan.changes.iter().enumerate() {
+    for (i, (c, body)) in plan.changes.iter().zip(&bodies).enumerate() {
         let refs_of = |parents: &BTreeMap<&'static str, String>,
                        body: Option<&Map<String, Value>>|
          -> Vec<(Kind, String)> {
@@ -148,7 +168,7 @@ pub fn schedule(plan: &Plan, live: &crate::model::State, dialect: &dyn Dialect) 
         };
         match c.action {
             Action::Create | Action::Update => {
-                let new_refs = refs_of(&c.parents, c.body.as_ref());
+                let new_refs = refs_of(&c.parents, body.as_deref());
                 for (kind, id) in &new_refs {
                     if let Some(p) = created(*kind, id) {
                         edges.push((p, i, EdgeKind::Reference));
@@ -176,8 +196,15 @@ pub fn schedule(plan: &Plan, live: &crate::model::State, dialect: &dyn Dialect) 
         }
     }
 
-    unique::add_unique_edges(plan, live, dialect, &by_id, &mut edges)?;
+    unique::add_unique_edges(plan, &bodies, live, dialect, &by_id, &mut edges)?;
 
+    let steps = plan
+        .changes
+        .iter()
+        .zip(bodies)
+        .enumerate()
+        .map(|(i, (c, body))| Step { change: i, request: Arc::new(request_for(dialect, c, body)), finalize: false })
+        .collect();
     let mut schedule = Schedule { steps, edges };
     break_cycles(plan, dialect, &mut schedule)?;
     Ok(schedule)
@@ -204,7 +231,9 @@ fn break_cycles(plan: &Plan, dialect: &dyn Dialect, schedule: &mut Schedule) -> 
             let temporary = |step: usize, constraint: &str| {
                 let c = &plan.changes[schedule.steps[step].change];
                 let field = constraint.rsplit('.').next().unwrap_or_default();
-                let real = c.body.as_ref().and_then(|b| b.get(field)).cloned().unwrap_or(Value::Null);
+                // The value the request writes (the change's body, as the dialect sent it).
+                let sent = schedule.steps[step].request.body.as_ref();
+                let real = sent.and_then(|b| b.get(field)).cloned().unwrap_or(Value::Null);
                 dialect.temporary_value(c.kind, constraint, &real, &c.id).map(|t| (t, real))
             };
             let candidate = schedule

@@ -1,6 +1,7 @@
 //! The edges that order the release of a unique value (a name, a composite key, as the
 //! dialect names them) before another entity acquires it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -13,6 +14,7 @@ use crate::plan::{Action, Plan};
 /// Adds an edge from the step releasing each unique value to the step acquiring it.
 pub(super) fn add_unique_edges(
     plan: &Plan,
+    bodies: &[Option<Cow<'_, Map<String, Value>>>],
     live: &State,
     dialect: &dyn Dialect,
     by_id: &HashMap<(Kind, &str), usize>,
@@ -32,7 +34,8 @@ pub(super) fn add_unique_edges(
     let new_values: Vec<Vec<(String, String)>> = plan
         .changes
         .iter()
-        .map(|c| c.body.as_ref().map(|b| dialect.unique_values(c.kind, &with_id(b, &c.id))).unwrap_or_default())
+        .zip(bodies)
+        .map(|(c, body)| body.as_ref().map(|b| dialect.unique_values(c.kind, &with_id(b, &c.id))).unwrap_or_default())
         .collect();
     for (i, c) in plan.changes.iter().enumerate() {
         if c.action == Action::Delete {

@@ -8,6 +8,9 @@
 //! `PATCH` (a `PUT` without `snis` would drop their SNIs, §2.6); consumer-group membership
 //! is added with `POST /consumer_groups/{g}/consumers` and removed with `DELETE` (§2.11).
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::KongKind as Kind;
@@ -16,51 +19,49 @@ use super::schema::Schemas;
 use crate::gateway::{Request, Write};
 use crate::model::Action;
 
-fn parent<'a>(w: &Write<'a>, field: &str) -> &'a str {
-    w.parents.get(field).map(String::as_str).unwrap_or_default()
+fn parent<'a>(parents: &'a BTreeMap<&'static str, String>, field: &str) -> &'a str {
+    parents.get(field).map(String::as_str).unwrap_or_default()
 }
 
 /// The request for a change.
 pub fn request_for(kind: Kind, w: Write<'_>) -> Request {
-    let body = || {
-        let mut b = w.body.cloned().unwrap_or_default();
-        b.insert("id".into(), Value::String(w.id.to_owned()));
+    let Write { action, id, parents, body, .. } = w;
+    let body = body.map(Cow::into_owned).unwrap_or_default();
+    let with_id = |mut b: Map<String, Value>| {
+        b.insert("id".into(), Value::String(id.to_owned()));
         if kind == Kind::Upstream {
             keep_consistent_hashing(&mut b);
         }
-        Value::Object(b)
+        Some(Value::Object(b))
     };
-    let without_id = || {
-        let mut b = w.body.cloned().unwrap_or_default();
+    let without_id = |mut b: Map<String, Value>| {
         b.remove("id");
-        Value::Object(b)
+        Some(Value::Object(b))
     };
     let coll = kind.collection();
-    match (kind, w.action) {
+    match (kind, action) {
         (Kind::Target, Action::Create) => {
-            Request::new("POST", format!("/upstreams/{}/targets", parent(&w, "upstream")), Some(body()))
+            Request::new("POST", format!("/upstreams/{}/targets", parent(parents, "upstream")), with_id(body))
         }
         (Kind::Target, Action::Update) => {
-            Request::new("PATCH", format!("/upstreams/{}/targets/{}", parent(&w, "upstream"), w.id), Some(without_id()))
+            Request::new("PATCH", format!("/upstreams/{}/targets/{id}", parent(parents, "upstream")), without_id(body))
         }
         (Kind::Target, Action::Delete) => {
-            Request::new("DELETE", format!("/upstreams/{}/targets/{}", parent(&w, "upstream"), w.id), None)
+            Request::new("DELETE", format!("/upstreams/{}/targets/{id}", parent(parents, "upstream")), None)
         }
         (Kind::ConsumerGroupConsumer, Action::Delete) => Request::new(
             "DELETE",
-            format!("/consumer_groups/{}/consumers/{}", parent(&w, "consumer_group"), parent(&w, "consumer")),
+            format!("/consumer_groups/{}/consumers/{}", parent(parents, "consumer_group"), parent(parents, "consumer")),
             None,
         ),
         (Kind::ConsumerGroupConsumer, _) => Request::new(
             "POST",
-            format!("/consumer_groups/{}/consumers", parent(&w, "consumer_group")),
-            Some(json!({ "consumer": parent(&w, "consumer") })),
+            format!("/consumer_groups/{}/consumers", parent(parents, "consumer_group")),
+            Some(json!({ "consumer": parent(parents, "consumer") })),
         ),
-        (Kind::Certificate, Action::Update) => {
-            Request::new("PATCH", format!("/certificates/{}", w.id), Some(without_id()))
-        }
-        (_, Action::Create | Action::Update) => Request::new("PUT", format!("/{coll}/{}", w.id), Some(body())),
-        (_, Action::Delete) => Request::new("DELETE", format!("/{coll}/{}", w.id), None),
+        (Kind::Certificate, Action::Update) => Request::new("PATCH", format!("/certificates/{id}"), without_id(body)),
+        (_, Action::Create | Action::Update) => Request::new("PUT", format!("/{coll}/{id}"), with_id(body)),
+        (_, Action::Delete) => Request::new("DELETE", format!("/{coll}/{id}"), None),
     }
 }
 

@@ -5,6 +5,7 @@
 //! against the gateway ([`Dialect::check_live`]) place every problem at the field that
 //! causes it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -195,8 +196,8 @@ impl Dialect for TykDialect {
     fn request(&self, w: Write<'_>) -> Request {
         let k = tyk(w.kind);
         let id = path_segment(w.id);
-        let body = || {
-            let mut b = w.body.cloned().unwrap_or_default();
+        let given = w.body.map(Cow::into_owned).unwrap_or_default();
+        let body = |mut b: Map<String, Value>| {
             set_id(k, &mut b, w.id);
             Some(Value::Object(b))
         };
@@ -204,14 +205,14 @@ impl Dialect for TykDialect {
         match (k, w.action) {
             (TykKind::Certificate, Action::Delete) => Request::new("DELETE", format!("{coll}/{id}"), None),
             (TykKind::Certificate, _) => {
-                let b = w.body.cloned().unwrap_or_default();
+                let b = given;
                 let org = b.get("org_id").and_then(Value::as_str).unwrap_or("");
                 let path =
                     if org.is_empty() { coll.to_owned() } else { format!("{coll}?org_id={}", path_segment(org)) };
                 Request::new("POST", path, Some(Value::Object(b)))
             }
-            (_, Action::Create) => Request::new("POST", coll.to_owned(), body()),
-            (_, Action::Update) => Request::new("PUT", format!("{coll}/{id}"), body()),
+            (_, Action::Create) => Request::new("POST", coll.to_owned(), body(given)),
+            (_, Action::Update) => Request::new("PUT", format!("{coll}/{id}"), body(given)),
             (_, Action::Delete) => Request::new("DELETE", format!("{coll}/{id}"), None),
         }
     }
@@ -263,7 +264,7 @@ mod tests {
             body: Option<&'a Map<String, Value>>,
             parents: &'a BTreeMap<&'static str, String>,
         ) -> Write<'a> {
-            Write { action, kind: kind.kind(), id: "a1", body, parents }
+            Write { action, kind: kind.kind(), id: "a1", body: body.map(Cow::Borrowed), parents }
         }
         let r = d.request(w(TykKind::Api, Action::Create, Some(&body), &parents));
         assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/tyk/apis"));
