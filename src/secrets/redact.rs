@@ -5,6 +5,7 @@
 //! form), so scrubbing stays linear in the text however many secrets are known, and building
 //! it stays linear in the values' length however repetitive they are.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -50,7 +51,18 @@ pub fn forms(v: &str) -> Vec<String> {
 struct Inner {
     values: Vec<String>,
     matcher: Option<AhoCorasick>,
+    /// Values searched one by one so far ([`SEARCH_BUDGET`]).
+    searched: AtomicUsize,
 }
+
+/// Texts up to this many bytes may be scrubbed by searching each value in turn, while no
+/// automaton is built: a run that prints a few short lines (a plan with no changes) never
+/// pays for building one over every secret of a large estate (100k values: about 0.3 s).
+const SHORT_TEXT: usize = 512;
+
+/// How many value searches short texts may cost in all (about 0.1 s) before the automaton
+/// is built and used for every text.
+const SEARCH_BUDGET: usize = 2_000_000;
 
 /// A shared, growable set of secret values to scrub from text.
 #[derive(Debug, Clone, Default)]
@@ -87,7 +99,7 @@ impl Redactor {
     /// to either later stay theirs (a daemon's run starts from its base secrets).
     pub fn child(&self) -> Redactor {
         let values = self.inner.read().map(|i| i.values.clone()).unwrap_or_default();
-        Redactor { inner: Arc::new(RwLock::new(Inner { values, matcher: None })) }
+        Redactor { inner: Arc::new(RwLock::new(Inner { values, ..Inner::default() })) }
     }
 
     /// How many values (and escaped forms) are known.
@@ -103,10 +115,17 @@ impl Redactor {
     /// `text` with every known value (and its JSON-escaped form) replaced by
     /// `(sensitive value)`; where values overlap, the longest wins.
     pub fn scrub(&self, text: &str) -> String {
-        if let Ok(inner) = self.inner.read()
-            && let Some(m) = &inner.matcher
-        {
-            return mask(m, text);
+        if let Ok(inner) = self.inner.read() {
+            if let Some(m) = &inner.matcher {
+                return mask(m, text);
+            }
+            if inner.values.is_empty() {
+                return text.to_owned();
+            }
+            let n = inner.values.len();
+            if text.len() <= SHORT_TEXT && inner.searched.fetch_add(n, Ordering::Relaxed) + n <= SEARCH_BUDGET {
+                return mask_each(&inner.values, text);
+            }
         }
         let Ok(mut inner) = self.inner.write() else { return text.to_owned() };
         if inner.values.is_empty() {
@@ -117,11 +136,7 @@ impl Redactor {
             // links for every state and byte class, which is quadratic in the length of a
             // repetitive value (a 100 KB `DECK_*` value of `abab...` took 28 s); the NFAs
             // build in time linear in the values' total length and still scan in one pass.
-            let built = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(&inner.values);
-            match built {
+            match automaton(&inner.values) {
                 Ok(m) => inner.matcher = Some(m),
                 Err(_) => return SENSITIVE.to_owned(),
             }
@@ -133,6 +148,14 @@ impl Redactor {
     }
 }
 
+/// The automaton over `values`: leftmost-longest, a contiguous NFA (see [`Redactor::scrub`]).
+fn automaton(values: &[String]) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(values)
+}
+
 /// `text` with every match of `matcher` replaced by [`SENSITIVE`]. The replacement is
 /// written per match: a slice of one replacement per value would cost as many pointers as
 /// there are secrets, on every line printed.
@@ -142,6 +165,34 @@ fn mask(matcher: &AhoCorasick, text: &str) -> String {
         dst.push_str(SENSITIVE);
         true
     });
+    out
+}
+
+/// [`mask`] without an automaton: each value searched in turn, every occurrence found, and
+/// the matches taken as leftmost-longest matching takes them (the leftmost start first, the
+/// longest there, then on from its end).
+fn mask_each(values: &[String], text: &str) -> String {
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    for v in values.iter().filter(|v| !v.is_empty() && v.len() <= text.len()) {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(v.as_str()) {
+            let start = from + i;
+            found.push((start, start + v.len()));
+            // On past the first character of this match (a match starts on a boundary).
+            from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end) in found {
+        if start >= at {
+            out.push_str(&text[at..start]);
+            out.push_str(SENSITIVE);
+            at = end;
+        }
+    }
+    out.push_str(&text[at..]);
     out
 }
 
@@ -196,5 +247,54 @@ mod tests {
         let text = "a key-12345-secret b key-00001-secret c".repeat(1000);
         let out = r.scrub(&text);
         assert!(!out.contains("-secret"));
+    }
+
+    #[test]
+    fn searching_each_value_masks_as_the_automaton_does() {
+        let mut values: Vec<String> =
+            ["abcd", "bcdef", "abcdefgh", "cd-é-x", "ééé1", "xxxx", "xxxxx", "a\\\"b"].map(String::from).to_vec();
+        values.sort();
+        let matcher = automaton(&values).unwrap();
+        for text in [
+            "",
+            "abcdefgh and abcd and bcdef",
+            "abcdef: the longest at the leftmost start, then on from its end",
+            "xxxxxxxxxxx",
+            "zabcdzbcdefzabcdefghz",
+            "é cd-é-x ééé1 éééé1 cd-é-xcd-é-x",
+            "a\\\"b in an escaped message",
+        ] {
+            assert_eq!(mask_each(&values, text), mask(&matcher, text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn searching_each_value_agrees_with_the_automaton_on_any_text(
+            values in proptest::collection::vec("[ab\u{e9}]{1,5}", 1..6),
+            text in "[ab\u{e9} ]{0,40}",
+        ) {
+            let mut values = values;
+            values.sort();
+            values.dedup();
+            let matcher = automaton(&values).unwrap();
+            proptest::prop_assert_eq!(mask_each(&values, &text), mask(&matcher, &text));
+        }
+    }
+
+    #[test]
+    fn short_texts_stop_being_searched_value_by_value_once_the_budget_is_spent() {
+        let r = Redactor::new();
+        r.add((0..1000).map(|i| format!("secret-value-{i:04}")));
+        let n = r.len();
+        let line = "a line that names secret-value-0042 once";
+        for _ in 0..SEARCH_BUDGET / n {
+            assert_eq!(r.scrub(line), format!("a line that names {SENSITIVE} once"));
+        }
+        assert!(r.inner.read().unwrap().matcher.is_none(), "no automaton within the budget");
+        assert_eq!(r.scrub(line), format!("a line that names {SENSITIVE} once"));
+        assert!(r.inner.read().unwrap().matcher.is_some(), "the automaton once the budget is spent");
+        let long = format!("{}secret-value-0999", "x".repeat(SHORT_TEXT));
+        assert!(r.scrub(&long).ends_with(SENSITIVE));
     }
 }
