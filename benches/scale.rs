@@ -4,6 +4,8 @@
 //!
 //! * the floor read: every page of every collection once, keep-alive, kinds in parallel,
 //!   no parsing (bytes read, time);
+//! * what parsing alone costs, on one thread: the floor's pages into `serde_json::Value`,
+//!   the configuration into YAML events (ratios to the floor);
 //! * the no-op plan of the real binary: time, ratio to the floor, peak RSS and its ratio to
 //!   the bytes read, HTTP requests;
 //! * the raw write rate: a simple client sending only the plan's requests (parents before
@@ -59,8 +61,8 @@ fn config(n: usize) -> String {
 }
 
 /// Every page of every collection, kinds in parallel, bodies not parsed (the next offset is
-/// found by a text search). Returns (time, bytes, requests).
-async fn floor_read(url: &str) -> (Duration, u64, u64) {
+/// found by a text search). Returns (time, bytes, requests, the pages).
+async fn floor_read(url: &str) -> (Duration, u64, u64, Vec<bytes::Bytes>) {
     let http = reqwest::Client::new();
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -68,6 +70,7 @@ async fn floor_read(url: &str) -> (Duration, u64, u64) {
         let (http, url) = (http.clone(), format!("{url}/{c}"));
         tasks.spawn(async move {
             let (mut bytes, mut requests, mut offset) = (0u64, 0u64, None::<String>);
+            let mut pages = Vec::new();
             loop {
                 let page = match &offset {
                     Some(o) => format!("{url}?size=1000&offset={o}"),
@@ -81,20 +84,49 @@ async fn floor_read(url: &str) -> (Duration, u64, u64) {
                     let rest = &text[i + 10..];
                     rest[..rest.find('"').unwrap_or(0)].to_owned()
                 });
+                pages.push(body);
                 if offset.is_none() {
                     break;
                 }
             }
-            (bytes, requests)
+            (bytes, requests, pages)
         });
     }
-    let (mut bytes, mut requests) = (0, 0);
+    let (mut bytes, mut requests, mut all) = (0, 0, Vec::new());
     while let Some(r) = tasks.join_next().await {
-        let (b, n) = r.expect("reader");
+        let (b, n, pages) = r.expect("reader");
         bytes += b;
         requests += n;
+        all.extend(pages);
     }
-    (started.elapsed(), bytes, requests)
+    (started.elapsed(), bytes, requests, all)
+}
+
+/// What parsing alone costs, on one thread, best of three: the pages of the floor read into
+/// `serde_json::Value` (the live side's first step), and the configuration into YAML events
+/// (the desired side's first step, no tree built). Returns (JSON, YAML).
+fn parse_floors(pages: &[bytes::Bytes], yaml: &str) -> (Duration, Duration) {
+    let best = |f: &dyn Fn()| {
+        (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let json = best(&|| {
+        for page in pages {
+            let v: serde_json::Value = serde_json::from_slice(page).expect("a page is JSON");
+            std::hint::black_box(&v);
+        }
+    });
+    let yaml = best(&|| {
+        let events = saphyr_parser::Parser::new_from_str(yaml).count();
+        std::hint::black_box(events);
+    });
+    (json, yaml)
 }
 
 /// The requests an apply from empty sends, in waves: each after every step it depends on.
@@ -200,7 +232,9 @@ async fn one_size(services: usize) {
     let apply_requests = sb.request_count() - before;
     let apply_rate = apply_requests as f64 / apply_time.as_secs_f64();
 
-    let (floor_time, bytes, floor_requests) = floor_read(&url).await;
+    let (floor_time, bytes, floor_requests, pages) = floor_read(&url).await;
+    let (json_time, yaml_time) = parse_floors(&pages, &text);
+    drop(pages);
     let before = sb.request_count();
     let (u, f) = (url.clone(), file.clone());
     let (plan_time, plan_kb, out) =
@@ -211,6 +245,14 @@ async fn one_size(services: usize) {
 
     let bytes_mb = bytes as f64 / (1024.0 * 1024.0);
     println!("floor read:    {:.2}s, {bytes_mb:.1} MiB in {floor_requests} requests", floor_time.as_secs_f64());
+    let floor = floor_time.as_secs_f64();
+    println!(
+        "parse alone:   {:.2}s = {:.2}x the floor for the pages into serde_json values, {:.2}s = {:.2}x for the YAML's events (one thread)",
+        json_time.as_secs_f64(),
+        json_time.as_secs_f64() / floor,
+        yaml_time.as_secs_f64(),
+        yaml_time.as_secs_f64() / floor
+    );
     println!(
         "no-op plan:    {:.2}s = {:.2}x the floor; peak RSS {:.0} MiB = {:.1}x the bytes read; {plan_requests} requests",
         plan_time.as_secs_f64(),
