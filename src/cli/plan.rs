@@ -89,7 +89,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 return Err(e);
             }
         }
-        planned.close().await;
+        planned.close_before_exit().await;
         code
     }
     .await;

@@ -96,7 +96,8 @@ pub async fn record_saved_plan(settings: &Settings, args: &LedgerLocationArgs, p
     }
 }
 
-/// Closes the run's session (stops a rehearsal's sandbox).
+/// Closes the run's session (stops a rehearsal's sandbox), at the end of a command: the
+/// plan and states are left to the process's exit ([`crate::engine::Planned::close_before_exit`]).
 pub async fn finish_outcome(outcome: RunOutcome) {
-    outcome.planned.close().await;
+    outcome.planned.close_before_exit().await;
 }

@@ -74,6 +74,15 @@ impl Planned {
     pub async fn close(self) {
         self.connection.close().await;
     }
+
+    /// [`Planned::close`] for a process that exits next: the session is closed, and the
+    /// states, plan and schedule are left for the system to take back with the process,
+    /// not freed map by map (0.35 s for a plan of 100k creates).
+    pub async fn close_before_exit(self) {
+        let Planned { connection, desired, live, plan, schedule, .. } = self;
+        connection.close().await;
+        std::mem::forget((desired, live, plan, schedule));
+    }
 }
 
 /// What a plan is computed from.
