@@ -15,14 +15,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 use tokio_util::sync::CancellationToken;
 
 use super::leader::Leaders;
 use super::metrics::AdminApiCounter;
 use super::target::{Applied, Commit, Deployed, ErrorKind, Guard, NodeState, Planned, Target, TargetError};
 use crate::engine::{
-    ApplyOptions, EngineError, Mode, Observer, Quiet, Reconciler, Recording, RunOutcome, Target as EngineTarget,
-    drain_for,
+    ApplyOptions, EngineError, Mode, NodeDrift, Observer, Quiet, Reconciler, Recording, RunOutcome,
+    Target as EngineTarget, drain_for,
 };
 use crate::gateway::{GatewayTarget, Session, registry};
 use crate::ledger::{AnyLedger, Holder, LedgerLocation, PgOptions, RunResult};
@@ -201,10 +203,54 @@ fn summary_of(commit: &Commit, planned: &crate::engine::Planned) -> Planned {
         add: s.add,
         change: s.change,
         destroy: s.destroy,
+        other_nodes: 0,
         live_entities: planned.live.state.entities.len(),
         desired_entities: planned.desired.state.entities.len(),
         digest: plan_digest(&planned.plan),
         engine: Box::new(()),
+    }
+}
+
+/// What a drift check found on the nodes after the first: the changes their own plans
+/// hold, and those plans' digests.
+#[derive(Default)]
+struct OtherNodes {
+    changes: usize,
+    digests: Vec<String>,
+}
+
+impl OtherNodes {
+    /// Sums the plans of `nodes`; a node that could not be read or planned is logged and
+    /// not counted (the next run that writes reports it per node).
+    fn of(environment: &str, nodes: &[NodeDrift], redactor: &Redactor) -> OtherNodes {
+        let mut others = OtherNodes::default();
+        for node in nodes {
+            match &node.plan {
+                Ok(plan) if plan.is_empty() => {}
+                Ok(plan) => {
+                    others.changes += plan.changes.len();
+                    others.digests.push(format!("{}={}", node.address, plan_digest(plan)));
+                }
+                Err(reason) => tracing::warn!(
+                    environment,
+                    "drift check: the node {} was not checked: {}",
+                    node.address,
+                    redactor.scrub(reason)
+                ),
+            }
+        }
+        others
+    }
+
+    /// One digest of the first node's plan digest and the other nodes' ones (SHA-256, hex).
+    fn digest(&self, first: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(first.as_bytes());
+        for d in &self.digests {
+            h.update(b"\n");
+            h.update(d.as_bytes());
+        }
+        hex::encode(h.finalize())
     }
 }
 
@@ -301,8 +347,15 @@ impl Target for EngineWatch {
         };
         let (source, target, parallelism) = read;
         let reconciler = self.reconciler(target.clone(), parallelism, CancellationToken::new());
-        let planned = reconciler.plan(source.clone(), &redactor, &mut Quiet).await;
-        let planned = planned.map_err(|e| engine_error(&e, &redactor))?;
+        let (planned, others) = if target.multi_node() {
+            let survey = reconciler.survey(source.clone(), &redactor, &mut Quiet).await;
+            let survey = survey.map_err(|e| engine_error(&e, &redactor))?;
+            let others = OtherNodes::of(&self.followed.name, &survey.nodes[1..], &redactor);
+            (survey.planned, others)
+        } else {
+            let planned = reconciler.plan(source.clone(), &redactor, &mut Quiet).await;
+            (planned.map_err(|e| engine_error(&e, &redactor))?, OtherNodes::default())
+        };
         self.count_requests(&*planned.connection.session);
         let file = PlanFile::new(
             &planned.plan,
@@ -311,8 +364,12 @@ impl Target for EngineWatch {
             planned.fingerprint(),
             humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         );
-        let result =
+        let mut result =
             Planned { engine: Box::new(Saved { source, file, target, parallelism }), ..summary_of(commit, &planned) };
+        if others.changes > 0 {
+            result.other_nodes = others.changes;
+            result.digest = others.digest(&result.digest);
+        }
         planned.close().await;
         Ok(result)
     }

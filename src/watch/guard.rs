@@ -40,6 +40,7 @@ mod tests {
             add: 0,
             change: 0,
             destroy,
+            other_nodes: 0,
             live_entities: live,
             desired_entities: desired,
             digest: String::new(),

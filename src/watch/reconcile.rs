@@ -256,11 +256,12 @@ impl EnvLoop {
         if self.policy.drift == DriftMode::Warn {
             tracing::warn!(
                 environment = self.name(),
-                "drift: {drift} entities differ from commit {} ({} to add, {} to change, {} to destroy); drift = \"warn\", not correcting",
+                "drift: {drift} entities differ from commit {} ({} to add, {} to change, {} to destroy, {} on the other nodes); drift = \"warn\", not correcting",
                 head.short(),
                 planned.add,
                 planned.change,
-                planned.destroy
+                planned.destroy,
+                planned.other_nodes
             );
             self.clear_failure();
             self.attempted(&head, "drift_reported", SyncStatus::OutOfSync);

@@ -39,6 +39,10 @@ pub struct Planned {
     pub change: usize,
     /// Entities to delete.
     pub destroy: usize,
+    /// Entities to create, update or delete on the environment's other nodes, each planned
+    /// against the configuration on its own (0 for one node). The counts above are the
+    /// first node's, which the guards judge; a drift on another node alone is still drift.
+    pub other_nodes: usize,
     /// Entities in scope on the gateway (after select tags) when the plan was made: the
     /// base of `max_destroy` percentages.
     pub live_entities: usize,
@@ -59,6 +63,7 @@ impl Planned {
             add: self.add,
             change: self.change,
             destroy: self.destroy,
+            other_nodes: self.other_nodes,
             live_entities: self.live_entities,
             desired_entities: self.desired_entities,
             digest: self.digest.clone(),
@@ -66,14 +71,14 @@ impl Planned {
         }
     }
 
-    /// Whether the plan changes nothing.
+    /// Whether the plan changes nothing, on any node.
     pub fn is_empty(&self) -> bool {
-        self.add + self.change + self.destroy == 0
+        self.changes() == 0
     }
 
-    /// Entities the plan touches (add + change + destroy).
+    /// Entities the plan touches (add + change + destroy), with those of the other nodes.
     pub fn changes(&self) -> usize {
-        self.add + self.change + self.destroy
+        self.add + self.change + self.destroy + self.other_nodes
     }
 }
 
@@ -84,6 +89,7 @@ impl fmt::Debug for Planned {
             .field("add", &self.add)
             .field("change", &self.change)
             .field("destroy", &self.destroy)
+            .field("other_nodes", &self.other_nodes)
             .field("live_entities", &self.live_entities)
             .field("desired_entities", &self.desired_entities)
             .field("digest", &self.digest)

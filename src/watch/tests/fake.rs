@@ -141,6 +141,7 @@ impl Target for Fake {
             add,
             change,
             destroy,
+            other_nodes: 0,
             live_entities: live,
             desired_entities: desired,
             digest: format!("{}-{add}-{change}-{destroy}", c.id),

@@ -383,3 +383,36 @@ fn status_reports_each_node_of_an_environment_of_several() {
     let (code, log) = d.terminate();
     assert_eq!(code, 0, "{log}");
 }
+
+#[test]
+fn drift_on_a_node_after_the_first_is_seen_and_healed_on_that_node() {
+    let options = || gateform::kong::sandbox::SandboxOptions { db_less: true, ..Default::default() };
+    let (first, second) = (TestSandbox::start_with(options()), TestSandbox::start_with(options()));
+    let repo = Repo::new();
+    let toml = settings(&first.url, "3600").replace(
+        &format!("gateway = \"{}\"", first.url),
+        &format!("gateways = [\"{}\", \"{}\"]", first.url, second.url),
+    );
+    let c1 = repo.commit(&[("gateform.toml", Some(&toml)), ("kong/kong.yaml", Some(V1))], "orders");
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&repo, &dir.path().join("ledger.db"), &[]);
+    d.wait_for(&first, 30, "the first commit", |s| applied_commit(s) == c1 && s["sync_status"] == "Synced");
+    assert_eq!(second.get("/services/orders")["host"], "orders.internal");
+    let posts = |sb: &TestSandbox| sb.sandbox().request_counts().get("POST").copied().unwrap_or(0);
+    let loaded_first = posts(&first);
+
+    // Someone loads another configuration into the second node only; the first stays in sync.
+    let other = json!({"_format_version": "3.0", "services": [{"name": "orders", "host": "elsewhere.internal"}]});
+    second.send("POST", "/config", Some(other)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while second.get("/services/orders")["host"] != "orders.internal" {
+        assert!(Instant::now() < deadline, "the second node's drift not healed\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let s = d.wait_for(&first, 30, "the correction recorded", |s| s["last_applied"]["run_id"].as_i64() >= Some(2));
+    assert_eq!(s["sync_status"], "Synced", "{s}");
+    assert_eq!(second.list("/routes").len(), 1, "the route is back on the second node");
+    assert_eq!(posts(&first), loaded_first, "the first node, in sync, is not written again");
+    let (code, log) = d.terminate();
+    assert_eq!(code, 0, "{log}");
+}
