@@ -126,6 +126,19 @@ fn comments_and_literals() {
 }
 
 #[test]
+fn string_escapes_numbers_and_their_errors() {
+    let r = render_ok("a: \"${{ \"q\\\"\\\\\\tz\" }}\"\nb: ${{ 1.5e+3 }} ${{ -7 }} ${{ toInt \"42\" }}\n", &[]);
+    assert_eq!(r.text, "a: \"q\"\\\tz\"\nb: 1500 -7 42\n");
+    let message = |text: &str| render(text, &env(&[])).unwrap_err()[0].message.clone();
+    assert_eq!(message("${{ \"a\\qb\" }}"), "unsupported escape `\\q` in a template string");
+    assert_eq!(message("${{ `open }}"), "template expression `${{` is not closed by `}}`");
+    assert_eq!(
+        message("${{ env # }}"),
+        "unsupported template syntax `#`: only env, toBool, toInt, toFloat and indent calls are supported"
+    );
+}
+
+#[test]
 fn unsupported_constructs_are_errors() {
     let errs = render("${{ if true }}x${{ end }}", &env(&[])).unwrap_err();
     assert!(errs[0].message.contains("not supported"), "{}", errs[0].message);

@@ -103,6 +103,12 @@ enum Token {
     Close,
 }
 
+/// The characters of an expression still to read, with their byte offsets.
+type Chars<'a> = std::iter::Peekable<std::str::CharIndices<'a>>;
+
+/// The hint every refusal of unsupported template syntax ends with.
+const UNSUPPORTED: &str = "only env, toBool, toInt, toFloat and indent calls are supported";
+
 fn tokenize(body: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
     let mut chars = body.char_indices().peekable();
@@ -112,34 +118,7 @@ fn tokenize(body: &str) -> Result<Vec<Token>, String> {
             '|' => tokens.push(Token::Pipe),
             '(' => tokens.push(Token::Open),
             ')' => tokens.push(Token::Close),
-            '"' => {
-                let mut s = String::new();
-                let mut closed = false;
-                while let Some((_, c)) = chars.next() {
-                    match c {
-                        '"' => {
-                            closed = true;
-                            break;
-                        }
-                        '\\' => match chars.next().map(|(_, c)| c) {
-                            Some('n') => s.push('\n'),
-                            Some('t') => s.push('\t'),
-                            Some('r') => s.push('\r'),
-                            Some('\\') => s.push('\\'),
-                            Some('"') => s.push('"'),
-                            Some(other) => {
-                                return Err(format!("unsupported escape `\\{other}` in a template string"));
-                            }
-                            None => break,
-                        },
-                        c => s.push(c),
-                    }
-                }
-                if !closed {
-                    return Err("unterminated string in template expression".into());
-                }
-                tokens.push(Token::Str(s));
-            }
+            '"' => tokens.push(Token::Str(quoted(&mut chars)?)),
             '`' => {
                 let rest = &body[i + 1..];
                 let Some(end) = rest.find('`') else {
@@ -151,47 +130,58 @@ fn tokenize(body: &str) -> Result<Vec<Token>, String> {
                 }
             }
             '.' if chars.peek().is_none_or(|&(_, n)| !n.is_ascii_digit()) => {
-                return Err(
-                    "unsupported template syntax `.`: only env, toBool, toInt, toFloat and indent calls are supported"
-                        .into(),
-                );
+                return Err(format!("unsupported template syntax `.`: {UNSUPPORTED}"));
             }
             c if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
-                let mut s = c.to_string();
-                while let Some(&(_, n)) = chars.peek() {
-                    if n.is_ascii_alphanumeric()
+                let number = word(c, &mut chars, |s, n| {
+                    n.is_ascii_alphanumeric()
                         || n == '.'
                         || n == '_'
                         || ((n == '-' || n == '+') && s.ends_with(['e', 'E']))
-                    {
-                        s.push(n);
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                tokens.push(Token::Num(s));
+                });
+                tokens.push(Token::Num(number));
             }
             c if c.is_alphabetic() || c == '_' => {
-                let mut s = c.to_string();
-                while let Some(&(_, n)) = chars.peek() {
-                    if n.is_alphanumeric() || n == '_' {
-                        s.push(n);
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                tokens.push(Token::Ident(s));
+                tokens.push(Token::Ident(word(c, &mut chars, |_, n| n.is_alphanumeric() || n == '_')));
             }
-            other => {
-                return Err(format!(
-                    "unsupported template syntax `{other}`: only env, toBool, toInt, toFloat and indent calls are supported"
-                ));
-            }
+            other => return Err(format!("unsupported template syntax `{other}`: {UNSUPPORTED}")),
         }
     }
     Ok(tokens)
+}
+
+/// The rest of a `"` string, its escapes resolved; `chars` is left after the closing `"`.
+fn quoted(chars: &mut Chars<'_>) -> Result<String, String> {
+    let mut s = String::new();
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '"' => return Ok(s),
+            '\\' => match chars.next().map(|(_, c)| c) {
+                Some('n') => s.push('\n'),
+                Some('t') => s.push('\t'),
+                Some('r') => s.push('\r'),
+                Some('\\') => s.push('\\'),
+                Some('"') => s.push('"'),
+                Some(other) => return Err(format!("unsupported escape `\\{other}` in a template string")),
+                None => break,
+            },
+            c => s.push(c),
+        }
+    }
+    Err("unterminated string in template expression".into())
+}
+
+/// `first` and the characters after it while `more(text so far, next)` holds.
+fn word(first: char, chars: &mut Chars<'_>, more: impl Fn(&str, char) -> bool) -> String {
+    let mut s = first.to_string();
+    while let Some(&(_, n)) = chars.peek() {
+        if !more(&s, n) {
+            break;
+        }
+        s.push(n);
+        chars.next();
+    }
+    s
 }
 
 /// The deepest nesting of parentheses in one expression (`toInt (env "X")` is 1).
