@@ -21,6 +21,7 @@
 
 mod build;
 mod check;
+mod fields;
 mod file;
 pub mod finish;
 mod refs;

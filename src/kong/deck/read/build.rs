@@ -5,29 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::check::{Checker, full_validation};
+use super::fields::{Fields, Owner, Pending};
 use super::file::{HEADER_KEYS, SourceFile, UNSUPPORTED_COLLECTIONS};
 use super::refs::{Target, parse_ref};
 use crate::kong::KongKind;
 use crate::kong::deck::convert::{looks_unconverted, upgrade_path};
-use crate::kong::deck::shape::{Extra, Nest, describe, extra, is_uuid, label, nested, nested_keys};
+use crate::kong::deck::shape::{Nest, describe, label};
 use crate::kong::schema::{Schema, Schemas};
 use crate::model::{Entity, Origin};
 use crate::source::diag::Diagnostic;
 use crate::source::suggest::did_you_mean;
 use crate::source::yaml::{Node, NodeValue};
 use serde_json::Value;
-
-/// A foreign key waiting for resolution.
-pub(crate) struct Pending {
-    pub field: &'static str,
-    pub parent: KongKind,
-    pub target: Target,
-    pub origin: Origin,
-    /// Set when the entity is nested under `parent` and also names it explicitly: both must agree.
-    pub nested_in: Option<usize>,
-    /// The reference came (wholly or partly) from a `DECK_*` variable: messages do not quote it.
-    pub from_env: bool,
-}
 
 /// Facts about an entity kept for messages and resolution.
 pub(crate) struct Info {
@@ -196,95 +185,32 @@ impl<'a> Builder<'a> {
         if kind == KongKind::Service && node.get("url").is_some() {
             checker.overridden = &["protocol", "host", "port", "path"];
         }
-        let mut entity = Entity::new(kind);
-        let mut refs = Vec::new();
-        let mut nested_nodes: Vec<(String, Nest, &Node)> = Vec::new();
-        for (k, v) in &entries {
-            let key = k.key_text();
-            let kpath = format!("{path}.{key}");
-            if key == "id" {
-                match &v.value {
-                    NodeValue::Str(s) if is_uuid(s) => entity.id = Some(s.clone()),
-                    NodeValue::Null => {}
-                    _ => checker.problem(v, &kpath, "expected a valid UUID"),
-                }
-            } else if let Some(nest) = nested(kind, &key) {
-                nested_nodes.push((key, nest, v));
-            } else if let Some(fk) = kind.foreign_key(&key) {
-                let nested_in = parent.filter(|(_, f)| *f == fk.field).map(|(p, _)| p);
-                if let Some(target) = parse_ref(&mut checker, fk.parent, v, &kpath, false) {
-                    refs.push(Pending {
-                        field: fk.field,
-                        parent: fk.parent,
-                        target,
-                        origin: file.origin(v.pos),
-                        nested_in,
-                        from_env: file.holds_env(v),
-                    });
-                }
-            } else if let Some(x) = extra(kind, &key) {
-                match x {
-                    Extra::Ignored | Extra::ConfigSource => {}
-                    Extra::Str if kind == KongKind::Service && key == "url" && !has_scheme(v) => {
-                        let value =
-                            v.as_str().filter(|_| !file.holds_env(v)).map(|u| format!(" `{u}`")).unwrap_or_default();
-                        checker.problem(
-                            v,
-                            &kpath,
-                            format!("the URL{value} has no scheme; write it as http://... or https://..."),
-                        );
-                        let value = checker.any(v, &key);
-                        entity.fields.insert(key, value);
-                    }
-                    Extra::Str if !matches!(v.value, NodeValue::Str(_) | NodeValue::Null) => {
-                        checker.problem(v, &kpath, "expected a string")
-                    }
-                    Extra::Int if !matches!(v.value, NodeValue::Int(_) | NodeValue::Null) => {
-                        checker.problem(v, &kpath, "expected an integer")
-                    }
-                    Extra::Str | Extra::Int | Extra::Enterprise => {
-                        let value = checker.any(v, &key);
-                        entity.fields.insert(key, value);
-                    }
-                }
-            } else if let Some(field) = schema.and_then(|s| s.field(&key)) {
-                let value = if custom_plugin && key == "config" {
-                    if !matches!(v.value, NodeValue::Map(_) | NodeValue::Null) {
-                        checker.problem(v, &kpath, "expected a record");
-                    }
-                    checker.any(v, &key)
-                } else {
-                    checker.typed(field, v, &kpath, &key)
-                };
-                entity.fields.insert(key, value);
-            } else if schema.is_none() {
-                let value = checker.any(v, &key);
-                entity.fields.insert(key, value);
-            } else {
-                let known = schema.into_iter().flat_map(|s| s.fields.iter().map(|(n, _)| n.as_str()));
-                let nested = nested_keys(kind).iter().map(|(n, _)| *n);
-                let fks = kind.foreign_keys().iter().map(|fk| fk.field);
-                checker.unknown_field(k, &kpath, known.chain(nested).chain(fks));
+        let owner = Owner { kind, parent, schema, custom_plugin };
+        let mut fields = Fields::read(&owner, &mut checker, (node, &entries), path);
+        let nested = std::mem::take(&mut fields.nested);
+        let idx = self.push_entity(fi, (&owner, node, path), checker, fields);
+        for (key, nest, v) in nested {
+            let npath = format!("{path}.{key}");
+            match nest {
+                Nest::Child { kind: child, field } => self.read_collection(fi, child, v, &npath, Some((idx, field))),
+                Nest::GroupsOfConsumer => self.read_members(fi, idx, v, &npath, true),
+                Nest::ConsumersOfGroup => self.read_members(fi, idx, v, &npath, false),
             }
         }
-        if kind == KongKind::Plugin && node.get("name").and_then(Node::as_str).is_none() {
-            checker.problem(node, path, "a plugin needs a `name`");
-        }
-        if let Some((p, field)) = parent
-            && !refs.iter().any(|r| r.field == field)
-        {
-            let fk = kind.foreign_key(field).map(|f| f.parent).unwrap_or(kind);
-            refs.push(Pending {
-                field,
-                parent: fk,
-                target: Target::Local(p),
-                origin: file.origin(node.pos),
-                nested_in: None,
-                from_env: false,
-            });
-        }
+        Some(idx)
+    }
 
-        let idx = self.entities.len();
+    /// Reports the problems `checker` found and Kong's own validation of the entity, then
+    /// adds it; returns its index.
+    fn push_entity(
+        &mut self,
+        fi: usize,
+        at: (&Owner<'_>, &Node, &str),
+        mut checker: Checker<'_>,
+        fields: Fields<'_>,
+    ) -> usize {
+        let ((owner, node, path), file, idx) = (at, &self.files[fi], self.entities.len());
+        let (kind, schema, Fields { mut entity, refs, .. }) = (owner.kind, owner.schema, fields);
         let desc = describe(kind, &entity.fields, entity.id.as_deref(), path);
         // Messages already give the path; name the entity when it has a name of its own.
         let suffix = match (label(kind, &entity.fields, entity.id.as_deref()), entity.fields.get("name")) {
@@ -318,16 +244,7 @@ impl<'a> Builder<'a> {
         entity.origin = Some(file.origin(node.pos));
         self.entities.push(entity);
         self.info.push(Info { path: path.to_owned(), desc, refs });
-
-        for (key, nest, v) in nested_nodes {
-            let npath = format!("{path}.{key}");
-            match nest {
-                Nest::Child { kind: child, field } => self.read_collection(fi, child, v, &npath, Some((idx, field))),
-                Nest::GroupsOfConsumer => self.read_members(fi, idx, v, &npath, true),
-                Nest::ConsumersOfGroup => self.read_members(fi, idx, v, &npath, false),
-            }
-        }
-        Some(idx)
+        idx
     }
 
     /// The entity's entries, with a plugin's `_config` (a `_plugin_configs` entry) merged
@@ -421,10 +338,6 @@ impl<'a> Builder<'a> {
 
 /// Whether a service's `url` names its scheme (`http://`); not a string is a type error
 /// reported elsewhere.
-fn has_scheme(node: &Node) -> bool {
-    node.as_str().is_none_or(|u| u.contains("://"))
-}
-
 /// `base` with `extra`'s keys added where `base` has none; nested mappings merge.
 fn merge_nodes(base: &Node, extra: &Node) -> Node {
     let (Some(own), Some(more)) = (base.entries(), extra.entries()) else {
