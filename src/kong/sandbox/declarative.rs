@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::body::{Body, form_object};
 use super::entity::{self, Mode};
-use super::error::{ApiError, ApiResult, lua_pretty};
+use super::error::{ApiError, ApiResult};
 use super::ops::{Ctx, Resp};
 use super::store::{Change, Row, Store, unique_constraints};
 use crate::kong::KongKind;
@@ -19,7 +19,7 @@ use crate::kong::schema::is_uuid;
 
 mod errors;
 
-use errors::{flatten_fields, set_error, top_error};
+use errors::Refusal;
 
 const BASE_NS: &str = "fd02801f-0957-4a15-a55a-c8d9606f30b5";
 
@@ -197,19 +197,29 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
 }
 
 fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Store> {
-    let mut errors = json!({});
-    // Errors that belong to no entity: all that `fields` keeps with `flatten_errors`.
-    let mut top = json!({});
-    let mut flat_errors: Vec<Value> = Vec::new();
+    let mut refusal = Refusal::new(flatten);
+    let Collector { mut items, members, .. } = collect_document(ctx, doc, &mut refusal);
+    let by_key = resolve_references(&mut items);
+    items.sort_by_key(|it| it.kind.level());
+    let transform = doc.get("_transform") != Some(&Value::Bool(false));
+    let mut store = load_items(ctx, items, transform, &mut refusal);
+    load_memberships(&mut store, members, &by_key, &mut refusal);
+    match refusal.into_error() {
+        Some(e) => Err(e),
+        None => Ok(store),
+    }
+}
+
+/// The document's `_format_version` checked and its collections walked into items.
+fn collect_document(ctx: &Ctx<'_>, doc: &Map<String, Value>, refusal: &mut Refusal) -> Collector {
     let mut c =
         Collector { enterprise: ctx.inner.env.enterprise, items: Vec::new(), members: Vec::new(), bad: Vec::new() };
+    let version = [json!("_format_version")];
     match doc.get("_format_version") {
         Some(Value::String(v)) if ["1.1", "2.1", "3.0"].contains(&v.as_str()) => {}
-        Some(Value::String(_)) => {
-            top_error(&mut errors, &mut top, &[json!("_format_version")], json!("expected one of: 1.1, 2.1, 3.0"))
-        }
-        Some(_) => top_error(&mut errors, &mut top, &[json!("_format_version")], json!("expected a string")),
-        None => top_error(&mut errors, &mut top, &[json!("_format_version")], json!("required field missing")),
+        Some(Value::String(_)) => refusal.top(&version, json!("expected one of: 1.1, 2.1, 3.0")),
+        Some(_) => refusal.top(&version, json!("expected a string")),
+        None => refusal.top(&version, json!("required field missing")),
     }
     for (key, value) in doc {
         if matches!(key.as_str(), "_format_version" | "_transform" | "_comment") {
@@ -218,11 +228,11 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
         let served =
             |k: &KongKind| *k != KongKind::ConsumerGroupConsumer && (ctx.inner.env.enterprise || !k.is_enterprise());
         let Some(kind) = KongKind::from_table(key).filter(served) else {
-            top_error(&mut errors, &mut top, &[json!(key)], json!("unknown field"));
+            refusal.top(&[json!(key)], json!("unknown field"));
             continue;
         };
         let Value::Array(list) = value else {
-            top_error(&mut errors, &mut top, &[json!(key)], json!("expected an array"));
+            refusal.top(&[json!(key)], json!("expected an array"));
             continue;
         };
         for (i, v) in list.iter().enumerate() {
@@ -230,12 +240,16 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
         }
     }
     for (path, e) in std::mem::take(&mut c.bad) {
-        top_error(&mut errors, &mut top, &path, e);
+        refusal.top(&path, e);
     }
-    let Collector { mut items, members: memberships, .. } = c;
-    // names → ids, for foreign keys given as strings
+    c
+}
+
+/// Foreign keys given by name (or as `{name: ...}`) replaced by `{"id": ...}`; a name no
+/// item has is an error of the item. Returns the ids by (kind, endpoint key or id).
+fn resolve_references(items: &mut [Item]) -> HashMap<(KongKind, String), String> {
     let mut by_key: HashMap<(KongKind, String), String> = HashMap::new();
-    for it in &items {
+    for it in items.iter() {
         let id = it.data.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
         for c in unique_constraints(it.kind).iter().filter(|c| c.len() == 1) {
             if let Some(Value::String(s)) = it.data.get(c[0]) {
@@ -244,7 +258,7 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
         }
         by_key.insert((it.kind, id.clone()), id);
     }
-    for it in &mut items {
+    for it in items.iter_mut() {
         for fk in it.kind.foreign_keys() {
             let resolved = match it.data.get(fk.field) {
                 Some(Value::String(s)) => match by_key.get(&(fk.parent, s.clone())) {
@@ -268,21 +282,19 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
             }
         }
     }
-    items.sort_by_key(|it| it.kind.level());
-    let transform = doc.get("_transform") != Some(&Value::Bool(false));
+    by_key
+}
+
+/// Loads `items` (parents first) into a new store; an item that fails is an error at its
+/// path, and what refers to it is left out.
+fn load_items(ctx: &Ctx<'_>, items: Vec<Item>, transform: bool, refusal: &mut Refusal) -> Store {
     let mut store = Store::new();
     let mut failed: std::collections::HashSet<(KongKind, String)> = std::collections::HashSet::new();
     for it in items {
         let id = it.data.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
         if !it.ref_errors.is_empty() {
             failed.insert((it.kind, id.clone()));
-            let err = Value::Object(it.ref_errors.clone());
-            if flatten {
-                let mut errs = Vec::new();
-                flatten_fields("", &err, &mut errs);
-                flat_errors.push(flattened(&it, errs));
-            }
-            set_error(&mut errors, &it.path, err);
+            refusal.entity(&it.path, Value::Object(it.ref_errors.clone()), |errs| flattened(&it, errs));
             continue;
         }
         // A valid child of an entity that failed is left out without an error of its own.
@@ -309,15 +321,21 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                 let body = e.body.unwrap_or(Value::Null);
                 let err =
                     body.get("fields").cloned().unwrap_or_else(|| body.get("message").cloned().unwrap_or(Value::Null));
-                if flatten {
-                    let mut errs = Vec::new();
-                    flatten_fields("", &err, &mut errs);
-                    flat_errors.push(flattened(&it, errs));
-                }
-                set_error(&mut errors, &path, err);
+                refusal.entity(&path, err, |errs| flattened(&it, errs));
             }
         }
     }
+    store
+}
+
+/// Consumer-group memberships stated in the document, between a group and a consumer
+/// that were both loaded.
+fn load_memberships(
+    store: &mut Store,
+    memberships: Vec<(Value, Value, Vec<Value>)>,
+    by_key: &HashMap<(KongKind, String), String>,
+    refusal: &mut Refusal,
+) {
     for (group, consumer, path) in memberships {
         let g = group.as_str().and_then(|s| by_key.get(&(KongKind::ConsumerGroup, s.to_owned()))).cloned();
         let c = consumer.as_str().and_then(|s| by_key.get(&(KongKind::Consumer, s.to_owned()))).cloned();
@@ -332,29 +350,11 @@ fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Sto
                 d.insert("consumer".into(), json!({"id": c}));
                 store.apply(&[Change::Put(KongKind::ConsumerGroupConsumer, Arc::new(Row { data: d, expires: None }))]);
             }
-            _ => set_error(
-                &mut errors,
-                &path,
-                json!(format!("consumer group membership cannot be resolved ({group} / {consumer})")),
-            ),
+            _ => {
+                refusal.at(&path, json!(format!("consumer group membership cannot be resolved ({group} / {consumer})")))
+            }
         }
     }
-    if errors.as_object().is_some_and(|o| !o.is_empty()) {
-        // With `flatten_errors`, entity errors move to `flattened_errors` and `fields`
-        // keeps the rest (`errors:declarative_config_flattened`, `kong/db/errors.lua`).
-        let errors = if flatten { top } else { errors };
-        let mut body = json!({
-            "code": 14,
-            "name": "invalid declarative configuration",
-            "message": format!("declarative config is invalid: {}", lua_pretty(&errors)),
-            "fields": errors,
-        });
-        if flatten {
-            body["flattened_errors"] = Value::Array(flat_errors);
-        }
-        return Err(ApiError { status: StatusCode::BAD_REQUEST, body: Some(body) });
-    }
-    Ok(store)
 }
 
 /// Checks and prepares one declarative entity against what is loaded so far: `None` for a
