@@ -48,6 +48,8 @@ fn matches_spec(
     }
 }
 
+/// Runs one of a schema's `entity_checks` (Kong's `kong/db/schema/init.lua`) on `obj`,
+/// adding its messages to `tree`; skipped when a field it is about already has an error.
 pub(crate) fn run_entity_check(
     schema: &str,
     fields: &[(String, Field)],
@@ -60,24 +62,7 @@ pub(crate) fn run_entity_check(
     let Some((kind, arg)) = check.as_object().and_then(|o| o.iter().next()) else {
         return;
     };
-    let names: Vec<String> = match kind.as_str() {
-        "conditional" | "conditional_at_least_one_of" => {
-            let mut v = vec![arg.get("if_field").and_then(Value::as_str).unwrap_or("").to_owned()];
-            if let Some(t) = arg.get("then_field").and_then(Value::as_str) {
-                v.push(t.to_owned());
-            }
-            v
-        }
-        "custom_entity_check" => arg
-            .get("field_sources")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => arg.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect(),
-    };
+    let names = checked_fields(kind, arg);
     if names.iter().any(|n| tree.has_error_at(n)) {
         return;
     }
@@ -112,47 +97,12 @@ pub(crate) fn run_entity_check(
                 tree.entity.push(format!("values of these fields must be distinct: {}", quoted(&list)));
             }
         }
-        "conditional" => {
-            let if_field = names[0].as_str();
-            let Some(then_field) = arg.get("then_field").and_then(Value::as_str) else {
-                return;
-            };
-            let Some(if_value) = get_path(obj, if_field) else {
-                return;
-            };
-            let if_match = arg.get("if_match").cloned().unwrap_or(Value::Null);
-            if matches_spec(fields, if_field, &if_match, if_value, check_value).is_err() {
-                return;
-            }
-            let then_value = get_path(obj, then_field).cloned().unwrap_or(Value::Null);
-            let then_match = arg.get("then_match").cloned().unwrap_or(Value::Null);
-            let err = if then_match.get("required") == Some(&Value::Bool(true)) && then_value.is_null() {
-                Some("required field missing".to_owned())
-            } else {
-                matches_spec(fields, then_field, &then_match, &then_value, check_value).err()
-            };
-            if let Some(e) = err {
-                let msg = arg.get("then_err").and_then(Value::as_str).map(str::to_owned).unwrap_or(e);
-                tree.set_path(then_field, msg);
-                tree.entity.push(format!("failed conditional validation given value of field '{if_field}'"));
-            }
-        }
+        "conditional" => conditional(fields, arg, (obj, &names[0]), check_value, tree),
         "conditional_at_least_one_of" => {
-            let if_field = names[0].as_str();
-            let if_value = get_path(obj, if_field).cloned().unwrap_or(Value::Null);
-            let if_match = arg.get("if_match").cloned().unwrap_or(Value::Null);
-            let (list, err) = if matches_spec(fields, if_field, &if_match, &if_value, check_value).is_ok() {
-                (arg.get("then_at_least_one_of"), arg.get("then_err"))
-            } else if let Some(else_match) = arg.get("else_match") {
-                if matches_spec(fields, if_field, else_match, &if_value, check_value).is_err() {
-                    return;
-                }
-                (arg.get("else_then_at_least_one_of"), arg.get("else_then_err"))
-            } else {
-                return;
-            };
-            let list = list.and_then(Value::as_array).cloned().unwrap_or_default();
-            if !list.iter().filter_map(Value::as_str).any(present) {
+            let list = conditional_list(fields, arg, (obj, &names[0]), check_value);
+            if let Some((list, err)) = list
+                && !list.iter().filter_map(Value::as_str).any(present)
+            {
                 let msg = err.and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| {
                     format!("{prefix}at least one of these fields must be non-empty: {}", quoted(&list))
                 });
@@ -166,4 +116,79 @@ pub(crate) fn run_entity_check(
         }
         _ => {}
     }
+}
+
+/// The fields a check is about (an error at one of them already skips the check).
+fn checked_fields(kind: &str, arg: &Value) -> Vec<String> {
+    match kind {
+        "conditional" | "conditional_at_least_one_of" => {
+            let mut v = vec![arg.get("if_field").and_then(Value::as_str).unwrap_or("").to_owned()];
+            if let Some(t) = arg.get("then_field").and_then(Value::as_str) {
+                v.push(t.to_owned());
+            }
+            v
+        }
+        "custom_entity_check" => arg
+            .get("field_sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => arg.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect(),
+    }
+}
+
+/// Kong's `conditional` check: when `if_field` matches `if_match`, `then_field` must match
+/// `then_match`; the failure is set at `then_field` and named on the entity.
+fn conditional(
+    fields: &[(String, Field)],
+    arg: &Value,
+    (obj, if_field): (&Map<String, Value>, &str),
+    check_value: CheckValue<'_>,
+    tree: &mut ErrorTree,
+) {
+    let Some(then_field) = arg.get("then_field").and_then(Value::as_str) else {
+        return;
+    };
+    let Some(if_value) = get_path(obj, if_field) else {
+        return;
+    };
+    let if_match = arg.get("if_match").cloned().unwrap_or(Value::Null);
+    if matches_spec(fields, if_field, &if_match, if_value, check_value).is_err() {
+        return;
+    }
+    let then_value = get_path(obj, then_field).cloned().unwrap_or(Value::Null);
+    let then_match = arg.get("then_match").cloned().unwrap_or(Value::Null);
+    let err = if then_match.get("required") == Some(&Value::Bool(true)) && then_value.is_null() {
+        Some("required field missing".to_owned())
+    } else {
+        matches_spec(fields, then_field, &then_match, &then_value, check_value).err()
+    };
+    if let Some(e) = err {
+        let msg = arg.get("then_err").and_then(Value::as_str).map(str::to_owned).unwrap_or(e);
+        tree.set_path(then_field, msg);
+        tree.entity.push(format!("failed conditional validation given value of field '{if_field}'"));
+    }
+}
+
+/// The list `conditional_at_least_one_of` requires one of, and its message, by which of
+/// `if_match` and `else_match` the `if_field` matches (`None`: neither, nothing required).
+fn conditional_list<'v>(
+    fields: &[(String, Field)],
+    arg: &'v Value,
+    (obj, if_field): (&Map<String, Value>, &str),
+    check_value: CheckValue<'_>,
+) -> Option<(Vec<Value>, Option<&'v Value>)> {
+    let if_value = get_path(obj, if_field).cloned().unwrap_or(Value::Null);
+    let if_match = arg.get("if_match").cloned().unwrap_or(Value::Null);
+    let (list, err) = if matches_spec(fields, if_field, &if_match, &if_value, check_value).is_ok() {
+        (arg.get("then_at_least_one_of"), arg.get("then_err"))
+    } else {
+        let else_match = arg.get("else_match")?;
+        matches_spec(fields, if_field, else_match, &if_value, check_value).ok()?;
+        (arg.get("else_then_at_least_one_of"), arg.get("else_then_err"))
+    };
+    Some((list.and_then(Value::as_array).cloned().unwrap_or_default(), err))
 }

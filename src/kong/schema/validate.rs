@@ -206,8 +206,25 @@ fn pattern_ok(pattern: &str, s: &str) -> bool {
     lua_pattern::is_match(pattern, s).unwrap_or(false)
 }
 
+/// Kong's field validators (`kong/db/schema/init.lua`, `Schema.validators_order`) on one value,
+/// in Kong's order; the first that fails gives the message.
 fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
     let a = &field.attrs;
+    value_rules(a, value)?;
+    if let Some(len) = length(value) {
+        length_rules(a, value, len)?;
+    }
+    if let Some(s) = value.as_str() {
+        string_rules(a, s)?;
+    }
+    if let Value::Array(items) = value {
+        array_rules(a, items)?;
+    }
+    Ok(())
+}
+
+/// `eq`, `ne`, `not_one_of`, `one_of`, `gt`, `timestamp`, `uuid` and `between`.
+fn value_rules(a: &Map<String, Value>, value: &Value) -> Result<(), String> {
     if let Some(eq) = a.get("eq")
         && !eq.is_null()
         && eq != value
@@ -254,93 +271,98 @@ fn run_validators(field: &Field, value: &Value) -> Result<(), String> {
             return Err(format!("value should be between {} and {}", lua_value(&b[0]), lua_value(&b[1])));
         }
     }
-    if let Some(len) = length(value) {
-        if let Some(n) = a.get("len_eq").and_then(Value::as_u64)
-            && len as u64 != n
-        {
-            return Err(format!("length must be {n}"));
-        }
-        let min = a.get("len_min").and_then(Value::as_u64).or(if value.is_string() { Some(1) } else { None });
-        if let Some(n) = min
-            && (len as u64) < n
-        {
-            return Err(format!("length must be at least {n}"));
-        }
-        if let Some(n) = a.get("len_max").and_then(Value::as_u64)
-            && len as u64 > n
-        {
-            return Err(format!("length must be at most {n}"));
-        }
+    Ok(())
+}
+
+/// `len_eq`, `len_min` (1 for strings unless given) and `len_max` on a length of `len`.
+fn length_rules(a: &Map<String, Value>, value: &Value, len: usize) -> Result<(), String> {
+    if let Some(n) = a.get("len_eq").and_then(Value::as_u64)
+        && len as u64 != n
+    {
+        return Err(format!("length must be {n}"));
     }
-    if let Some(s) = value.as_str() {
-        if let Some(p) = a.get("starts_with").and_then(Value::as_str)
-            && !s.starts_with(p)
-        {
-            return Err(format!("should start with: {p}"));
-        }
-        if let Some(p) = a.get("match").and_then(Value::as_str)
-            && !pattern_ok(p, s)
-        {
-            return Err(format!("invalid value: {s}"));
-        }
-        if let Some(p) = a.get("not_match").and_then(Value::as_str)
-            && pattern_ok(p, s)
-        {
-            return Err(format!("invalid value: {s}"));
-        }
-        if let Some(list) = a.get("match_all").and_then(Value::as_array) {
-            for m in list {
-                let p = m.get("pattern").and_then(Value::as_str).unwrap_or("");
-                if !pattern_ok(p, s) {
-                    return Err(err_or(m, || format!("invalid value: {s}")));
-                }
-            }
-        }
-        if let Some(list) = a.get("match_none").and_then(Value::as_array) {
-            for m in list {
-                let p = m.get("pattern").and_then(Value::as_str).unwrap_or("");
-                if pattern_ok(p, s) {
-                    return Err(err_or(m, || format!("invalid value: {s}")));
-                }
-            }
-        }
-        if let Some(m) = a.get("match_any") {
-            let pats = m.get("patterns").and_then(Value::as_array).cloned().unwrap_or_default();
-            if !pats.iter().filter_map(Value::as_str).any(|p| pattern_ok(p, s)) {
+    let min = a.get("len_min").and_then(Value::as_u64).or(if value.is_string() { Some(1) } else { None });
+    if let Some(n) = min
+        && (len as u64) < n
+    {
+        return Err(format!("length must be at least {n}"));
+    }
+    if let Some(n) = a.get("len_max").and_then(Value::as_u64)
+        && len as u64 > n
+    {
+        return Err(format!("length must be at most {n}"));
+    }
+    Ok(())
+}
+
+/// `starts_with` and Lua patterns: `match`, `not_match`, `match_all`, `match_none`, `match_any`.
+fn string_rules(a: &Map<String, Value>, s: &str) -> Result<(), String> {
+    if let Some(p) = a.get("starts_with").and_then(Value::as_str)
+        && !s.starts_with(p)
+    {
+        return Err(format!("should start with: {p}"));
+    }
+    if let Some(p) = a.get("match").and_then(Value::as_str)
+        && !pattern_ok(p, s)
+    {
+        return Err(format!("invalid value: {s}"));
+    }
+    if let Some(p) = a.get("not_match").and_then(Value::as_str)
+        && pattern_ok(p, s)
+    {
+        return Err(format!("invalid value: {s}"));
+    }
+    if let Some(list) = a.get("match_all").and_then(Value::as_array) {
+        for m in list {
+            let p = m.get("pattern").and_then(Value::as_str).unwrap_or("");
+            if !pattern_ok(p, s) {
                 return Err(err_or(m, || format!("invalid value: {s}")));
             }
         }
     }
-    if let Some(Value::Array(items)) = Some(value) {
-        if let Some(c) = a.get("contains")
-            && !items.contains(c)
-        {
-            return Err(format!("expected to contain: {}", lua_value(c)));
+    if let Some(list) = a.get("match_none").and_then(Value::as_array) {
+        for m in list {
+            let p = m.get("pattern").and_then(Value::as_str).unwrap_or("");
+            if pattern_ok(p, s) {
+                return Err(err_or(m, || format!("invalid value: {s}")));
+            }
         }
-        if let Some(subsets) = a.get("mutually_exclusive_subsets").and_then(Value::as_array) {
-            let mut member_of: Vec<usize> = Vec::new();
-            for item in items {
-                if let Some(i) = subsets.iter().position(|s| s.as_array().is_some_and(|s| s.contains(item)))
-                    && !member_of.contains(&i)
-                {
-                    member_of.push(i);
-                }
+    }
+    if let Some(m) = a.get("match_any") {
+        let pats = m.get("patterns").and_then(Value::as_array).cloned().unwrap_or_default();
+        if !pats.iter().filter_map(Value::as_str).any(|p| pattern_ok(p, s)) {
+            return Err(err_or(m, || format!("invalid value: {s}")));
+        }
+    }
+    Ok(())
+}
+
+/// `contains` and `mutually_exclusive_subsets` on an array's items.
+fn array_rules(a: &Map<String, Value>, items: &[Value]) -> Result<(), String> {
+    if let Some(c) = a.get("contains")
+        && !items.contains(c)
+    {
+        return Err(format!("expected to contain: {}", lua_value(c)));
+    }
+    if let Some(subsets) = a.get("mutually_exclusive_subsets").and_then(Value::as_array) {
+        let mut member_of: Vec<usize> = Vec::new();
+        for item in items {
+            if let Some(i) = subsets.iter().position(|s| s.as_array().is_some_and(|s| s.contains(item)))
+                && !member_of.contains(&i)
+            {
+                member_of.push(i);
             }
-            if member_of.len() > 1 {
-                let sets: Vec<String> = member_of
-                    .iter()
-                    .map(|i| {
-                        let names: Vec<String> = subsets[*i]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|v| format!("'{}'", lua_value(v)))
-                            .collect();
-                        format!("({})", names.join(", "))
-                    })
-                    .collect();
-                return Err(format!("these sets are mutually exclusive: {}", sets.join(", ")));
-            }
+        }
+        if member_of.len() > 1 {
+            let sets: Vec<String> = member_of
+                .iter()
+                .map(|i| {
+                    let names: Vec<String> =
+                        subsets[*i].as_array().into_iter().flatten().map(|v| format!("'{}'", lua_value(v))).collect();
+                    format!("({})", names.join(", "))
+                })
+                .collect();
+            return Err(format!("these sets are mutually exclusive: {}", sets.join(", ")));
         }
     }
     Ok(())
