@@ -15,11 +15,12 @@ use super::args::LedgerLocationArgs;
 use super::output::{errln, redactor};
 use super::run::current_holder;
 use super::settings::{default_cache_dir, ledger_location, pg_options};
-use crate::ledger::AnyLedger;
+use crate::ledger::{AnyLedger, LedgerLocation};
 use crate::secrets::ActiveRedactors;
-use crate::source::environments::{DEFAULT_LISTEN, FILE_NAME, Settings as EnvFile};
+use crate::source::environments::{DEFAULT_LISTEN, FILE_NAME, Settings as EnvFile, WatchSettings};
 use crate::source::git;
 use crate::watch::engine::{EngineWatch, Followed};
+use crate::watch::leader::Leaders;
 use crate::watch::logging::{self, LogFormat};
 use crate::watch::notify::{Notifier, RetryPolicy};
 use crate::watch::webhook::WebhookSecrets;
@@ -109,62 +110,18 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     }
     let location =
         ledger_location(&args.ledger, file.ledger_url(&|var| std::env::var(var).ok())?.as_deref(), home.as_deref());
-    let vars: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    let active = active_redactors();
     // Replicas elect a leader per environment through the ledger; a lone replica leads at once.
     let leaders = crate::watch::leader::campaign(&names, location.clone(), pg_options(), current_holder());
-    let mut environments = Vec::new();
-    let mut targets = Vec::new();
-    for name in &names {
-        let policy = file.watch_policy(name)?;
-        let target = Arc::new(EngineWatch {
-            followed: Followed {
-                name: name.clone(),
-                repository: repository.clone(),
-                reference: policy.reference.clone().unwrap_or_else(|| reference.clone()),
-                cache_dir: cache_dir.clone(),
-                env: vars.clone(),
-                timeout: Duration::from_secs(args.timeout.max(1)),
-            },
-            ledger: location.clone(),
-            pg: pg_options(),
-            holder: current_holder(),
-            base_secrets: active.base().clone(),
-            active: active.clone(),
-            admin_api: std::sync::OnceLock::new(),
-            leaders: Some(leaders.clone()),
-        });
-        targets.push(target.clone());
-        environments.push(Environment { target, policy });
-    }
-    let notifier = (!watch.notifications.is_empty() || watch.commit_status.is_some()).then(|| {
-        Notifier::new(
-            reqwest::Client::new(),
-            watch.notifications.clone(),
-            watch.commit_status.clone(),
-            RetryPolicy::default(),
-        )
-    });
-    let (probe_location, pg, handle) = (location.clone(), pg_options(), tokio::runtime::Handle::current());
-    let options = DaemonOptions {
-        webhooks: WebhookSecrets {
-            github: watch.github_secret.clone(),
-            gitlab: watch.gitlab_token.clone(),
-            generic: watch.generic_secret.clone(),
-        },
-        control_token: watch.control_token.clone(),
-        notifier,
-        shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
-        // The probe runs on a blocking thread of the runtime.
-        ledger: Arc::new(move || {
-            handle.block_on(AnyLedger::open(&probe_location, &pg)).map(|_| ()).map_err(|e| e.to_string())
-        }),
-        leader: {
-            let leaders = leaders.clone();
-            Arc::new(move |env: &str| leaders.leader(env))
-        },
-        seed: None,
+    let followed = Followed {
+        name: String::new(),
+        repository: repository.clone(),
+        reference,
+        cache_dir,
+        env: std::env::vars().collect(),
+        timeout: Duration::from_secs(args.timeout.max(1)),
     };
+    let (environments, targets) = environments(&file, &names, &followed, &location, &leaders)?;
+    let options = daemon_options(&watch, Duration::from_secs(args.shutdown_timeout), &location, &leaders);
     let daemon = Daemon::new(environments, options).map_err(anyhow::Error::msg)?;
     for t in &targets {
         let _ = t.admin_api.set(daemon.metrics().admin_api_counter(&t.followed.name));
@@ -186,6 +143,73 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// One daemon environment per name, each over an [`EngineWatch`] of `base` (its name and
+/// branch set); the targets are returned too, to give them the daemon's metrics.
+fn environments(
+    file: &EnvFile,
+    names: &[String],
+    base: &Followed,
+    location: &LedgerLocation,
+    leaders: &Arc<Leaders>,
+) -> anyhow::Result<(Vec<Environment>, Vec<Arc<EngineWatch>>)> {
+    let active = active_redactors();
+    let mut environments = Vec::new();
+    let mut targets = Vec::new();
+    for name in names {
+        let policy = file.watch_policy(name)?;
+        let reference = policy.reference.clone().unwrap_or_else(|| base.reference.clone());
+        let target = Arc::new(EngineWatch {
+            followed: Followed { name: name.clone(), reference, ..base.clone() },
+            ledger: location.clone(),
+            pg: pg_options(),
+            holder: current_holder(),
+            base_secrets: active.base().clone(),
+            active: active.clone(),
+            admin_api: std::sync::OnceLock::new(),
+            leaders: Some(leaders.clone()),
+        });
+        targets.push(target.clone());
+        environments.push(Environment { target, policy });
+    }
+    Ok((environments, targets))
+}
+
+/// The daemon's options from the `[watch]` table: webhook secrets, control token,
+/// notifications, the ledger probe of `/readyz` and who leads each environment.
+fn daemon_options(
+    watch: &WatchSettings,
+    shutdown_timeout: Duration,
+    location: &LedgerLocation,
+    leaders: &Arc<Leaders>,
+) -> DaemonOptions {
+    let notifier = (!watch.notifications.is_empty() || watch.commit_status.is_some()).then(|| {
+        Notifier::new(
+            reqwest::Client::new(),
+            watch.notifications.clone(),
+            watch.commit_status.clone(),
+            RetryPolicy::default(),
+        )
+    });
+    let (probe_location, pg, handle) = (location.clone(), pg_options(), tokio::runtime::Handle::current());
+    let leaders = leaders.clone();
+    DaemonOptions {
+        webhooks: WebhookSecrets {
+            github: watch.github_secret.clone(),
+            gitlab: watch.gitlab_token.clone(),
+            generic: watch.generic_secret.clone(),
+        },
+        control_token: watch.control_token.clone(),
+        notifier,
+        shutdown_timeout,
+        // The probe runs on a blocking thread of the runtime.
+        ledger: Arc::new(move || {
+            handle.block_on(AnyLedger::open(&probe_location, &pg)).map(|_| ()).map_err(|e| e.to_string())
+        }),
+        leader: Arc::new(move |env: &str| leaders.leader(env)),
+        seed: None,
     }
 }
 
