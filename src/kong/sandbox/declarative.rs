@@ -402,7 +402,7 @@ fn load_item(
         }
         return Err(unique(&p.row.data, f));
     }
-    entity::check_db(env, store, it.kind, &p.row.data, true)?;
+    super::db_checks::check_db(env, store, it.kind, &p.row.data, true)?;
     Ok(Some((Arc::new(p.row), p.snis)))
 }
 

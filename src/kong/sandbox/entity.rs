@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use sha1::{Digest, Sha1};
 
 use super::certs;
-use super::error::{ApiError, ApiResult, lua_pretty};
+use super::error::{ApiError, ApiResult};
 use super::input::{couple_upstream, expand_url, resolve_foreign_keys};
 use super::store::{Row, Store, fk_id};
 use crate::kong::schema::{
@@ -225,7 +225,7 @@ fn take_snis(input: &mut Map<String, Value>, mode: Mode<'_>) -> ApiResult<Option
 }
 
 /// Runs the write pipeline for one entity (everything but the database checks, see
-/// [`check_db`]). `scope` = the foreign key set by a nested path (`/services/{s}/routes`).
+/// [`super::db_checks::check_db`]). `scope` = the foreign key set by a nested path (`/services/{s}/routes`).
 pub fn prepare(
     env: &Env,
     store: &Store,
@@ -272,62 +272,10 @@ pub fn prepare(
     };
     let hash_secret_written = !updating || input.contains_key("hash_secret");
     let mut data = match mode {
-        Mode::Update { existing } => {
-            let mut d = existing.data.clone();
-            let password_written = input.contains_key("password");
-            merge_update(&schema.fields, &mut d, input);
-            if kind == KongKind::BasicauthCredential && password_written {
-                hash_password(&mut d);
-            }
-            d
-        }
-        Mode::Insert | Mode::Upsert { .. } => {
-            let mut d = input;
-            if let Mode::Upsert { id, .. } = mode {
-                d.insert("id".into(), json!(id));
-            }
-            if kind == KongKind::Route && !d.contains_key("strip_path") {
-                let grpc = d
-                    .get("protocols")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.first())
-                    .and_then(Value::as_str)
-                    .is_some_and(|p| p.starts_with("grpc"));
-                if grpc {
-                    d.insert("strip_path".into(), json!(false));
-                }
-            }
-            if kind == KongKind::Plugin
-                && matches!(d.get("config"), None | Some(Value::Null))
-                && env.schemas.plugin(d.get("name").and_then(Value::as_str).unwrap_or("")).is_none()
-            {
-                d.insert("config".into(), json!({}));
-            }
-            schema.fill_defaults(&mut d);
-            fill_auto(kind, schema, &mut d, now);
-            if kind == KongKind::BasicauthCredential {
-                hash_password(&mut d);
-            }
-            d
-        }
+        Mode::Update { existing } => updated(schema, kind, existing, input),
+        Mode::Insert | Mode::Upsert { .. } => inserted(env, schema, kind, mode, input, now),
     };
-    if kind.has_updated_at() && schema.field("updated_at").is_some() {
-        data.insert("updated_at".into(), timestamp(kind, now));
-    }
-    normalize_sets(&schema.fields, &mut data);
-    if kind == KongKind::Plugin && !env.enterprise {
-        data.remove("consumer_group");
-    }
-    if kind == KongKind::Target
-        && let Some(Value::String(t)) = data.get("target")
-        && custom::check_field("targets", "target", &json!(t)).is_none()
-    {
-        let n = normalize_target(t);
-        data.insert("target".into(), json!(n));
-    }
-    if kind == KongKind::CaCertificate {
-        data.insert("cert_digest".into(), Value::Null);
-    }
+    server_owned(env, schema, kind, &mut data, now);
 
     let ctx = ValidationContext { updating };
     let mut violation = match schema.validate(&data, &ctx) {
@@ -354,6 +302,78 @@ pub fn prepare(
     };
     let expires = expiry(ttl, update_of, data.get("created_at").and_then(Value::as_f64), now);
     Ok(Prepared { row: Row { data, expires }, snis })
+}
+
+/// A PATCH: `input` merged into the stored row; a written basic-auth password is hashed.
+fn updated(schema: &Schema, kind: KongKind, existing: &Row, input: Map<String, Value>) -> Map<String, Value> {
+    let mut d = existing.data.clone();
+    let password_written = input.contains_key("password");
+    merge_update(&schema.fields, &mut d, input);
+    if kind == KongKind::BasicauthCredential && password_written {
+        hash_password(&mut d);
+    }
+    d
+}
+
+/// A POST or PUT: `input` with Kong's defaults filled, the values Kong generates (id,
+/// timestamps) and a basic-auth password hashed.
+fn inserted(
+    env: &Env,
+    schema: &Schema,
+    kind: KongKind,
+    mode: Mode<'_>,
+    input: Map<String, Value>,
+    now: f64,
+) -> Map<String, Value> {
+    let mut d = input;
+    if let Mode::Upsert { id, .. } = mode {
+        d.insert("id".into(), json!(id));
+    }
+    if kind == KongKind::Route && !d.contains_key("strip_path") {
+        let grpc = d
+            .get("protocols")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+            .is_some_and(|p| p.starts_with("grpc"));
+        if grpc {
+            d.insert("strip_path".into(), json!(false));
+        }
+    }
+    if kind == KongKind::Plugin
+        && matches!(d.get("config"), None | Some(Value::Null))
+        && env.schemas.plugin(d.get("name").and_then(Value::as_str).unwrap_or("")).is_none()
+    {
+        d.insert("config".into(), json!({}));
+    }
+    schema.fill_defaults(&mut d);
+    fill_auto(kind, schema, &mut d, now);
+    if kind == KongKind::BasicauthCredential {
+        hash_password(&mut d);
+    }
+    d
+}
+
+/// The fields the server owns on every write: `updated_at`, sets kept as sets, a target's
+/// normal form, a CA certificate's digest (and OSS plugins have no `consumer_group`).
+fn server_owned(env: &Env, schema: &Schema, kind: KongKind, data: &mut Map<String, Value>, now: f64) {
+    if kind.has_updated_at() && schema.field("updated_at").is_some() {
+        data.insert("updated_at".into(), timestamp(kind, now));
+    }
+    normalize_sets(&schema.fields, data);
+    if kind == KongKind::Plugin && !env.enterprise {
+        data.remove("consumer_group");
+    }
+    if kind == KongKind::Target
+        && let Some(Value::String(t)) = data.get("target")
+        && custom::check_field("targets", "target", &json!(t)).is_none()
+    {
+        let n = normalize_target(t);
+        data.insert("target".into(), json!(n));
+    }
+    if kind == KongKind::CaCertificate {
+        data.insert("cert_digest".into(), Value::Null);
+    }
 }
 
 /// The absolute expiry of a row written with `ttl` (§1.4): from `created_at` on insert and
@@ -444,92 +464,6 @@ fn check_key(d: &Map<String, Value>, v: &mut SchemaViolation) {
             }
         }
     }
-}
-
-/// Database checks (§1.7, §4.3): primary key on insert (code 3), foreign-key existence
-/// (code 4), uniqueness (code 5), plugin protocols against routes.
-pub fn check_db(env: &Env, store: &Store, kind: KongKind, data: &Map<String, Value>, insert: bool) -> ApiResult<()> {
-    let id = data.get("id").and_then(Value::as_str).unwrap_or("");
-    if insert && store.get(kind, id).is_some() {
-        return Err(ApiError::pk_violation(id));
-    }
-    for fk in kind.foreign_keys() {
-        if let Some(pid) = fk_id(data, fk.field)
-            && store.get(fk.parent, pid).is_none()
-        {
-            let mut fields = Map::new();
-            fields.insert(fk.field.into(), json!({"id": pid}));
-            return Err(ApiError::dao(
-                StatusCode::BAD_REQUEST,
-                4,
-                "foreign key violation",
-                format!(
-                    "the foreign key '{{id=\"{pid}\"}}' does not reference an existing '{}' entity.",
-                    fk.parent.table()
-                ),
-                Some(Value::Object(fields)),
-            ));
-        }
-    }
-    if let Some((fields, _)) = store.unique_conflict(kind, data, id) {
-        let mut f = Map::new();
-        for name in fields {
-            if *name == "consumer_group" && data.get(*name).is_none_or(Value::is_null) {
-                continue;
-            }
-            f.insert((*name).into(), data.get(*name).cloned().unwrap_or(Value::Null));
-        }
-        let value = Value::Object(f.clone());
-        return Err(ApiError::dao(
-            StatusCode::CONFLICT,
-            5,
-            "unique constraint violation",
-            format!("UNIQUE violation detected on '{}'", lua_pretty(&value)),
-            Some(value),
-        ));
-    }
-    if kind == KongKind::Plugin {
-        check_plugin_protocols(store, data)?;
-    }
-    let _ = env;
-    Ok(())
-}
-
-fn protocols(d: &Map<String, Value>) -> Vec<&str> {
-    d.get("protocols")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
-}
-
-fn check_plugin_protocols(store: &Store, d: &Map<String, Value>) -> ApiResult<()> {
-    let mine = protocols(d);
-    if let Some(rid) = fk_id(d, "route") {
-        if let Some(route) = store.get(KongKind::Route, rid)
-            && !protocols(&route.data).iter().any(|p| mine.contains(p))
-        {
-            return Err(ApiError::schema_field("protocols", "must match the associated route's protocols"));
-        }
-    } else if let Some(sid) = fk_id(d, "service") {
-        let mut any_route = false;
-        let mut matched = false;
-        for rid in store.children_of_kind(KongKind::Service, sid, KongKind::Route) {
-            any_route = true;
-            if let Some(r) = store.get(KongKind::Route, rid)
-                && protocols(&r.data).iter().any(|p| mine.contains(p))
-            {
-                matched = true;
-                break;
-            }
-        }
-        if any_route && !matched {
-            return Err(ApiError::schema_field(
-                "protocols",
-                "must match the protocols of at least one route pointing to this Plugin's service",
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The row as the Admin API shows it (§1.2): every field, `ttl` for key-auth, sorted `snis`

@@ -8,6 +8,7 @@
 pub mod body;
 pub mod certs;
 pub mod credentials;
+pub mod db_checks;
 pub mod declarative;
 pub mod entity;
 pub mod error;

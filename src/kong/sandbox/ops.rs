@@ -217,7 +217,7 @@ fn finish_write(
     insert: bool,
     status: StatusCode,
 ) -> ApiResult<Resp> {
-    entity::check_db(&inner.env, store, kind, &prepared.row.data, insert)?;
+    super::db_checks::check_db(&inner.env, store, kind, &prepared.row.data, insert)?;
     let id = prepared.row.id().to_owned();
     let row = Arc::new(prepared.row);
     let mut changes = vec![Change::Put(kind, row.clone())];
