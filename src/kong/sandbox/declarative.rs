@@ -108,20 +108,60 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
         ));
     }
     if method == "GET" {
-        let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
-        let mut doc = Map::new();
-        doc.insert("_format_version".into(), json!("3.0"));
-        doc.insert("_transform".into(), json!(false));
-        for kind in KongKind::ALL.iter().copied().filter(|k| *k != KongKind::ConsumerGroupConsumer) {
-            let rows: Vec<Value> = store.table(kind).values().map(|r| Value::Object(r.data.clone())).collect();
-            if !rows.is_empty() {
-                doc.insert(kind.table().into(), Value::Array(rows));
-            }
-        }
-        let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
-        return Ok((StatusCode::OK, Some(json!({ "config": text }))));
+        return current_config(ctx);
     }
     let mut flags: HashMap<String, String> = ctx.query.clone();
+    let doc = posted_document(body, &mut flags)?;
+    let canonical = Value::Object(doc.clone()).to_string();
+    let hash = hex::encode(&Sha256::digest(canonical.as_bytes())[..16]);
+    if truthy(flags.get("check_hash").map(String::as_str))
+        && ctx.inner.config_hash.lock().map(|h| *h == hash).unwrap_or(false)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, None));
+    }
+    let flatten = truthy(flags.get("flatten_errors").map(String::as_str));
+    let store = load(ctx, &doc, flatten)?;
+    let mut out = Map::new();
+    for (kind, row) in store.all_rows() {
+        if kind == KongKind::ConsumerGroupConsumer {
+            continue;
+        }
+        let slot = out.entry(kind.table().to_owned()).or_insert_with(|| json!({}));
+        slot[row.id()] = entity::render(&ctx.inner.env, &store, kind, row, entity::now_secs());
+    }
+    if let Some(p) = &ctx.inner.persist {
+        let mut p = p.lock().map_err(|_| ApiError::internal())?;
+        let mut meta = Map::new();
+        meta.insert("configuration_hash".into(), json!(hash));
+        p.replace_all(&store, &meta).map_err(|_| ApiError::internal())?;
+    }
+    *ctx.inner.store.write().map_err(|_| ApiError::internal())? = store;
+    if let Ok(mut h) = ctx.inner.config_hash.lock() {
+        *h = hash;
+    }
+    Ok((StatusCode::CREATED, Some(Value::Object(out))))
+}
+
+/// `GET /config`: every entity loaded, as one document in a JSON string.
+fn current_config(ctx: &Ctx<'_>) -> ApiResult<Resp> {
+    let store = ctx.inner.store.read().map_err(|_| ApiError::internal())?;
+    let mut doc = Map::new();
+    doc.insert("_format_version".into(), json!("3.0"));
+    doc.insert("_transform".into(), json!(false));
+    for kind in KongKind::ALL.iter().copied().filter(|k| *k != KongKind::ConsumerGroupConsumer) {
+        let rows: Vec<Value> = store.table(kind).values().map(|r| Value::Object(r.data.clone())).collect();
+        if !rows.is_empty() {
+            doc.insert(kind.table().into(), Value::Array(rows));
+        }
+    }
+    let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
+    Ok((StatusCode::OK, Some(json!({ "config": text }))))
+}
+
+/// The declarative document a `POST /config` carries: the body itself, its `config` (a
+/// string of YAML or JSON, or an object) or a form's `config`; `flatten_errors` and
+/// `check_hash` given in the body are added to `flags`.
+fn posted_document(body: &Body, flags: &mut HashMap<String, String>) -> ApiResult<Map<String, Value>> {
     let parse_text = |t: &str| -> ApiResult<Value> {
         super::yaml_guard::check(t).map_err(|e| unserialize_error(&e))?;
         let v = crate::source::yaml::parse(t).map(|n| n.to_json()).map_err(|e| unserialize_error(&e.to_string()))?;
@@ -163,37 +203,10 @@ pub fn handle(ctx: &Ctx<'_>, method: &str, body: &Body) -> ApiResult<Resp> {
             return Err(ApiError::bad_request("expected a declarative configuration"));
         }
     };
-    let Value::Object(doc) = doc else {
-        return Err(ApiError::bad_request("expected a declarative configuration"));
-    };
-    let canonical = Value::Object(doc.clone()).to_string();
-    let hash = hex::encode(&Sha256::digest(canonical.as_bytes())[..16]);
-    if truthy(flags.get("check_hash").map(String::as_str))
-        && ctx.inner.config_hash.lock().map(|h| *h == hash).unwrap_or(false)
-    {
-        return Ok((StatusCode::NOT_MODIFIED, None));
+    match doc {
+        Value::Object(doc) => Ok(doc),
+        _ => Err(ApiError::bad_request("expected a declarative configuration")),
     }
-    let flatten = truthy(flags.get("flatten_errors").map(String::as_str));
-    let store = load(ctx, &doc, flatten)?;
-    let mut out = Map::new();
-    for (kind, row) in store.all_rows() {
-        if kind == KongKind::ConsumerGroupConsumer {
-            continue;
-        }
-        let slot = out.entry(kind.table().to_owned()).or_insert_with(|| json!({}));
-        slot[row.id()] = entity::render(&ctx.inner.env, &store, kind, row, entity::now_secs());
-    }
-    if let Some(p) = &ctx.inner.persist {
-        let mut p = p.lock().map_err(|_| ApiError::internal())?;
-        let mut meta = Map::new();
-        meta.insert("configuration_hash".into(), json!(hash));
-        p.replace_all(&store, &meta).map_err(|_| ApiError::internal())?;
-    }
-    *ctx.inner.store.write().map_err(|_| ApiError::internal())? = store;
-    if let Ok(mut h) = ctx.inner.config_hash.lock() {
-        *h = hash;
-    }
-    Ok((StatusCode::CREATED, Some(Value::Object(out))))
 }
 
 fn load(ctx: &Ctx<'_>, doc: &Map<String, Value>, flatten: bool) -> ApiResult<Store> {
@@ -493,53 +506,9 @@ impl Collector {
             }
         }
         let id_given = data.get("id").and_then(Value::as_str).is_some_and(is_uuid);
-        let id = match data.get("id").and_then(Value::as_str) {
-            Some(s) if is_uuid(s) => s.to_ascii_lowercase(),
-            _ => {
-                let key =
-                    kind.endpoint_key().and_then(|k| data.get(k)).and_then(Value::as_str).map(|s| match &parent {
-                        Some(p) if kind == KongKind::Target => format!("{s}:{}", p.id),
-                        _ => format!("{s}:*"),
-                    });
-                let key = key.or_else(|| {
-                    (kind == KongKind::Plugin).then(|| {
-                        let part = |f: &str| {
-                            data.get(f)
-                                .map(|v| v.get("id").and_then(Value::as_str).or(v.as_str()).unwrap_or("").to_owned())
-                                .unwrap_or_default()
-                        };
-                        format!(
-                            "plugins:*:{}:{}:{}:{}",
-                            data.get("name").and_then(Value::as_str).unwrap_or(""),
-                            part("route"),
-                            part("service"),
-                            part("consumer")
-                        )
-                    })
-                });
-                key.map_or_else(|| Uuid::new_v4().to_string(), |k| det_id(kind, &k))
-            }
-        };
+        let id = document_id(kind, &data, parent.as_ref());
         data.insert("id".into(), json!(id));
-        if let Some(Value::Array(gs)) = groups {
-            let me = data.get("username").or_else(|| data.get("id")).cloned().unwrap_or(Value::Null);
-            for g in gs {
-                let name = g.get("name").or_else(|| g.get("id")).cloned().unwrap_or(g.clone());
-                self.members.push((name, me.clone(), path.clone()));
-            }
-        }
-        if let Some(Value::Array(cs)) = group_consumers {
-            let me = data.get("name").cloned().unwrap_or(Value::Null);
-            for c in cs {
-                let name = c
-                    .get("username")
-                    .or_else(|| c.get("id"))
-                    .or_else(|| c.get("custom_id"))
-                    .cloned()
-                    .unwrap_or(c.clone());
-                self.members.push((me.clone(), name, path.clone()));
-            }
-        }
+        self.memberships(groups, group_consumers, &data, &path);
         let parent_ref = parent.map(|p| (p.kind, p.id));
         self.items.push(Item {
             kind,
@@ -562,5 +531,67 @@ impl Collector {
             }
         }
         Some(id)
+    }
+
+    /// The memberships a consumer's `groups` or a consumer group's `consumers` state, as
+    /// (group, consumer, path) to resolve once every entity is collected.
+    fn memberships(
+        &mut self,
+        groups: Option<Value>,
+        group_consumers: Option<Value>,
+        data: &Map<String, Value>,
+        path: &[Value],
+    ) {
+        if let Some(Value::Array(gs)) = groups {
+            let me = data.get("username").or_else(|| data.get("id")).cloned().unwrap_or(Value::Null);
+            for g in gs {
+                let name = g.get("name").or_else(|| g.get("id")).cloned().unwrap_or(g.clone());
+                self.members.push((name, me.clone(), path.to_vec()));
+            }
+        }
+        if let Some(Value::Array(cs)) = group_consumers {
+            let me = data.get("name").cloned().unwrap_or(Value::Null);
+            for c in cs {
+                let name = c
+                    .get("username")
+                    .or_else(|| c.get("id"))
+                    .or_else(|| c.get("custom_id"))
+                    .cloned()
+                    .unwrap_or(c.clone());
+                self.members.push((me.clone(), name, path.to_vec()));
+            }
+        }
+    }
+}
+
+/// The id of a document entity: its own when it gives a UUID, else Kong's deterministic
+/// UUIDv5 of its endpoint key (a target's within its upstream; a plugin's of its name and
+/// the entities it is scoped to), else a random one.
+fn document_id(kind: KongKind, data: &Map<String, Value>, parent: Option<&Parent>) -> String {
+    match data.get("id").and_then(Value::as_str) {
+        Some(s) if is_uuid(s) => s.to_ascii_lowercase(),
+        _ => {
+            let key = kind.endpoint_key().and_then(|k| data.get(k)).and_then(Value::as_str).map(|s| match parent {
+                Some(p) if kind == KongKind::Target => format!("{s}:{}", p.id),
+                _ => format!("{s}:*"),
+            });
+            let key = key.or_else(|| {
+                (kind == KongKind::Plugin).then(|| {
+                    let part = |f: &str| {
+                        data.get(f)
+                            .map(|v| v.get("id").and_then(Value::as_str).or(v.as_str()).unwrap_or("").to_owned())
+                            .unwrap_or_default()
+                    };
+                    format!(
+                        "plugins:*:{}:{}:{}:{}",
+                        data.get("name").and_then(Value::as_str).unwrap_or(""),
+                        part("route"),
+                        part("service"),
+                        part("consumer")
+                    )
+                })
+            });
+            key.map_or_else(|| Uuid::new_v4().to_string(), |k| det_id(kind, &k))
+        }
     }
 }
