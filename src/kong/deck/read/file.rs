@@ -344,75 +344,13 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                 }
             }
             "default_lookup_tags" => {
-                let Some(kinds) = value.entries() else {
-                    if !matches!(value.value, NodeValue::Null) {
-                        diags.push(Diagnostic::error(
-                            Some(file.origin(value.pos)),
-                            "_info.default_lookup_tags: expected a mapping",
-                        ));
-                    }
-                    continue;
-                };
-                for (k, tags) in kinds {
-                    let name = k.key_text();
-                    let what = format!("_info.default_lookup_tags.{name}");
-                    match name.as_str() {
-                        "services" | "routes" | "consumers" | "consumer_groups" => {
-                            if let (Some(kind), Some(tags)) =
-                                (KongKind::from_table(&name), string_list(file, tags, &what, diags))
-                            {
-                                h.lookup_tags.push((kind, tags));
-                            }
-                        }
-                        "partials" => diags.push(Diagnostic::warning(
-                            Some(file.origin(k.pos)),
-                            format!("{what} is ignored: gateform does not manage partials"),
-                        )),
-                        _ => {
-                            let hint = did_you_mean(&name, ["services", "routes", "consumers", "consumer_groups"]);
-                            diags.push(Diagnostic::error(
-                                Some(file.origin(k.pos)),
-                                format!("{what}: unknown kind (expected services, routes, consumers or consumer_groups){hint}"),
-                            ))
-                        }
-                    }
+                if let Some(kinds) = mapping(file, value, "_info.default_lookup_tags", diags) {
+                    read_lookup_tags(file, kinds, h, diags);
                 }
             }
             "defaults" => {
-                let Some(kinds) = value.entries() else {
-                    if !matches!(value.value, NodeValue::Null) {
-                        diags.push(Diagnostic::error(
-                            Some(file.origin(value.pos)),
-                            "_info.defaults: expected a mapping",
-                        ));
-                    }
-                    continue;
-                };
-                for (k, defaults) in kinds {
-                    let kind = match k.key_text().as_str() {
-                        "service" => KongKind::Service,
-                        "route" => KongKind::Route,
-                        "upstream" => KongKind::Upstream,
-                        "target" => KongKind::Target,
-                        other => {
-                            let hint = did_you_mean(other, ["service", "route", "upstream", "target"]);
-                            diags.push(Diagnostic::error(
-                                Some(file.origin(k.pos)),
-                                format!(
-                                    "_info.defaults.{other}: unknown kind (expected service, route, upstream or target){hint}"
-                                ),
-                            ));
-                            continue;
-                        }
-                    };
-                    match &defaults.value {
-                        NodeValue::Map(_) => h.defaults.push((kind, defaults.clone())),
-                        NodeValue::Null => {}
-                        _ => diags.push(Diagnostic::error(
-                            Some(file.origin(defaults.pos)),
-                            format!("_info.defaults.{}: expected a mapping", k.key_text()),
-                        )),
-                    }
+                if let Some(kinds) = mapping(file, value, "_info.defaults", diags) {
+                    read_defaults(file, kinds, h, diags);
                 }
             }
             "consumer_group_policy_overrides" | "skip_hash_for_basic_auth" | "include_plugin_definitions" => diags
@@ -424,6 +362,75 @@ fn read_info(file: &SourceFile, info: &Node, h: &mut Header, diags: &mut Vec<Dia
                 let hint = did_you_mean(other, INFO_KEYS.iter().copied());
                 diags.push(Diagnostic::error(Some(file.origin(key.pos)), format!("_info.{other}: unknown key{hint}")))
             }
+        }
+    }
+}
+
+/// `value` as a mapping's entries; a value that is neither a mapping nor empty is an error
+/// at `what`.
+fn mapping<'n>(
+    file: &SourceFile,
+    value: &'n Node,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<&'n [(Node, Node)]> {
+    let entries = value.entries();
+    if entries.is_none() && !matches!(value.value, NodeValue::Null) {
+        diags.push(Diagnostic::error(Some(file.origin(value.pos)), format!("{what}: expected a mapping")));
+    }
+    entries
+}
+
+/// `_info.default_lookup_tags`: the tags decK looks entities of other files up by, per kind.
+fn read_lookup_tags(file: &SourceFile, kinds: &[(Node, Node)], h: &mut Header, diags: &mut Vec<Diagnostic>) {
+    for (k, tags) in kinds {
+        let name = k.key_text();
+        let what = format!("_info.default_lookup_tags.{name}");
+        match name.as_str() {
+            "services" | "routes" | "consumers" | "consumer_groups" => {
+                if let (Some(kind), Some(tags)) = (KongKind::from_table(&name), string_list(file, tags, &what, diags)) {
+                    h.lookup_tags.push((kind, tags));
+                }
+            }
+            "partials" => diags.push(Diagnostic::warning(
+                Some(file.origin(k.pos)),
+                format!("{what} is ignored: gateform does not manage partials"),
+            )),
+            _ => {
+                let hint = did_you_mean(&name, ["services", "routes", "consumers", "consumer_groups"]);
+                diags.push(Diagnostic::error(
+                    Some(file.origin(k.pos)),
+                    format!("{what}: unknown kind (expected services, routes, consumers or consumer_groups){hint}"),
+                ))
+            }
+        }
+    }
+}
+
+/// `_info.defaults`: values a service, route, upstream or target takes where it gives none.
+fn read_defaults(file: &SourceFile, kinds: &[(Node, Node)], h: &mut Header, diags: &mut Vec<Diagnostic>) {
+    for (k, defaults) in kinds {
+        let kind = match k.key_text().as_str() {
+            "service" => KongKind::Service,
+            "route" => KongKind::Route,
+            "upstream" => KongKind::Upstream,
+            "target" => KongKind::Target,
+            other => {
+                let hint = did_you_mean(other, ["service", "route", "upstream", "target"]);
+                diags.push(Diagnostic::error(
+                    Some(file.origin(k.pos)),
+                    format!("_info.defaults.{other}: unknown kind (expected service, route, upstream or target){hint}"),
+                ));
+                continue;
+            }
+        };
+        match &defaults.value {
+            NodeValue::Map(_) => h.defaults.push((kind, defaults.clone())),
+            NodeValue::Null => {}
+            _ => diags.push(Diagnostic::error(
+                Some(file.origin(defaults.pos)),
+                format!("_info.defaults.{}: expected a mapping", k.key_text()),
+            )),
         }
     }
 }
