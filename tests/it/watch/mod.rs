@@ -278,7 +278,10 @@ fn two_replicas_elect_one_leader_and_the_other_takes_over_when_it_dies() {
     let first = Daemon::start(&repo, &ledger, &[]);
     first.wait_for(&sb, 30, "the first replica to apply", |s| applied_commit(s) == c1);
     let second = Daemon::start(&repo, &ledger, &[]);
-    let s = second.wait_for(&sb, 30, "the second replica to stand by", |s| s["sync_status"] == "Standby");
+    // Standby from the start; who leads is known once its campaign has read the lease.
+    let s = second.wait_for(&sb, 30, "the second replica to stand by, naming the leader", |s| {
+        s["sync_status"] == "Standby" && s["leader"].is_string()
+    });
     assert!(s["leader"].as_str().is_some_and(|l| !l.contains("this replica")), "{s:#}");
     let led = first.status(&sb);
     assert!(led["leader"].as_str().is_some_and(|l| l.contains("this replica")), "{led:#}");
