@@ -16,7 +16,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-
 use tokio_util::sync::CancellationToken;
 
 use super::leader::Leaders;
